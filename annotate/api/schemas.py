@@ -1,0 +1,153 @@
+"""Marshmallow schemas of the API's resources."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class LabelSchema(Schema):
+    """A project label."""
+
+    id = fields.Int(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(1, 100))
+    color = fields.Str(load_default=None, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
+    kind = fields.Str(load_default="shape", validate=validate.OneOf(["shape", "tag"]))
+
+
+class ProjectSchema(Schema):
+    """A project; ``progress`` counts tasks per state."""
+
+    id = fields.Int(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(1, 200))
+    description = fields.Str(load_default="")
+    labels = fields.List(fields.Nested(LabelSchema), load_default=list)
+    role = fields.Str(dump_only=True)
+    progress = fields.Dict(keys=fields.Str(), values=fields.Int(), dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class MemberSchema(Schema):
+    """A project member."""
+
+    username = fields.Str(required=True)
+    role = fields.Str(required=True, validate=validate.OneOf(["manager", "reviewer", "labeler"]))
+
+
+class ItemSchema(Schema):
+    """An item: an image or a video frame. Sizes are pixels after EXIF orientation."""
+
+    id = fields.Int()
+    name = fields.Str()
+    path = fields.Str()
+    kind = fields.Str()
+    width = fields.Int()
+    height = fields.Int()
+    frame_index = fields.Int(allow_none=True)
+    sha256 = fields.Str()
+    image_url = fields.Str()
+    thumbnail_url = fields.Str()
+
+
+class IngestReportSchema(Schema):
+    """What an upload did."""
+
+    added = fields.Int()
+    duplicates = fields.List(fields.Str())
+    videos = fields.List(fields.Str())
+    errors = fields.Dict(keys=fields.Str(), values=fields.Str())
+
+
+class NextTaskQuery(Schema):
+    """Which project to take the next task from."""
+
+    project = fields.Int(required=True)
+
+
+class AnnotationPutSchema(Schema):
+    """A save: the whole document and the revision it was based on (0 for none)."""
+
+    base_revision = fields.Int(required=True, validate=validate.Range(min=0))
+    annotation = fields.Dict(required=True)
+
+
+class SubmitSchema(Schema):
+    """A submit; with ``base_revision`` it is refused if the item was saved since."""
+
+    base_revision = fields.Int(load_default=None, validate=validate.Range(min=0))
+
+
+class ReviewSchema(Schema):
+    """A review decision; rejecting needs a comment."""
+
+    decision = fields.Str(required=True, validate=validate.OneOf(["accept", "reject"]))
+    comment = fields.Str(load_default="")
+
+
+class ExportSchema(Schema):
+    """An export request."""
+
+    format = fields.Str(required=True, validate=validate.OneOf(["coco", "voc"]))
+    include_images = fields.Bool(load_default=True)
+    accepted_only = fields.Bool(load_default=True)
+
+
+class JobSchema(Schema):
+    """A background job; ``progress`` runs from 0 to 1."""
+
+    id = fields.Str()
+    kind = fields.Str()
+    queue = fields.Str()
+    status = fields.Str()
+    progress = fields.Float()
+    message = fields.Str()
+    error = fields.Str()
+    params = fields.Dict()
+    result = fields.Dict()
+    project_id = fields.Int(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    download_url = fields.Method("_download_url")
+
+    def _download_url(self, job) -> str | None:
+        if job.kind == "export" and job.status == "finished":
+            return f"/jobs/{job.id}/download"
+        return None
+
+
+class ModelVersionSchema(Schema):
+    """A model version."""
+
+    id = fields.Int()
+    version = fields.Int()
+    task_type = fields.Str()
+    architecture = fields.Str()
+    file_format = fields.Str()
+    label_names = fields.List(fields.Str())
+    metrics = fields.Dict()
+    origin = fields.Str()
+    created_at = fields.DateTime()
+
+
+class TrainSchema(Schema):
+    """A training request."""
+
+    epochs = fields.Int(load_default=None, validate=validate.Range(1, 500))
+    prelabel_after = fields.Bool(load_default=True)
+
+
+class TokenCreateSchema(Schema):
+    """A new API token's name."""
+
+    name = fields.Str(load_default="token", validate=validate.Length(1, 100))
+
+
+class TokenSchema(Schema):
+    """An API token; ``token`` (the secret) appears only in the response that creates it."""
+
+    id = fields.Int()
+    name = fields.Str()
+    prefix = fields.Str()
+    created_at = fields.DateTime()
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    token = fields.Str()

@@ -1,0 +1,104 @@
+"""Tasks: the next task, its annotation, submit, and review."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_login import current_user
+
+from annotate.api.common import api_blueprint
+from annotate.api.schemas import AnnotationPutSchema, NextTaskQuery, ReviewSchema, SubmitSchema
+from annotate.extensions import db
+from annotate.models import Project
+from annotate.services import access, annotations, tasks
+from annotate.services.access import REVIEWERS
+from workflows import Role
+
+blp = api_blueprint("tasks", __name__, "Serving, saving, submitting and reviewing tasks.")
+LABELING = (Role.LABELER, Role.MANAGER, Role.ADMIN)
+
+
+def task_out(task, role) -> dict:
+    """Return everything the labeling tool needs about a task."""
+    project = db.session.get(Project, task.project_id)
+    document, revision = annotations.latest_document(task.item_id)
+    item = task.item
+    return {
+        "id": task.id,
+        "state": task.state,
+        "project": {"id": project.id, "name": project.name},
+        "item": {"id": item.id, "name": item.name, "width": item.width, "height": item.height,
+                 "image_url": url_for("media.image", item_id=item.id), "frame": item.frame_index},
+        "labels": [{"id": label.id, "name": label.name, "color": label.color, "kind": label.kind} for label in project.labels],
+        "annotation": document,
+        "revision": revision,
+        "comments": [
+            {"author": e.actor.username if e.actor else None, "body": e.comment, "created_at": e.created_at.isoformat()}
+            for e in tasks.review_comments(task)
+        ],
+        "can_edit": tasks.can_edit(task, current_user, role),
+        "assignee": task.assignee.username if task.assignee else None,
+    }  # fmt: skip
+
+
+@blp.route("/tasks/next", methods=["POST"])
+@blp.arguments(NextTaskQuery, location="query")
+def next_task(query):
+    """Serve the caller's next task in a project; 204 when none is left."""
+    project, role = access.get_project(query["project"], current_user, LABELING)
+    task = tasks.next_task(project, current_user, role)
+    if task is None:
+        return "", 204
+    return task_out(task, role)
+
+
+@blp.route("/tasks/<int:task_id>")
+def get_task(task_id: int):
+    """Get a task with its item, labels, latest annotation and review comments."""
+    task, role = access.get_task(task_id, current_user)
+    return task_out(task, role)
+
+
+@blp.route("/tasks/<int:task_id>/annotation")
+class Annotation(MethodView):
+    def get(self, task_id: int):
+        """Get the task's latest annotation document and its revision number."""
+        task, _ = access.get_task(task_id, current_user)
+        document, revision = annotations.latest_document(task.item_id)
+        return {"annotation": document, "revision": revision}
+
+    @blp.arguments(AnnotationPutSchema)
+    def put(self, data, task_id: int):
+        """Save the whole document as a new revision; 409 if ``base_revision`` is not the latest."""
+        task, role = access.get_task(task_id, current_user, LABELING)
+        revision = tasks.save_annotation(task, current_user, role, data["annotation"], data["base_revision"])
+        return {"revision": revision.number}
+
+
+@blp.route("/tasks/<int:task_id>/submit", methods=["POST"])
+@blp.arguments(SubmitSchema)
+def submit(data, task_id: int):
+    """Send the task to review and serve the caller's next task."""
+    task, role = access.get_task(task_id, current_user, LABELING)
+    following = tasks.submit(task, current_user, role, data["base_revision"])
+    return {"state": task.state, "next_task_id": following.id if following else None}
+
+
+@blp.route("/tasks/<int:task_id>/review", methods=["POST"])
+@blp.arguments(ReviewSchema)
+def review(data, task_id: int):
+    """Accept or reject a submitted task (reviewers); rejecting needs a comment."""
+    task, role = access.get_task(task_id, current_user, REVIEWERS)
+    tasks.review(task, current_user, role, data["decision"], data["comment"])
+    remaining = tasks.review_queue(db.session.get(Project, task.project_id), limit=1)
+    return {"state": task.state, "next_task_id": remaining[0].id if remaining else None}
+
+
+@blp.route("/projects/<int:project_id>/review-queue")
+def review_queue(project_id: int):
+    """List the project's submitted tasks, oldest first (reviewers)."""
+    project, _ = access.get_project(project_id, current_user, REVIEWERS)
+    return [
+        {"id": t.id, "item_id": t.item_id, "item_name": t.item.name, "assignee": t.assignee.username if t.assignee else None}
+        for t in tasks.review_queue(project)
+    ]

@@ -1,0 +1,166 @@
+"""The ``annotate`` command: a Flask CLI group.
+
+``annotate demo``, ``annotate run``, ``annotate worker``, ``annotate db upgrade``,
+``annotate user create`` and ``annotate export``; ``annotate --help`` lists them all.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from annotate.extensions import db
+
+
+def _create_app():
+    from annotate import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """annotate: label, review, export and pre-label images and videos."""
+
+
+def register(app: Flask) -> None:
+    """Attach our commands to ``app.cli``."""
+    for command in (demo, worker, user, export):
+        app.cli.add_command(command)
+
+
+@click.command()
+@click.option(
+    "--media",
+    "media_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Use the images and videos in this folder instead of the bundled sample media.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up the demo and exit without starting the server.")
+@click.option("--reset-passwords", is_flag=True, help="Give the demo users new passwords and print them.")
+@with_appcontext
+def demo(media_dir: Path | None, host: str, port: int, no_serve: bool, reset_passwords: bool) -> None:
+    """Create a demo organization, users and project on real photos and video frames, then serve."""
+    from flask_migrate import upgrade
+
+    from annotate.demo import setup_demo
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    result = setup_demo(media_dir, reset_passwords=reset_passwords)
+    click.echo(result.describe())
+    if no_serve:
+        return
+    if not current_app.config.get("REDIS_URL"):
+        click.echo("Jobs run in-process (no ANNOTATE_REDIS_URL set).")
+    else:
+        click.echo("Jobs go to Redis: start `annotate worker` in another terminal.")
+    click.echo(f"Open http://{host}:{port}/ and log in.")
+    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@click.command()
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker for QUEUES (default: all of default, export, prelabel, train)."""
+    from rq import SimpleWorker
+
+    from annotate.queue import QUEUES, redis_connection
+
+    connection = redis_connection()
+    if connection is None:
+        raise click.ClickException("set ANNOTATE_REDIS_URL to run a worker (without it, jobs run inside the web server)")
+    unknown = set(queues) - set(QUEUES)
+    if unknown:
+        raise click.ClickException(f"unknown queue(s) {', '.join(sorted(unknown))}; use {', '.join(QUEUES)}")
+    names = list(queues or QUEUES)
+    if {"train", "prelabel"} & set(names):
+        try:  # load torch once, before any job, so every job starts fast
+            import torch  # noqa: F401
+            import torchvision  # noqa: F401
+        except ImportError:
+            click.echo("torch is not installed: train and prelabel jobs will fail (pip install 'annotate[ml]')", err=True)
+    # SimpleWorker runs jobs in this process: the app context, database pool and loaded
+    # models are reused across jobs instead of being rebuilt in a fork for each one.
+    SimpleWorker(names, connection=connection).work(burst=burst, with_scheduler=False)
+
+
+@click.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "manager", "reviewer", "labeler"]), required=True)
+@click.option("--org", "org_name", required=True, help="Organization name; created if it does not exist.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--email", default=None)
+@with_appcontext
+def create_user_command(username: str, role: str, org_name: str, password: str, email: str | None) -> None:
+    """Create a user in an organization."""
+    from sqlalchemy import select
+
+    from annotate.errors import AnnotateError
+    from annotate.models import Organization
+    from annotate.services import accounts
+
+    try:
+        org = db.session.scalar(select(Organization).where(Organization.name == org_name)) or accounts.create_organization(org_name)
+        accounts.create_user(org, username, password, role, email)
+        db.session.commit()
+    except AnnotateError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc.message} {exc.errors or ''}".strip()) from None
+    click.echo(f"Created {role} {username} in {org_name}.")
+
+
+@click.command()
+@click.argument("project_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["coco", "voc"]), required=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Zip file to write.")
+@click.option("--with-images", is_flag=True, help="Put the images in the zip too.")
+@click.option("--all-items", is_flag=True, help="Export every item's latest revision, not only accepted ones.")
+@with_appcontext
+def export(project_id: int, fmt: str, out: Path, with_images: bool, all_items: bool) -> None:
+    """Export a project's annotations as COCO or Pascal VOC into a zip, without a worker."""
+    import shutil
+    import uuid
+
+    from annotate.jobs.export import run_export
+    from annotate.models import Job, Project
+    from annotate.storage import get_storage
+
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise click.ClickException(f"project {project_id} not found")
+    job = Job(id=str(uuid.uuid4()), org_id=project.org_id, project_id=project.id, kind="export", queue="export",
+              params={"format": fmt, "include_images": with_images, "accepted_only": not all_items})  # fmt: skip
+    db.session.add(job)
+    db.session.commit()
+    try:
+        run_export(job.id)
+    except Exception as exc:
+        raise click.ClickException(f"export failed: {exc}") from None
+    job = db.session.get(Job, job.id)
+    shutil.copyfile(get_storage().path(job.result["key"]), out)
+    click.echo(f"Wrote {job.result['items']} items as {fmt} to {out}")
+    for line in job.result.get("report", []):
+        click.echo(f"  {line}")
+
+
+def random_password() -> str:
+    """Return a new random password that is easy to type (about 72 bits)."""
+    return secrets.token_urlsafe(9)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,517 @@
+"""COCO instances (object detection and instance segmentation), both ways.
+
+Spec: https://cocodataset.org/#format-data (section "Object Detection").
+
+Layout written::
+
+    annotations/instances_<subset>.json   one file per subset
+    images/<subset>/<item path>           when the export was given images
+
+Coordinate rules. COCO and the annotation schema share the same convention: floats in
+image pixels, (0, 0) is the top-left corner of the top-left pixel, ``bbox`` is
+``[x, y, width, height]``; so coordinates are copied unchanged. Boxes are clipped to the
+image and dropped when no area is left. Polygons become ``segmentation`` (a list of
+rings, one instance); masks become RLE (``{"size": [h, w], "counts": str}``, compressed
+with ``pycocotools.mask``). ``area`` is ``w * h`` for boxes and the pixel count of the
+rasterised polygon or mask (``pycocotools.mask.area``) otherwise. Keypoints shapes become
+annotations with ``keypoints``/``num_keypoints``.
+
+Ids. Category ids are the label ids, exactly (0, gaps and large ids are kept). Image ids
+are 1..N and annotation ids 1..M in item order, across all subsets. Items with no shapes
+are kept. Shape attributes go to the annotation's ``attributes`` object, together with the
+``occluded``/``truncated``/``difficult`` flags when set.
+
+What COCO instances cannot hold is counted in the report: tags, rotated boxes,
+polylines, points and ellipses. Who made a shape (``source``, ``author``,
+``updated_at``), ``group`` and ``z_order`` are not written; imported shapes are marked as
+made by a human.
+
+Import also reads the quirks of other writers: ``iscrowd`` as a string (``"false"``,
+``"0"``), id 0, extra keys, uncompressed RLE (``counts`` as a list), a flat polygon
+instead of a list of rings, categories that annotations use but do not declare.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pycocotools import mask as mask_utils
+
+from annotate.converters.errors import FormatError
+from annotate.converters.geometry import (
+    HUMAN,
+    clip_bbox,
+    normalize_relative_path,
+    parse_bool,
+    path_with_extension,
+    rings_bbox,
+    shoelace_area,
+    unique_name,
+)
+from annotate.converters.registry import DatasetFormat, ImageSource, register_format
+from annotate.converters.report import ConversionReport
+from schemas import validate_dataset
+
+ANNOTATIONS_DIR = "annotations"
+IMAGES_DIR = "images"
+DEFAULT_SUBSET = "default"
+FLAGS = ("occluded", "truncated", "difficult")
+_INSTANCES_FILE = re.compile(r"^instances_(?P<subset>.+)\.json$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_UNSUPPORTED = {
+    "rotated_bbox": "COCO instances has no rotated boxes",
+    "polyline": "COCO instances has no polylines",
+    "points": "COCO instances has no points shapes",
+    "ellipse": "COCO instances has no ellipses",
+}
+
+
+@register_format("coco")
+class CocoFormat(DatasetFormat):
+    """COCO instances JSON (boxes, polygons, RLE masks, keypoints)."""
+
+    description = "COCO instances JSON (annotations/instances_<subset>.json)"
+
+    def detect(self, path: Path) -> bool:
+        """See :meth:`DatasetFormat.detect`."""
+        return bool(_annotation_files(Path(path), check_content=True))
+
+    def import_dataset(self, src: Path, report: ConversionReport | None = None) -> dict[str, Any]:
+        """See :meth:`DatasetFormat.import_dataset`."""
+        report = report if report is not None else ConversionReport()
+        files = _annotation_files(Path(src), check_content=False)
+        if not files:
+            raise FormatError(f"{src}: no COCO instances file (annotations/instances_<subset>.json)")
+        reader = _Reader(report)
+        for subset, file in files:
+            reader.read_file(subset, file)
+        dataset = reader.dataset()
+        validate_dataset(dataset)
+        return dataset
+
+    def export_dataset(
+        self,
+        dataset: dict[str, Any],
+        dest: Path,
+        *,
+        images: ImageSource | None = None,
+        report: ConversionReport | None = None,
+    ) -> None:
+        """See :meth:`DatasetFormat.export_dataset`."""
+        report = report if report is not None else ConversionReport()
+        validate_dataset(dataset)
+        dest = Path(dest)
+        label_ids = {label["name"]: label["id"] for label in dataset["labels"]}
+        used_by_shapes = {shape["label"] for item in dataset["items"] for shape in item["annotation"]["shapes"]}
+        categories = [
+            {"id": label["id"], "name": label["name"], "supercategory": label.get("parent") or ""}
+            for label in dataset["labels"]
+            if label["kind"] == "shape" or label["name"] in used_by_shapes
+        ]
+        subsets: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        annotation_id = 0
+        for image_id, item in enumerate(dataset["items"], start=1):
+            subset = item.get("subset", DEFAULT_SUBSET)
+            coco = subsets.setdefault(subset, {"images": [], "annotations": []})
+            file_name = item["path"]
+            if images is not None:
+                file_name = _write_image(dest, subset, item, images, report)
+            coco["images"].append(
+                {
+                    "id": image_id,
+                    "file_name": file_name,
+                    "width": item["width"],
+                    "height": item["height"],
+                }
+            )
+            tags = item["annotation"]["tags"]
+            if tags:
+                report.lose("tag", "COCO instances has no image-level tags", len(tags))
+            for shape in item["annotation"]["shapes"]:
+                annotation = _shape_to_annotation(shape, item, report)
+                if annotation is None:
+                    continue
+                annotation_id += 1
+                coco["annotations"].append(
+                    {
+                        "id": annotation_id,
+                        "image_id": image_id,
+                        "category_id": label_ids[shape["label"]],
+                        **annotation,
+                    }
+                )
+        if not subsets:
+            subsets[DEFAULT_SUBSET] = {"images": [], "annotations": []}
+        folder = dest / ANNOTATIONS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        for subset, coco in subsets.items():
+            document = {
+                "info": {"description": "exported by annotate", "version": "1.0"},
+                "licenses": [],
+                "categories": categories,
+                "images": coco["images"],
+                "annotations": coco["annotations"],
+            }
+            target = folder / f"instances_{_file_safe(subset)}.json"
+            target.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+
+    def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
+        """See :meth:`DatasetFormat.find_image`."""
+        src = Path(src)
+        root = src.parent if src.is_file() else src
+        subset = item.get("subset", DEFAULT_SUBSET)
+        path = item["path"]
+        candidates = [
+            root / IMAGES_DIR / subset / path,
+            root / IMAGES_DIR / path,
+            root / subset / path,
+            root / path,
+            root / IMAGES_DIR / subset / PurePosixPath(path).name,
+        ]
+        return next((candidate for candidate in candidates if candidate.is_file()), None)
+
+
+# -- export ---------------------------------------------------------------------------
+
+
+def _file_safe(subset: str) -> str:
+    return re.sub(r"[\\/:*?\"<>|]", "_", subset)
+
+
+def _write_image(dest: Path, subset: str, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> str:
+    image = images(item)
+    if image is None:
+        report.note(f"no image for item {item['id']!r}; annotations only")
+        return item["path"]
+    data, ext = image
+    file_name = path_with_extension(item["path"], ext)
+    target = dest / IMAGES_DIR / _file_safe(subset) / file_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return file_name
+
+
+def _shape_to_annotation(shape: dict[str, Any], item: dict[str, Any], report: ConversionReport) -> dict[str, Any] | None:
+    """Return the geometry part of a COCO annotation, or None when the shape is dropped."""
+    kind = shape["type"]
+    width, height = item["width"], item["height"]
+    if kind in _UNSUPPORTED:
+        report.lose(kind, _UNSUPPORTED[kind])
+        return None
+    extra: dict[str, Any] = {}
+    if kind == "bbox":
+        bbox, clipped = clip_bbox(shape["bbox"], width, height)
+        if bbox is None:
+            report.drop_empty(kind)
+            return None
+        if clipped:
+            report.clip(kind)
+        segmentation: Any = []
+        area = bbox[2] * bbox[3]
+    elif kind == "polygon":
+        rings = [[float(value) for value in ring] for ring in shape["rings"]]
+        rle = mask_utils.merge(mask_utils.frPyObjects(rings, height, width))
+        area = float(mask_utils.area(rle))
+        bbox, _ = clip_bbox(rings_bbox(rings), width, height)
+        if area <= 0 or bbox is None:
+            report.drop_empty(kind)
+            return None
+        segmentation = rings
+    elif kind == "mask":
+        rle = _compressed_rle(shape["rle"])
+        if rle["size"] != [height, width]:
+            report.lose(kind, "the mask size differs from the image size")
+            return None
+        area = float(mask_utils.area(_to_c_rle(rle)))
+        if area <= 0:
+            report.drop_empty(kind)
+            return None
+        bbox = [float(value) for value in mask_utils.toBbox(_to_c_rle(rle))]
+        segmentation = rle
+    else:  # keypoints
+        keypoints = [float(value) if index % 3 != 2 else int(value) for index, value in enumerate(shape["keypoints"])]
+        visible = [(keypoints[i], keypoints[i + 1]) for i in range(0, len(keypoints), 3) if keypoints[i + 2] > 0]
+        if "bbox" in shape:
+            bbox = [float(value) for value in shape["bbox"]]
+        elif visible:
+            xs, ys = [x for x, _ in visible], [y for _, y in visible]
+            bbox = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+        else:
+            bbox = [0.0, 0.0, 0.0, 0.0]
+        segmentation = []
+        area = bbox[2] * bbox[3]
+        extra = {"keypoints": keypoints, "num_keypoints": len(visible)}
+    attributes = dict(shape.get("attributes", {}))
+    for flag in FLAGS:
+        if flag in shape:
+            attributes[flag] = shape[flag]
+    return {
+        "segmentation": segmentation,
+        "area": area,
+        "bbox": bbox,
+        "iscrowd": int(shape.get("iscrowd", False)),
+        "attributes": attributes,
+        **extra,
+    }
+
+
+def _compressed_rle(rle: dict[str, Any]) -> dict[str, Any]:
+    """Return ``{"size": [h, w], "counts": str}``, compressing list counts."""
+    height, width = (int(value) for value in rle["size"])
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        counts = mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height, width)["counts"]
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii")
+    return {"size": [height, width], "counts": counts}
+
+
+def _to_c_rle(rle: dict[str, Any]) -> dict[str, Any]:
+    # pycocotools wants bytes counts for compressed RLE.
+    return {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
+
+
+# -- import ---------------------------------------------------------------------------
+
+
+def _annotation_files(src: Path, *, check_content: bool) -> list[tuple[str, Path]]:
+    """Return ``(subset, file)`` pairs for the COCO instances files under ``src``."""
+    if src.is_file():
+        candidates = [src]
+    elif (src / ANNOTATIONS_DIR).is_dir():
+        candidates = sorted((src / ANNOTATIONS_DIR).glob("instances_*.json"))
+    elif src.is_dir():
+        candidates = sorted(src.glob("instances_*.json")) or sorted(src.glob("annotations.json"))
+    else:
+        candidates = []
+    found = []
+    for file in candidates:
+        if check_content and not _looks_like_coco(file):
+            continue
+        match = _INSTANCES_FILE.match(file.name)
+        found.append((match["subset"] if match else DEFAULT_SUBSET, file))
+    return found
+
+
+def _looks_like_coco(file: Path) -> bool:
+    try:
+        doc = json.loads(file.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("images"), list) and "annotations" in doc
+
+
+class _Reader:
+    """Collects labels and items from one or more COCO files."""
+
+    def __init__(self, report: ConversionReport) -> None:
+        self.report = report
+        self.labels: dict[int, dict[str, Any]] = {}
+        self.label_names: set[str] = set()
+        self.items: list[dict[str, Any]] = []
+        self.item_ids: set[str] = set()
+
+    def dataset(self) -> dict[str, Any]:
+        return {"version": 1, "labels": list(self.labels.values()), "items": self.items}
+
+    def read_file(self, subset: str, file: Path) -> None:
+        try:
+            doc = json.loads(file.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(f"{file}: not a readable JSON file: {exc}") from exc
+        if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
+            raise FormatError(f"{file}: not a COCO file (no 'images' list)")
+        for category in doc.get("categories") or []:
+            self._add_label(category.get("id"), category.get("name"), category.get("color"))
+        items_by_image: dict[Any, dict[str, Any]] = {}
+        for image in doc["images"]:
+            item = self._item(subset, image, file)
+            if item is not None:
+                items_by_image[image.get("id")] = item
+                self.items.append(item)
+        groups = 0
+        for annotation in doc.get("annotations") or []:
+            item = items_by_image.get(annotation.get("image_id"))
+            if item is None:
+                self.report.lose("shape", "the annotation names an image that is not in the file")
+                continue
+            label = self._label_for(annotation.get("category_id"))
+            if label is None:
+                self.report.lose("shape", "the annotation has no category")
+                continue
+            shapes = self._shapes(annotation, item, label)
+            if len(shapes) > 1:
+                groups += 1
+                for shape in shapes:
+                    shape["group"] = groups
+            item["annotation"]["shapes"].extend(shapes)
+
+    def _add_label(self, category_id: Any, name: Any, color: Any = None) -> dict[str, Any] | None:
+        if isinstance(category_id, str) and category_id.strip().lstrip("-").isdigit():
+            category_id = int(category_id)
+        if not isinstance(category_id, int) or isinstance(category_id, bool):
+            return None
+        if category_id in self.labels:
+            return self.labels[category_id]
+        name = str(name) if name not in (None, "") else f"category_{category_id}"
+        if name in self.label_names:
+            renamed = unique_name(f"{name}_{category_id}", self.label_names)
+            self.report.note(f"category {category_id} {name!r} renamed {renamed!r}: name used twice")
+            name = renamed
+        else:
+            self.label_names.add(name)
+        label: dict[str, Any] = {"id": category_id, "name": name, "kind": "shape"}
+        if isinstance(color, str) and _COLOR.match(color):
+            label["color"] = color
+        self.labels[category_id] = label
+        return label
+
+    def _label_for(self, category_id: Any) -> dict[str, Any] | None:
+        if isinstance(category_id, str) and category_id.strip().lstrip("-").isdigit():
+            category_id = int(category_id)
+        if category_id in self.labels:
+            return self.labels[category_id]
+        label = self._add_label(category_id, None)
+        if label is not None:
+            self.report.note(f"category {category_id} is used but not declared; named {label['name']!r}")
+        return label
+
+    def _item(self, subset: str, image: dict[str, Any], file: Path) -> dict[str, Any] | None:
+        width, height = _positive_int(image.get("width")), _positive_int(image.get("height"))
+        file_name = image.get("file_name") or image.get("path")
+        if not isinstance(file_name, str) or not file_name or width is None or height is None:
+            self.report.lose("image", f"{file.name}: an image entry has no file name or size")
+            return None
+        path = normalize_relative_path(file_name)
+        base = path if path not in self.item_ids else f"{subset}/{path}"
+        item_id = unique_name(base, self.item_ids)
+        return {
+            "id": item_id,
+            "name": PurePosixPath(path).name,
+            "path": path,
+            "media": "image",
+            "width": width,
+            "height": height,
+            "subset": subset,
+            "annotation": {"version": 1, "tags": [], "shapes": []},
+        }
+
+    def _shapes(self, annotation: dict[str, Any], item: dict[str, Any], label: dict[str, Any]) -> list[dict[str, Any]]:
+        used = {shape["id"] for shape in item["annotation"]["shapes"]}
+        common: dict[str, Any] = {"label": label["name"], "source": dict(HUMAN)}
+        if parse_bool(annotation.get("iscrowd")):
+            common["iscrowd"] = True
+        common.update(self._attributes(annotation.get("attributes")))
+        shapes = []
+        geometry = self._geometry(annotation, item)
+        if geometry is not None:
+            shapes.append({"id": unique_name(f"coco-{annotation.get('id')}", used), **geometry, **common})
+        keypoints = _keypoints(annotation.get("keypoints"))
+        if keypoints is not None:
+            shape = {"id": unique_name(f"coco-{annotation.get('id')}-kp", used), "type": "keypoints", "keypoints": keypoints, **common}
+            bbox, _ = clip_bbox(annotation.get("bbox") or [0, 0, 0, 0], item["width"], item["height"])
+            if bbox is not None:
+                shape["bbox"] = bbox
+            if geometry is not None and geometry["type"] == "bbox":
+                # A box plus keypoints is one keypoints shape with its box.
+                shapes = [shape]
+            else:
+                shapes.append(shape)
+        return shapes
+
+    def _attributes(self, attributes: Any) -> dict[str, Any]:
+        if not isinstance(attributes, dict):
+            return {}
+        result: dict[str, Any] = {}
+        kept: dict[str, Any] = {}
+        for name, value in attributes.items():
+            if name in FLAGS and parse_bool(value) is not None:
+                result[name] = parse_bool(value)
+            elif isinstance(value, str | int | float | bool):
+                kept[str(name)] = value
+            else:
+                self.report.lose("attribute", "the value is not text, a number or a boolean")
+        if kept:
+            result["attributes"] = kept
+        return result
+
+    def _geometry(self, annotation: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
+        width, height = item["width"], item["height"]
+        segmentation = annotation.get("segmentation")
+        if isinstance(segmentation, dict) and "counts" in segmentation:
+            return self._mask(segmentation, annotation, item)
+        if isinstance(segmentation, list) and segmentation:
+            if all(isinstance(value, int | float) for value in segmentation):
+                segmentation = [segmentation]  # a flat polygon, as some writers emit
+            rings = []
+            for ring in segmentation:
+                if isinstance(ring, list) and len(ring) >= 6 and len(ring) % 2 == 0:
+                    rings.append([float(value) for value in ring])
+                else:
+                    self.report.lose("ring", "a ring has fewer than 3 points or an odd length")
+            if rings:
+                if sum(shoelace_area(ring) for ring in rings) <= 0:
+                    self.report.drop_empty("polygon")
+                    return None
+                return {"type": "polygon", "rings": rings}
+        raw_bbox = annotation.get("bbox")
+        if isinstance(raw_bbox, list) and len(raw_bbox) == 4:
+            if _keypoints(annotation.get("keypoints")) is not None and not segmentation:
+                return {"type": "bbox", "bbox": [float(value) for value in raw_bbox]}
+            bbox, clipped = clip_bbox(raw_bbox, width, height)
+            if bbox is None:
+                self.report.drop_empty("bbox")
+                return None
+            if clipped:
+                self.report.clip("bbox")
+            return {"type": "bbox", "bbox": bbox}
+        if _keypoints(annotation.get("keypoints")) is None:
+            self.report.lose("shape", "the annotation has no segmentation and no box")
+        return None
+
+    def _mask(self, segmentation: dict[str, Any], annotation: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            rle = _compressed_rle(segmentation)
+        except (TypeError, ValueError, UnicodeDecodeError):
+            self.report.lose("mask", "the RLE is not readable")
+            return None
+        if rle["size"] != [item["height"], item["width"]]:
+            self.report.lose("mask", "the mask size differs from the image size")
+            return None
+        c_rle = _to_c_rle(rle)
+        if float(mask_utils.area(c_rle)) <= 0:
+            self.report.drop_empty("mask")
+            return None
+        bbox, _ = clip_bbox([float(value) for value in mask_utils.toBbox(c_rle)], item["width"], item["height"])
+        shape: dict[str, Any] = {"type": "mask", "rle": rle}
+        if bbox is not None:
+            shape["bbox"] = bbox
+        return shape
+
+
+def _positive_int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _keypoints(values: Any) -> list[float | int] | None:
+    """Return COCO keypoint triplets with int visibility, or None when there are none."""
+    if not isinstance(values, list) or not values or len(values) % 3:
+        return None
+    if not all(isinstance(value, int | float) for value in values):
+        return None
+    result: list[float | int] = []
+    for index, value in enumerate(values):
+        if index % 3 == 2:
+            result.append(int(value) if int(value) in (0, 1, 2) else 0)
+        else:
+            result.append(float(value))
+    if not any(result[index] for index in range(2, len(result), 3)):
+        return None
+    return result

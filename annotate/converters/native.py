@@ -1,0 +1,98 @@
+"""The native format: the dataset document itself, as ``dataset.json``.
+
+Layout::
+
+    dataset.json          {"version": 1, "labels": [...], "items": [...]}
+    images/<item path>    the images, when the export was given any
+
+Coordinates are exactly those of the annotation schema (``schemas/README.md``): floats in
+image pixels, (0, 0) the top-left corner of the top-left pixel. Nothing is lost in this
+format. When an image comes back from the ``images`` callback with another type than its
+path says (a ``.png`` for ``a.jpg``), the exported item's path takes the new extension.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from annotate.converters.errors import FormatError
+from annotate.converters.geometry import path_with_extension
+from annotate.converters.registry import DatasetFormat, ImageSource, register_format
+from annotate.converters.report import ConversionReport
+from schemas import SchemaError, validate_dataset
+
+DATASET_FILE = "dataset.json"
+IMAGES_DIR = "images"
+
+
+@register_format("native")
+class NativeFormat(DatasetFormat):
+    """annotate's own dataset document, lossless."""
+
+    description = "annotate dataset JSON (lossless)"
+
+    def detect(self, path: Path) -> bool:
+        """See :meth:`DatasetFormat.detect`."""
+        file = _dataset_file(Path(path))
+        if not file.is_file():
+            return False
+        try:
+            doc = json.loads(file.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return False
+        return isinstance(doc, dict) and {"version", "labels", "items"} <= doc.keys()
+
+    def import_dataset(self, src: Path, report: ConversionReport | None = None) -> dict[str, Any]:
+        """See :meth:`DatasetFormat.import_dataset`."""
+        file = _dataset_file(Path(src))
+        try:
+            doc = json.loads(file.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(f"{file}: not a readable JSON file: {exc}") from exc
+        try:
+            validate_dataset(doc)
+        except SchemaError as exc:
+            raise FormatError(f"{file}: {exc}") from exc
+        return doc
+
+    def export_dataset(
+        self,
+        dataset: dict[str, Any],
+        dest: Path,
+        *,
+        images: ImageSource | None = None,
+        report: ConversionReport | None = None,
+    ) -> None:
+        """See :meth:`DatasetFormat.export_dataset`."""
+        report = report if report is not None else ConversionReport()
+        validate_dataset(dataset)
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        out = copy.deepcopy(dataset)
+        if images is not None:
+            for item in out["items"]:
+                image = images(item)
+                if image is None:
+                    report.note(f"no image for item {item['id']!r}; annotations only")
+                    continue
+                data, ext = image
+                item["path"] = path_with_extension(item["path"], ext)
+                target = dest / IMAGES_DIR / item["path"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        text = json.dumps(out, ensure_ascii=False, indent=1)
+        (dest / DATASET_FILE).write_text(text + "\n", "utf-8")
+
+    def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
+        """See :meth:`DatasetFormat.find_image`."""
+        src = Path(src)
+        root = src.parent if src.is_file() else src
+        candidate = root / IMAGES_DIR / item["path"]
+        return candidate if candidate.is_file() else None
+
+
+def _dataset_file(path: Path) -> Path:
+    return path if path.suffix.lower() == ".json" else path / DATASET_FILE

@@ -1,0 +1,30 @@
+"""Typed SQLAlchemy 2 models. Import them from here: ``from annotate.models import Item``."""
+
+from annotate.models.accounts import ApiToken, Membership, Organization, User
+from annotate.models.annotations import AnnotationRevision
+from annotate.models.jobs import Job, JobStatus
+from annotate.models.media import Item, ItemKind, Video
+from annotate.models.ml import ModelVersion, PrelabelRecord
+from annotate.models.projects import Label, LabelKind, Project, ProjectMember
+from annotate.models.tasks import Task, TaskEvent
+
+__all__ = [
+    "AnnotationRevision",
+    "ApiToken",
+    "Item",
+    "ItemKind",
+    "Job",
+    "JobStatus",
+    "Label",
+    "LabelKind",
+    "Membership",
+    "ModelVersion",
+    "Organization",
+    "PrelabelRecord",
+    "Project",
+    "ProjectMember",
+    "Task",
+    "TaskEvent",
+    "User",
+    "Video",
+]

@@ -1,0 +1,63 @@
+"""Projects, their labels and their members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from annotate.extensions import db
+from annotate.models.types import utcnow
+
+
+class LabelKind(StrEnum):
+    """``shape`` labels go on boxes and other shapes; ``tag`` labels are image-level tags."""
+
+    SHAPE = "shape"
+    TAG = "tag"
+
+
+class Project(db.Model):
+    """A set of items labeled with one label spec, inside one organization."""
+
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_project_org_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: Pre-labels below this score are not stored.
+    prelabel_threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    #: A pinned model version id; ``None`` means "the newest ready version".
+    pinned_model_version_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    labels: Mapped[list[Label]] = relationship(back_populates="project", order_by="Label.position", cascade="all, delete-orphan")
+
+
+class Label(db.Model):
+    """One label of a project's label spec."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_label_project_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    color: Mapped[str] = mapped_column(String(7))
+    kind: Mapped[str] = mapped_column(String(10), default=LabelKind.SHAPE)
+    position: Mapped[int] = mapped_column(default=0)
+    project: Mapped[Project] = relationship(back_populates="labels")
+
+
+class ProjectMember(db.Model):
+    """A user's role in one project (manager, reviewer or labeler)."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "user_id", name="uq_member_project_user"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    project: Mapped[Project] = relationship()
+    user: Mapped[User] = relationship()  # noqa: F821 - resolved by the registry

@@ -1,0 +1,126 @@
+"""Who may see and do what: every lookup of a project, item or task goes through here.
+
+Objects of another organization, or of a project the caller is not a member of, are reported
+as not found, so ids from other tenants reveal nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from annotate.errors import Forbidden, NotFound
+from annotate.extensions import db
+from annotate.models import Item, Job, Project, ProjectMember, Task, User
+from workflows import Role
+
+MANAGERS = (Role.ADMIN, Role.MANAGER)
+REVIEWERS = (Role.ADMIN, Role.MANAGER, Role.REVIEWER)
+EVERYONE = tuple(Role)
+
+
+def project_role(user: User, project: Project) -> Role | None:
+    """Return ``user``'s role in ``project``, or None when they have no access.
+
+    Organization admins are admins of every project of their organization; everyone else
+    needs a project membership.
+    """
+    if project.org_id != user.org_id:
+        return None
+    if user.role == Role.ADMIN:
+        return Role.ADMIN
+    member = db.session.scalar(select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user.id))
+    return Role(member.role) if member else None
+
+
+def get_project(project_id: int, user: User, roles: tuple[Role, ...] = EVERYONE) -> tuple[Project, Role]:
+    """Load a project the caller may act on.
+
+    Args:
+        project_id: the project's id.
+        user: the caller.
+        roles: the roles allowed for this action.
+
+    Returns:
+        ``(project, caller's role)``.
+
+    Raises:
+        NotFound: no such project, or not visible to the caller.
+        Forbidden: visible, but the caller's role is not in ``roles``.
+    """
+    project = db.session.get(Project, project_id)
+    role = project_role(user, project) if project else None
+    if role is None:
+        raise NotFound(f"project {project_id} not found")
+    if role not in roles:
+        raise Forbidden(f"a {role} cannot do this in project {project.name!r}")
+    return project, role
+
+
+def get_task(task_id: int, user: User, roles: tuple[Role, ...] = EVERYONE) -> tuple[Task, Role]:
+    """Load a task the caller may see; labelers see only tasks served to them.
+
+    Raises:
+        NotFound: no such task, another tenant's, or a labeler's request for someone else's task.
+        Forbidden: the caller's role is not in ``roles``.
+    """
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    project = db.session.get(Project, task.project_id)
+    role = project_role(user, project)
+    if role is None or (role == Role.LABELER and task.assignee_id != user.id):
+        raise NotFound(f"task {task_id} not found")
+    if role not in roles:
+        raise Forbidden(f"a {role} cannot do this to task {task_id}")
+    return task, role
+
+
+def get_item(item_id: int, user: User) -> Item:
+    """Load an item the caller may see (labelers: only items of tasks served to them).
+
+    Raises:
+        NotFound: no such item, or not visible to the caller.
+    """
+    item = db.session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"item {item_id} not found")
+    project = db.session.get(Project, item.project_id)
+    role = project_role(user, project)
+    if role == Role.LABELER:
+        task = db.session.scalar(select(Task).where(Task.item_id == item.id))
+        if task is None or task.assignee_id != user.id:
+            role = None
+    if role is None:
+        raise NotFound(f"item {item_id} not found")
+    return item
+
+
+def get_job(job_id: str, user: User) -> Job:
+    """Load a job of the caller's organization that the caller may see (managers and admins).
+
+    Raises:
+        NotFound: no such job in the caller's organization.
+        Forbidden: the caller is not a manager of the job's project.
+    """
+    job = db.session.get(Job, job_id)
+    if job is None or job.org_id != user.org_id:
+        raise NotFound(f"job {job_id} not found")
+    if job.project_id is not None:
+        get_project(job.project_id, user, MANAGERS)
+    elif user.role not in MANAGERS:
+        raise Forbidden("only managers can see jobs")
+    return job
+
+
+def visible_projects(user: User) -> list[tuple[Project, Role]]:
+    """Return the projects ``user`` can open, with their role in each, by name."""
+    if user.role == Role.ADMIN:
+        projects = db.session.scalars(select(Project).where(Project.org_id == user.org_id).order_by(Project.name))
+        return [(p, Role.ADMIN) for p in projects]
+    rows = db.session.execute(
+        select(Project, ProjectMember.role)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(ProjectMember.user_id == user.id, Project.org_id == user.org_id)
+        .order_by(Project.name)
+    )
+    return [(p, Role(r)) for p, r in rows]

@@ -1,0 +1,108 @@
+"""Organizations, users, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from annotate.errors import Conflict, ValidationFailed
+from annotate.extensions import db
+from annotate.models import ApiToken, Membership, Organization, User
+from annotate.models.types import utcnow
+from workflows import Role
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,80}$")
+TOKEN_PREFIX = "ann_"
+
+
+def create_organization(name: str) -> Organization:
+    """Create an organization (not committed).
+
+    Raises:
+        Conflict: the name is taken.
+    """
+    if db.session.scalar(select(Organization).where(Organization.name == name)):
+        raise Conflict(f"an organization named {name!r} already exists", {"name": "taken"})
+    org = Organization(name=name)
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def create_user(org: Organization, username: str, password: str, role: str, email: str | None = None) -> User:
+    """Create a user in ``org`` with an organization-wide ``role`` (not committed).
+
+    Args:
+        org: the user's organization.
+        username: 2-80 characters of letters, digits, ``_ . -``.
+        password: at least 8 characters; stored only as a scrypt hash.
+        role: admin, manager, reviewer or labeler.
+
+    Raises:
+        ValidationFailed: a bad username, password or role.
+        Conflict: the username is taken.
+    """
+    errors = {}
+    if not _USERNAME.match(username or ""):
+        errors["username"] = "use 2-80 letters, digits, '_', '.' or '-'"
+    if len(password or "") < 8:
+        errors["password"] = "use at least 8 characters"
+    if role not in {r.value for r in Role}:
+        errors["role"] = f"must be one of {', '.join(r.value for r in Role)}"
+    if errors:
+        raise ValidationFailed("the user cannot be created", errors)
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise Conflict(f"the username {username!r} is taken", {"username": "taken"})
+    user = User(username=username, email=email, password_hash=generate_password_hash(password))
+    user.membership = Membership(org_id=org.id, role=role)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user
+
+
+def _hash_token(secret: str) -> str:
+    # Tokens are long random strings, so a fast hash is enough (no dictionary to attack).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_token(user: User, name: str) -> tuple[str, ApiToken]:
+    """Create an API token for ``user`` (committed). The secret is returned once, never stored.
+
+    Returns:
+        ``(secret, token_row)``; send the secret as ``Authorization: Bearer <secret>``.
+    """
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name or "token", prefix=secret[:12], token_hash=_hash_token(secret))
+    db.session.add(token)
+    db.session.commit()
+    return secret, token
+
+
+def revoke_api_token(user: User, token_id: int) -> None:
+    """Revoke one of ``user``'s tokens (committed). Unknown ids are ignored."""
+    token = db.session.get(ApiToken, token_id)
+    if token is not None and token.user_id == user.id and token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+
+
+def user_for_token(secret: str) -> User | None:
+    """Return the active user owning the unrevoked token ``secret``, or None."""
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    token.last_used_at = utcnow()
+    db.session.commit()
+    return token.user

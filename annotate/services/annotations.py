@@ -1,0 +1,165 @@
+"""Saving and reading item annotations as immutable, numbered revisions.
+
+Every save is checked against ``schemas/annotation/v1.json`` and against the project (labels
+that exist, with the right kind; shapes inside the image), then stored as revision ``n + 1``.
+A save must say which revision it was based on; if that is not the latest, it is refused with
+:class:`~annotate.errors.Conflict` and nothing is written, so nobody's newer work is lost.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+import schemas
+from annotate.errors import Conflict, ValidationFailed
+from annotate.extensions import db
+from annotate.models import AnnotationRevision, Item, Label, LabelKind, Project, User
+from annotate.models.types import utcnow
+
+#: Coordinates may stray this far outside the image (pixels) from float rounding in a browser.
+EDGE_TOLERANCE = 0.5
+
+
+def latest_revision(item_id: int) -> AnnotationRevision | None:
+    """Return the newest revision of an item, or None when it has none."""
+    return db.session.scalar(
+        select(AnnotationRevision).where(AnnotationRevision.item_id == item_id).order_by(AnnotationRevision.number.desc()).limit(1)
+    )
+
+
+def latest_document(item_id: int) -> tuple[dict[str, Any], int]:
+    """Return ``(document, revision number)``; an empty document and 0 when none is saved."""
+    revision = latest_revision(item_id)
+    if revision is None:
+        return schemas.empty_annotation(), 0
+    return copy.deepcopy(revision.document), revision.number
+
+
+def check_document(document: Any, project: Project, item: Item) -> None:
+    """Check a document against the schema, the project's labels and the item's size.
+
+    Raises:
+        ValidationFailed: with ``errors`` by field path, e.g. ``{"shapes/0/label": "..."}``.
+    """
+    try:
+        schemas.validate_annotation(document)
+    except schemas.SchemaError as exc:
+        raise ValidationFailed(
+            f"the annotation does not match the schema: {exc}", {e["path"] or "annotation": e["message"] for e in exc.errors}
+        ) from None
+    labels: dict[str, Label] = {label.name: label for label in project.labels}
+    errors: dict[str, str] = {}
+    for i, shape in enumerate(document["shapes"]):
+        label = labels.get(shape["label"])
+        if label is None:
+            errors[f"shapes/{i}/label"] = f"label {shape['label']!r} is not in project {project.name!r}"
+        elif label.kind != LabelKind.SHAPE:
+            errors[f"shapes/{i}/label"] = f"{shape['label']!r} is a tag label, not a shape label"
+        problem = _outside(shape, item.width, item.height)
+        if problem:
+            errors[f"shapes/{i}/{problem[0]}"] = problem[1]
+    for i, tag in enumerate(document["tags"]):
+        label = labels.get(tag["label"])
+        if label is None:
+            errors[f"tags/{i}/label"] = f"label {tag['label']!r} is not in project {project.name!r}"
+        elif label.kind != LabelKind.TAG:
+            errors[f"tags/{i}/label"] = f"{tag['label']!r} is a shape label, not a tag label"
+    if errors:
+        first = next(iter(errors.items()))
+        raise ValidationFailed(f"{first[0]}: {first[1]}", errors)
+
+
+def _outside(shape: dict, width: int, height: int) -> tuple[str, str] | None:
+    lo_x, lo_y, hi_x, hi_y = -EDGE_TOLERANCE, -EDGE_TOLERANCE, width + EDGE_TOLERANCE, height + EDGE_TOLERANCE
+    if "bbox" in shape and shape["type"] in ("bbox", "keypoints", "mask"):
+        x, y, w, h = shape["bbox"]
+        if x < lo_x or y < lo_y or x + w > hi_x or y + h > hi_y:
+            return "bbox", f"box [{x}, {y}, {w}, {h}] is outside the {width}x{height} image"
+    coords: list[float] = []
+    field = ""
+    if shape["type"] == "polygon":
+        field, coords = "rings", [c for ring in shape["rings"] for c in ring]
+    elif shape["type"] in ("polyline", "points"):
+        field, coords = "points", shape["points"]
+    elif shape["type"] == "keypoints":
+        field = "keypoints"
+        coords = [c for k in range(0, len(shape["keypoints"]), 3) if shape["keypoints"][k + 2] > 0 for c in shape["keypoints"][k : k + 2]]
+    for x, y in zip(coords[::2], coords[1::2], strict=False):
+        if not (lo_x <= x <= hi_x and lo_y <= y <= hi_y):
+            return field, f"point ({x}, {y}) is outside the {width}x{height} image"
+    return None
+
+
+def save_revision(
+    item: Item, project: Project, document: dict[str, Any], base_revision: int, *,
+    author: User | None = None, model_version_id: int | None = None, commit: bool = True,
+) -> AnnotationRevision:  # fmt: skip
+    """Store ``document`` as the next revision of ``item``.
+
+    Args:
+        item: the annotated item.
+        project: the item's project (for its labels).
+        document: the whole annotation document.
+        base_revision: the revision number the writer started from (0 for none).
+        author: the person saving; None for a model's pre-label.
+        model_version_id: set when a model wrote this revision.
+        commit: commit the transaction (callers doing more work in it pass False).
+
+    Returns:
+        The new revision (number ``base_revision + 1``).
+
+    Raises:
+        ValidationFailed: see :func:`check_document`.
+        Conflict: ``base_revision`` is not the latest; ``errors["latest_revision"]`` says which is.
+    """
+    check_document(document, project, item)
+    latest = db.session.scalar(select(func.max(AnnotationRevision.number)).where(AnnotationRevision.item_id == item.id)) or 0
+    if base_revision != latest:
+        raise Conflict(
+            f"this item was saved as revision {latest} since revision {base_revision} was loaded; reload to see it",
+            {"latest_revision": latest, "base_revision": base_revision},
+        )
+    stamped = _stamp(document, author)
+    revision = AnnotationRevision(
+        item_id=item.id, number=latest + 1, document=stamped, source="model" if model_version_id else "human",
+        author_id=author.id if author else None, model_version_id=model_version_id,
+    )  # fmt: skip
+    db.session.add(revision)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another save from the same base won the race for this number.
+        db.session.rollback()
+        raise Conflict(
+            "this item was saved by someone else at the same moment; reload to see it", {"base_revision": base_revision}
+        ) from None
+    if commit:
+        db.session.commit()
+    return revision
+
+
+def _stamp(document: dict[str, Any], author: User | None) -> dict[str, Any]:
+    """Fill missing authors and times so every shape says who made it and when."""
+    stamped = copy.deepcopy(document)
+    now = utcnow().isoformat()
+    for entry in stamped["shapes"] + stamped["tags"]:
+        if entry["source"]["type"] == "human":
+            entry.setdefault("author", author.username if author else None)
+        entry.setdefault("updated_at", now)
+    return stamped
+
+
+def has_human_revision(item_id: int) -> bool:
+    """Whether a person has ever saved this item."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AnnotationRevision)
+            .where(AnnotationRevision.item_id == item_id, AnnotationRevision.source == "human")
+        )
+        > 0
+    )

@@ -1,0 +1,72 @@
+"""Exports: a project's annotations as a dataset document, handed to a format converter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from annotate.converters import get_format, list_formats
+from annotate.errors import ValidationFailed
+from annotate.extensions import db
+from annotate.models import Item, ItemKind, Project, Task, User
+from annotate.queue import enqueue
+from annotate.services import annotations, media
+from workflows import TaskState
+
+EXPORT_FORMATS = ("coco", "voc")
+
+
+def dataset_document(project: Project, *, accepted_only: bool = True) -> dict[str, Any]:
+    """Build the project's dataset document (``schemas/annotation/v1.json#/$defs/dataset``).
+
+    Label ids are 1-based positions in the project's label list, so they are stable across
+    exports. Items come in id order; items without annotations are kept.
+
+    Args:
+        project: the project to export.
+        accepted_only: only items whose task a reviewer accepted.
+    """
+    query = select(Item).join(Task, Task.item_id == Item.id).where(Item.project_id == project.id).order_by(Item.id)
+    if accepted_only:
+        query = query.where(Task.state == TaskState.ACCEPTED)
+    items = []
+    for item in db.session.scalars(query):
+        document, _ = annotations.latest_document(item.id)
+        entry = {
+            "id": str(item.id), "name": item.name, "path": item.path, "media": item.kind,
+            "width": item.width, "height": item.height, "checksum": f"sha256:{item.sha256}",
+            "subset": "default", "annotation": document,
+        }  # fmt: skip
+        if item.kind == ItemKind.VIDEO_FRAME:
+            entry["video"] = item.video.name
+            entry["frame"] = item.frame_index
+        items.append(entry)
+    labels = [{"id": label.position + 1, "name": label.name, "color": label.color, "kind": label.kind} for label in project.labels]
+    return {"version": 1, "labels": labels, "items": items}
+
+
+def start_export(project: Project, user: User, fmt: str, *, include_images: bool, accepted_only: bool = True):
+    """Queue an export job (committed) and return its row.
+
+    Raises:
+        ValidationFailed: an unknown format.
+    """
+    if fmt not in EXPORT_FORMATS or fmt not in list_formats():
+        raise ValidationFailed(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}", {"format": "unknown"})
+    params = {"format": fmt, "include_images": bool(include_images), "accepted_only": bool(accepted_only)}
+    return enqueue("export", org_id=project.org_id, project_id=project.id, user_id=user.id, params=params)
+
+
+def image_source(items_by_id: dict[str, Item]):
+    """Return the converters' ``images(item) -> (bytes, ext)`` callback for these items."""
+
+    def images(entry: dict) -> tuple[bytes, str]:
+        return media.display_image(items_by_id[entry["id"]])
+
+    return images
+
+
+def converter(fmt: str):
+    """Return the registered converter for ``fmt``."""
+    return get_format(fmt)

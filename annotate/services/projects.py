@@ -1,0 +1,132 @@
+"""Projects, label specs, members and progress."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from annotate.errors import Conflict, NotFound, ValidationFailed
+from annotate.extensions import db
+from annotate.models import Label, LabelKind, Project, ProjectMember, Task, User
+from workflows import Role, TaskState
+
+# A qualitative palette with good contrast on photos (Sasha Trubetskoy's 20 colours).
+PALETTE = [
+    "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
+    "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
+]  # fmt: skip
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def create_project(org_id: int, name: str, description: str = "", labels: Iterable[dict] = ()) -> Project:
+    """Create a project with its labels (committed).
+
+    Args:
+        org_id: the owning organization.
+        name: unique within the organization.
+        description: free text.
+        labels: dicts ``{"name", "kind": "shape"|"tag", "color"?}``.
+
+    Raises:
+        ValidationFailed: empty name or a bad label.
+        Conflict: the name is taken in this organization.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("a project needs a name", {"name": "required"})
+    if db.session.scalar(select(Project).where(Project.org_id == org_id, Project.name == name)):
+        raise Conflict(f"a project named {name!r} already exists", {"name": "taken"})
+    project = Project(org_id=org_id, name=name, description=description or "")
+    db.session.add(project)
+    db.session.flush()
+    for spec in labels:
+        _add_label(project, spec)
+    db.session.commit()
+    return project
+
+
+def add_label(project: Project, spec: dict) -> Label:
+    """Add one label to ``project`` (committed).
+
+    Raises:
+        ValidationFailed: bad name, kind or color.
+        Conflict: the project already has a label with this name.
+    """
+    label = _add_label(project, spec)
+    db.session.commit()
+    return label
+
+
+def _add_label(project: Project, spec: dict) -> Label:
+    name = str(spec.get("name") or "").strip()
+    kind = spec.get("kind") or LabelKind.SHAPE
+    color = spec.get("color") or PALETTE[len(project.labels) % len(PALETTE)]
+    errors = {}
+    if not name or len(name) > 100:
+        errors["name"] = "a label needs a name of 1-100 characters"
+    if kind not in {k.value for k in LabelKind}:
+        errors["kind"] = "must be 'shape' or 'tag'"
+    if not _COLOR.match(color):
+        errors["color"] = "must look like #rrggbb"
+    if errors:
+        raise ValidationFailed(f"label {name!r} is not valid", errors)
+    if any(label.name == name for label in project.labels):
+        raise Conflict(f"project {project.name!r} already has a label {name!r}", {"name": "taken"})
+    label = Label(name=name, kind=kind, color=color.lower(), position=len(project.labels))
+    project.labels.append(label)
+    db.session.flush()
+    return label
+
+
+def parse_label_lines(text: str) -> list[dict]:
+    """Parse a label list typed by a person: one label a line, ``name`` or ``name:tag``.
+
+    Example: ``"person\\ncar\\noutdoor:tag"``. Blank lines are ignored.
+    """
+    specs = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        name, _, kind = line.partition(":")
+        specs.append({"name": name.strip(), "kind": kind.strip() or LabelKind.SHAPE})
+    return specs
+
+
+def set_member(project: Project, username: str, role: str) -> ProjectMember:
+    """Give a user of the project's organization a role in it (committed).
+
+    Raises:
+        NotFound: no such user in this organization.
+        ValidationFailed: a role other than manager, reviewer or labeler.
+    """
+    if role not in (Role.MANAGER, Role.REVIEWER, Role.LABELER):
+        raise ValidationFailed("a project role is manager, reviewer or labeler", {"role": "invalid"})
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or user.org_id != project.org_id:
+        raise NotFound(f"user {username!r} not found in this organization", {"username": "unknown"})
+    member = db.session.scalar(select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user.id))
+    if member is None:
+        member = ProjectMember(project_id=project.id, user_id=user.id, role=role)
+        db.session.add(member)
+    member.role = role
+    db.session.commit()
+    return member
+
+
+def members(project: Project) -> list[ProjectMember]:
+    """Return the project's members, by username."""
+    return list(db.session.scalars(select(ProjectMember).join(User).where(ProjectMember.project_id == project.id).order_by(User.username)))
+
+
+def progress(project: Project) -> dict[str, int]:
+    """Count the project's tasks per state; every state is present, zero when empty."""
+    counts = dict(db.session.execute(select(Task.state, func.count()).where(Task.project_id == project.id).group_by(Task.state)).all())
+    return {state.value: counts.get(state.value, 0) for state in TaskState}
+
+
+def label_map(project: Project) -> dict[str, Label]:
+    """Return the project's labels by name."""
+    return {label.name: label for label in project.labels}

@@ -1,0 +1,175 @@
+"""Project administration for managers: labels, members, media, exports, models, jobs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from annotate.errors import Forbidden, ValidationFailed
+from annotate.extensions import db
+from annotate.models import Item, Job, Video
+from annotate.services import access, exports, media, models, projects
+from annotate.services.access import MANAGERS
+from annotate.web import read_uploads
+from workflows import Role
+
+bp = Blueprint("admin", __name__)
+
+
+def _manage_url(project_id: int, anchor: str = "") -> str:
+    return url_for("admin.project", project_id=project_id) + (f"#{anchor}" if anchor else "")
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@login_required
+def new_project():
+    """Create a project with its labels (admins and managers)."""
+    if current_user.role not in MANAGERS:
+        raise Forbidden("only admins and managers create projects")
+    if request.method == "POST":
+        project = projects.create_project(
+            current_user.org_id, request.form.get("name", ""), request.form.get("description", ""),
+            projects.parse_label_lines(request.form.get("labels", "")),
+        )  # fmt: skip
+        if current_user.role != Role.ADMIN:
+            projects.set_member(project, current_user.username, Role.MANAGER)
+        flash(f"Project {project.name} created. Now add members and media.", "success")
+        return redirect(_manage_url(project.id))
+    return render_template("admin/new_project.html")
+
+
+@bp.get("/projects/<int:project_id>/manage")
+@login_required
+def project(project_id: int):
+    """The project's admin page."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    jobs = db.session.scalars(select(Job).where(Job.project_id == project.id).order_by(Job.created_at.desc()).limit(20)).all()
+    items = db.session.scalars(select(Item).where(Item.project_id == project.id).order_by(Item.id.desc()).limit(24)).all()
+    videos = db.session.scalars(select(Video).where(Video.project_id == project.id)).all()
+    return render_template(
+        "admin/project.html", project=project, progress=projects.progress(project), members=projects.members(project),
+        jobs=jobs, items=items, videos=videos, versions=models.versions(project), latest=models.latest_version(project),
+        org_users=_org_usernames(), formats=exports.EXPORT_FORMATS, detectors=models.DETECTORS,
+    )  # fmt: skip
+
+
+def _org_usernames() -> list[str]:
+    from annotate.models import Membership, User
+
+    rows = db.session.scalars(
+        select(User.username).join(Membership).where(Membership.org_id == current_user.org_id).order_by(User.username)
+    )
+    return list(rows)
+
+
+@bp.post("/projects/<int:project_id>/labels")
+@login_required
+def add_labels(project_id: int):
+    """Add labels, one a line (``name`` or ``name:tag``)."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    specs = projects.parse_label_lines(request.form.get("labels", ""))
+    if not specs:
+        raise ValidationFailed("type at least one label name", {"labels": "required"})
+    for spec in specs:
+        projects.add_label(project, spec)
+    flash(f"Added {len(specs)} label(s).", "success")
+    return redirect(_manage_url(project.id, "labels"))
+
+
+@bp.post("/projects/<int:project_id>/members")
+@login_required
+def set_member(project_id: int):
+    """Give an organization user a role in the project."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    member = projects.set_member(project, request.form.get("username", "").strip(), request.form.get("role", ""))
+    flash(f"{member.user.username} is now a {member.role} of {project.name}.", "success")
+    return redirect(_manage_url(project.id, "members"))
+
+
+@bp.post("/projects/<int:project_id>/media")
+@login_required
+def upload(project_id: int):
+    """Upload images, videos and zips."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    uploads = read_uploads(request.files.getlist("files"))
+    report = media.ingest(
+        project, uploads, skip_invalid=bool(request.form.get("skip_invalid")), frame_step=int(request.form.get("frame_step") or 1)
+    )
+    _flash_ingest(report)
+    return redirect(_manage_url(project.id, "media"))
+
+
+@bp.post("/projects/<int:project_id>/media/folder")
+@login_required
+def import_folder(project_id: int):
+    """Import a server folder inside ANNOTATE_IMPORT_ROOTS."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    report = media.import_folder(
+        project, request.form.get("folder", ""), skip_invalid=bool(request.form.get("skip_invalid")),
+        frame_step=int(request.form.get("frame_step") or 1),
+    )  # fmt: skip
+    _flash_ingest(report)
+    return redirect(_manage_url(project.id, "media"))
+
+
+def _flash_ingest(report: media.IngestReport) -> None:
+    message = f"Added {len(report.added)} item(s)"
+    if report.duplicates:
+        message += f"; {len(report.duplicates)} duplicate(s) skipped"
+    if report.errors:
+        message += "; refused: " + "; ".join(f"{name}: {why}" for name, why in report.errors.items())
+    flash(message + ".", "success" if not report.errors else "error")
+
+
+@bp.post("/projects/<int:project_id>/exports")
+@login_required
+def export(project_id: int):
+    """Start an export job."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    exports.start_export(
+        project, current_user, request.form.get("format", ""), include_images=bool(request.form.get("include_images")),
+        accepted_only=request.form.get("scope", "accepted") == "accepted",
+    )  # fmt: skip
+    flash("Export started; it appears under Jobs with a download link when done.", "success")
+    return redirect(_manage_url(project.id, "jobs"))
+
+
+@bp.post("/projects/<int:project_id>/train")
+@login_required
+def train(project_id: int):
+    """Start training a detector on accepted boxes."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    epochs = request.form.get("epochs")
+    models.start_training(
+        project, current_user, epochs=int(epochs) if epochs else None, prelabel_after=bool(request.form.get("prelabel_after"))
+    )
+    flash("Training started.", "success")
+    return redirect(_manage_url(project.id, "jobs"))
+
+
+@bp.post("/projects/<int:project_id>/models")
+@login_required
+def register_model(project_id: int):
+    """Register a model file as the project's newest version."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed("choose a model file (.pt)", {"file": "required"})
+    labels = [name.strip() for name in request.form.get("labels", "").replace("\n", ",").split(",") if name.strip()]
+    version = models.add_version(
+        project, architecture=request.form.get("architecture", ""), file_format=request.form.get("format", "annotate"),
+        label_names=labels, data=read_uploads([upload])[0][1], origin="registered", user_id=current_user.id,
+    )  # fmt: skip
+    flash(f"Model version {version.version} registered.", "success")
+    return redirect(_manage_url(project.id, "models"))
+
+
+@bp.post("/projects/<int:project_id>/prelabel")
+@login_required
+def prelabel(project_id: int):
+    """Pre-label untouched items with the latest model version."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    models.start_prelabel(project, current_user)
+    flash("Pre-labeling started.", "success")
+    return redirect(_manage_url(project.id, "jobs"))

@@ -1,0 +1,159 @@
+"""The contract every format meets, and round trips through COCO and VOC.
+
+Round trips compare what the format can hold; the report must name the rest.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from annotate.converters import (
+    FormatError,
+    detect_format,
+    export_dataset,
+    get_format,
+    import_dataset,
+    list_formats,
+)
+from schemas import SchemaError, validate_dataset
+
+
+def box_dataset():
+    """Boxes only, integer pixels, inside the images: every format holds it exactly."""
+
+    def item(item_id, path, subset, boxes):
+        return {
+            "id": item_id,
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "media": "image",
+            "width": 32,
+            "height": 24,
+            "subset": subset,
+            "annotation": {
+                "version": 1,
+                "tags": [],
+                "shapes": [
+                    {"id": f"{item_id}-{n}", "type": "bbox", "label": label, "bbox": bbox, "source": {"type": "human"}}
+                    for n, (label, bbox) in enumerate(boxes)
+                ],
+            },
+        }
+
+    return {
+        "version": 1,
+        "labels": [{"id": 1, "name": "car", "kind": "shape"}, {"id": 2, "name": "person", "kind": "shape"}],
+        "items": [
+            item("1", "street/one.jpg", "train", [("car", [0, 0, 32, 24]), ("person", [3, 4, 5, 6])]),
+            item("2", "two.jpg", "val", [("person", [10, 11, 1, 1])]),
+            item("3", "three.jpg", "train", []),
+        ],
+    }
+
+
+def geometry(dataset):
+    """{path: (subset, [(label, type, geometry)])}, independent of ids."""
+    result = {}
+    for item in dataset["items"]:
+        shapes = []
+        for shape in item["annotation"]["shapes"]:
+            key = {"bbox": "bbox", "polygon": "rings", "mask": "rle", "keypoints": "keypoints"}[shape["type"]]
+            shapes.append((shape["label"], shape["type"], shape[key]))
+        result[item["path"]] = (item.get("subset", "default"), shapes)
+    return result
+
+
+@pytest.mark.parametrize("name", list_formats())
+def test_contract_export_detect_import(name, tmp_path):
+    dataset = box_dataset()
+    report = export_dataset(name, dataset, tmp_path)
+    assert report.lines() == []
+    assert detect_format(tmp_path) == name
+    assert get_format(name).detect(tmp_path)
+    again, import_report = import_dataset(name, tmp_path)
+    validate_dataset(again)
+    assert import_report.lines() == []
+    assert geometry(again) == geometry(dataset)
+    assert sorted(label["name"] for label in again["labels"]) == ["car", "person"]
+
+
+@pytest.mark.parametrize("name", list_formats())
+def test_contract_refuses_invalid_dataset(name, tmp_path):
+    dataset = box_dataset()
+    dataset["items"][0]["annotation"]["shapes"][0]["bbox"][2] = -1
+    with pytest.raises(SchemaError) as caught:
+        export_dataset(name, dataset, tmp_path)
+    assert caught.value.errors[0]["path"] == "items/0/annotation/shapes/0/bbox/2"
+
+
+@pytest.mark.parametrize("name", list_formats())
+def test_contract_rejects_an_empty_folder(name, tmp_path):
+    assert not get_format(name).detect(tmp_path)
+    with pytest.raises(FormatError):
+        import_dataset(name, tmp_path)
+
+
+def test_native_round_trip_is_identical(tmp_path, dataset, images):
+    export_dataset("native", dataset, tmp_path, images=images)
+    again, report = import_dataset("native", tmp_path)
+    assert again == dataset
+    assert report.lines() == []
+    assert get_format("native").find_image(tmp_path, dataset["items"][1]) == tmp_path / "images/b.png"
+
+
+def test_native_coco_native_keeps_what_coco_holds(tmp_path, dataset):
+    report = export_dataset("coco", dataset, tmp_path)
+    again, _ = import_dataset("coco", tmp_path)
+    # Ids are the category ids, exactly; the tag label is not a COCO category.
+    assert sorted((label["id"], label["name"]) for label in again["labels"]) == [(0, "cat"), (3, "road"), (1000, "dog")]
+    got = geometry(again)
+    assert got["photos/a.jpg"] == (
+        "train",
+        [
+            ("cat", "bbox", [0.0, 0.0, 10.0, 5.0]),
+            ("dog", "bbox", [15.0, 5.0, 5.0, 5.0]),  # clipped on export
+            ("road", "polygon", [[0.0, 0.0, 4.0, 0.0, 4.0, 4.0, 0.0, 4.0]]),
+        ],
+    )
+    original_b = dataset["items"][1]["annotation"]["shapes"]
+    assert got["b.png"] == (
+        "val",
+        [
+            ("dog", "mask", original_b[0]["rle"]),
+            ("cat", "keypoints", [1.0, 1.0, 2, 3.0, 3.0, 1, 0.0, 0.0, 0]),
+        ],
+    )
+    assert got["empty.jpg"] == ("train", [])
+    cat = again["items"][0]["annotation"]["shapes"][0]
+    assert (cat["attributes"], cat["occluded"]) == ({"pose": "Left", "color": "black"}, True)
+    assert report.to_dict()["lost"] == [
+        {"kind": "polyline", "reason": "COCO instances has no polylines", "count": 1},
+        {"kind": "tag", "reason": "COCO instances has no image-level tags", "count": 1},
+    ]
+    assert report.to_dict()["dropped_empty"] == {"bbox": 1}
+
+
+def test_native_voc_native_keeps_boxes(tmp_path, dataset):
+    report = export_dataset("voc", dataset, tmp_path)
+    again, _ = import_dataset("voc", tmp_path)
+    got = geometry(again)
+    assert got["photos/a.jpg"] == (
+        "train",
+        [
+            ("cat", "bbox", [0.0, 0.0, 10.0, 5.0]),
+            ("dog", "bbox", [15.0, 5.0, 5.0, 5.0]),
+        ],
+    )
+    assert got["b.png"] == ("val", [])
+    assert got["empty.jpg"] == ("train", [])
+    lost = {entry["kind"]: entry["count"] for entry in report.to_dict()["lost"]}
+    assert lost == {"polygon": 1, "polyline": 1, "mask": 1, "keypoints": 1, "tag": 1}
+
+
+def test_voc_rounds_fractional_boxes_to_whole_pixels(tmp_path):
+    dataset = box_dataset()
+    dataset["items"][1]["annotation"]["shapes"][0]["bbox"] = [2.5, 1.4, 3.2, 2.6]
+    export_dataset("voc", dataset, tmp_path)
+    again, _ = import_dataset("voc", tmp_path)
+    # xmin 4, ymin 2, xmax 6, ymax 4 on disk -> [3, 1, 3, 3].
+    assert geometry(again)["two.jpg"][1] == [("person", "bbox", [3.0, 1.0, 3.0, 3.0])]

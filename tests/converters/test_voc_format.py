@@ -1,0 +1,135 @@
+"""VOC export checked with torchvision's VOCDetection; boxes worked out by hand.
+
+VOC boxes are 1-based inclusive pixel indices: our [x, y, w, h] gives
+xmin = round(x) + 1, ymin = round(y) + 1, xmax = round(x + w), ymax = round(y + h).
+"""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from annotate.converters import export_dataset, get_format, import_dataset
+from annotate.converters.voc import voc_id_for
+
+torchvision_datasets = pytest.importorskip("torchvision.datasets")
+
+
+def boxes_of(target) -> list[tuple[str, list[int]]]:
+    objects = target["annotation"].get("object", [])
+    return [(obj["name"], [int(obj["bndbox"][k]) for k in ("xmin", "ymin", "xmax", "ymax")]) for obj in objects]
+
+
+@pytest.fixture
+def voc_root(tmp_path, dataset, images):
+    dataset["items"][0]["annotation"]["shapes"].append(
+        # Fractional: 2.5 -> 3 (half up), 5.7 -> 6, 1.4 -> 1, 4.0 -> 4. Truncating would
+        # give xmin 3, xmax 5.
+        {"id": "s6", "type": "bbox", "label": "cat", "bbox": [2.5, 1.4, 3.2, 2.6], "source": {"type": "human"}, "difficult": True}
+    )
+    report = export_dataset("voc", dataset, tmp_path / "VOCdevkit" / "VOC2012", images=images)
+    return tmp_path, report
+
+
+def test_torchvision_reads_the_boxes(voc_root):
+    root, _ = voc_root
+    train = torchvision_datasets.VOCDetection(str(root), year="2012", image_set="train", download=False)
+    assert len(train) == 2
+    image, target = train[0]
+    assert image.size == (20, 10)
+    assert target["annotation"]["filename"] == "photos__a.jpg"
+    assert target["annotation"]["size"] == {"width": "20", "height": "10", "depth": "3"}
+    assert boxes_of(target) == [
+        ("cat", [1, 1, 10, 5]),  # x=0, w=10 -> 1..10
+        ("dog", [16, 6, 20, 10]),  # clipped to [15, 5, 5, 5]
+        ("cat", [4, 2, 6, 4]),
+    ]
+    first, _, third = target["annotation"]["object"]
+    assert (first["pose"], first["occluded"], first["difficult"]) == ("Left", "1", "0")
+    assert first["attributes"]["attribute"] == {"name": "color", "value": "black"}
+    assert third["difficult"] == "1"
+    _, empty = train[1]
+    assert "object" not in empty["annotation"] or empty["annotation"]["object"] == []
+
+
+def test_val_and_trainval_lists_and_png_is_reencoded(voc_root):
+    root, _ = voc_root
+    val = torchvision_datasets.VOCDetection(str(root), year="2012", image_set="val", download=False)
+    assert len(val) == 1
+    image, target = val[0]
+    assert image.size == (8, 6)
+    assert boxes_of(target) == []
+    voc = root / "VOCdevkit" / "VOC2012"
+    with Image.open(voc / "JPEGImages" / "b.jpg") as reencoded:
+        assert reencoded.format == "JPEG"
+    trainval = (voc / "ImageSets/Main/trainval.txt").read_text().split()
+    assert trainval == ["photos__a", "empty", "b"]
+
+
+def test_report_counts_what_voc_cannot_hold(voc_root):
+    _, report = voc_root
+    assert report.lines() == [
+        "1 keypoints shape dropped: VOC detection has no keypoints",
+        "1 mask dropped: VOC detection has no masks",
+        "1 polygon dropped: VOC detection has no polygons",
+        "1 polyline dropped: VOC detection has no polylines",
+        "1 tag dropped: VOC detection has no image-level tags",
+        "1 box clipped to the image",
+        "1 box dropped: no area inside the image",
+    ]
+
+
+def test_without_images_only_annotations_and_lists(tmp_path, dataset):
+    export_dataset("voc", dataset, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Annotations", "ImageSets", "labelmap.txt"]
+    assert (tmp_path / "labelmap.txt").read_text().splitlines() == [
+        "# label:color_rgb:parts:actions",
+        "cat:255,0,0::",
+        "dog:::",
+        "road:::",
+    ]
+
+
+def test_import_reads_back_boxes_paths_and_attributes(voc_root):
+    root, _ = voc_root
+    voc = root / "VOCdevkit" / "VOC2012"
+    assert get_format("voc").detect(voc)
+    dataset, report = import_dataset("voc", voc)
+    assert report.lines() == []
+    items = {item["path"]: item for item in dataset["items"]}
+    assert sorted(items) == ["b.png", "empty.jpg", "photos/a.jpg"]
+    assert [items[p]["subset"] for p in ("photos/a.jpg", "b.png", "empty.jpg")] == ["train", "val", "train"]
+    shapes = items["photos/a.jpg"]["annotation"]["shapes"]
+    assert [s["bbox"] for s in shapes] == [[0.0, 0.0, 10.0, 5.0], [15.0, 5.0, 5.0, 5.0], [3.0, 1.0, 3.0, 3.0]]
+    assert shapes[0]["attributes"] == {"pose": "Left", "color": "black"}
+    assert (shapes[0]["occluded"], shapes[0]["truncated"], shapes[0]["difficult"]) == (True, False, False)
+    # The label map keeps order and colors; VOC has no label ids, so they are 0-based positions.
+    assert dataset["labels"] == [
+        {"id": 0, "name": "cat", "kind": "shape", "color": "#ff0000"},
+        {"id": 1, "name": "dog", "kind": "shape"},
+        {"id": 2, "name": "road", "kind": "shape"},
+    ]
+    assert get_format("voc").find_image(voc, items["b.png"]) == voc / "JPEGImages" / "b.jpg"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("photos/a.jpg", "photos__a"),
+        ("été photos/b c.jpeg", "été photos__b c"),
+        ("no_extension", "no_extension"),
+        ("a/b/c.d.png", "a__b__c.d"),
+    ],
+)
+def test_voc_ids_from_paths(path, expected):
+    assert voc_id_for(path) == expected
+
+
+def test_colliding_ids_get_a_suffix(tmp_path, dataset):
+    dataset["items"][1]["path"] = "photos__a.png"  # also becomes photos__a
+    export_dataset("voc", dataset, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "Annotations").iterdir()) == [
+        "empty.xml",
+        "photos__a.xml",
+        "photos__a_2.xml",
+    ]
