@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "THUMBNAIL_SIZE": 256,
     "JOB_TIMEOUT": 3600,
     "TRAIN_EPOCHS": 12,
+    "TRAIN_MIN_SIZE": 320,  # pixels: images are resized so the shorter side is this long
+    "TRAIN_MAX_SIZE": 640,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_CHECK_DEFAULT": False,  # checked in one before_request hook; tokens are exempt

@@ -74,7 +74,8 @@ def run_training(job_id: str) -> None:
         try:
             result = train_detector(
                 samples, label_names, architecture=job.params["architecture"], epochs=int(epochs),
-                progress=progress, should_stop=should_stop,
+                progress=progress, should_stop=should_stop, min_size=current_app.config["TRAIN_MIN_SIZE"],
+                max_size=current_app.config["TRAIN_MAX_SIZE"],
             )  # fmt: skip
         except TrainingCancelled:
             raise RuntimeError("training was cancelled") from None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 
 REPO = Path(__file__).resolve().parent.parent
@@ -129,6 +130,7 @@ def make_app(database_url: str, tmp: Path, **extra):
     config = {
         "TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp / "instance"),
         "MEDIA_ROOT": str(tmp / "media"), "SECRET_KEY": "test-secret", "TRAIN_EPOCHS": 2,
+        "TRAIN_MIN_SIZE": 128, "TRAIN_MAX_SIZE": 128,
     }  # fmt: skip
     config.update(extra)
     return create_app(config)
@@ -148,7 +150,8 @@ class IsolatedClient(FlaskClient):
             response = super().open(*args, **kwargs)
         # werkzeug's test client spools big multipart bodies to a temp file it never closes.
         response.request.environ["wsgi.input"].close()
-        db.session.expire_all()  # the test's own objects may be stale now
+        if has_app_context():
+            db.session.expire_all()  # the test's own objects may be stale now
         return response
 
 

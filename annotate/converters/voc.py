@@ -8,7 +8,7 @@ Layout written::
 
     Annotations/<id>.xml          one per item, with every item listed
     ImageSets/Main/<subset>.txt   the ids of each subset
-    ImageSets/Main/trainval.txt   all ids, when there is more than one subset
+    ImageSets/Main/trainval.txt   all ids (unless a subset is itself named trainval)
     JPEGImages/<id>.jpg           when the export was given images (PNG re-encoded)
     labelmap.txt                  Datumaro's ``name:r,g,b::`` lines, for label colors
 
@@ -120,12 +120,14 @@ class VocFormat(DatasetFormat):
             subsets[DEFAULT_SUBSET] = []
         for subset, ids in subsets.items():
             _write_list(dest / LISTS_DIR / f"{_file_safe(subset)}.txt", ids)
-        if len(subsets) > 1:
-            if ALL_IDS_LIST in subsets:
+        # Always write the list of all ids: VOC loaders (torchvision's VOCDetection among them)
+        # accept only train, val, trainval and test as list names.
+        if ALL_IDS_LIST in subsets:
+            if len(subsets) > 1:
                 report.note(f"subset {ALL_IDS_LIST!r} exists, so no list of all ids was written")
-            else:
-                all_ids = [voc_id for ids in subsets.values() for voc_id in ids]
-                _write_list(dest / LISTS_DIR / f"{ALL_IDS_LIST}.txt", all_ids)
+        else:
+            all_ids = [voc_id for ids in subsets.values() for voc_id in ids]
+            _write_list(dest / LISTS_DIR / f"{ALL_IDS_LIST}.txt", all_ids)
         _write_labelmap(dest / LABELMAP_FILE, dataset["labels"])
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
