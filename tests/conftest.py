@@ -123,19 +123,6 @@ def _clear(database_url: str) -> None:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
 
 
-def make_app(database_url: str, tmp: Path, **extra):
-    """Build an app for tests on ``database_url`` with media under ``tmp``."""
-    from annotate import create_app
-
-    config = {
-        "TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp / "instance"),
-        "MEDIA_ROOT": str(tmp / "media"), "SECRET_KEY": "test-secret", "TRAIN_EPOCHS": 2,
-        "TRAIN_MIN_SIZE": 128, "TRAIN_MAX_SIZE": 128,
-    }  # fmt: skip
-    config.update(extra)
-    return create_app(config)
-
-
 class IsolatedClient(FlaskClient):
     """A test client whose every request gets its own app context, as in production.
 
@@ -155,13 +142,27 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+def make_app(database_url: str, tmp: Path, **extra):
+    """Build an app for tests on ``database_url`` with media under ``tmp``."""
+    from annotate import create_app
+
+    config = {
+        "TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp / "instance"),
+        "MEDIA_ROOT": str(tmp / "media"), "SECRET_KEY": "test-secret", "TRAIN_EPOCHS": 2,
+        "TRAIN_MIN_SIZE": 128, "TRAIN_MAX_SIZE": 128,
+    }  # fmt: skip
+    config.update(extra)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
+
+
 @pytest.fixture
 def app(database_url, redis_connection, tmp_path):
     """An app on the run's database (emptied first) with jobs on Redis."""
     from annotate.extensions import db
 
     app = make_app(database_url, tmp_path, REDIS_URL="redis://test", REDIS_CONNECTION=redis_connection)
-    app.test_client_class = IsolatedClient
     with app.app_context():
         _clear(database_url)
         yield app

@@ -11,8 +11,8 @@ from annotate.extensions import db
 from annotate.models import Item, Job
 from annotate.services import annotations, tasks
 from tests.conftest import corpus_file, run_jobs
-from workflows import Role
 from tests.helpers import box, document, tag
+from workflows import Role
 
 
 def accept_with(world, item, doc):
@@ -36,7 +36,9 @@ def photos(world):
     names = ["grace_hopper.jpg", "astronaut.png", "chelsea.png"]
     media.ingest(world.project, [(n, corpus_file(f"media-from-packages/images/{n}").read_bytes()) for n in names])
     items = {i.name: i for i in db.session.scalars(select(Item))}
-    accept_with(world, items["grace_hopper.jpg"], document([box("person", 10.5, 20.25, 300, 500), box("person", 0, 0, 1, 1)], [tag("outdoor")]))
+    accept_with(
+        world, items["grace_hopper.jpg"], document([box("person", 10.5, 20.25, 300, 500), box("person", 0, 0, 1, 1)], [tag("outdoor")])
+    )
     accept_with(world, items["chelsea.png"], document([box("cat", 100, 50, 250, 200)]))
     return items  # astronaut.png stays unlabeled, so it is not exported
 
@@ -71,7 +73,8 @@ def test_coco_export_opens_in_pycocotools(app, redis_connection, world, photos, 
     assert cats == {1: "person", 2: "cat"}
     anns = coco.loadAnns(coco.getAnnIds(imgIds=[images["grace_hopper.jpg"]["id"]]))
     assert sorted((cats[a["category_id"]], a["bbox"], a["area"]) for a in anns) == [
-        ("person", [0, 0, 1, 1], 1), ("person", [10.5, 20.25, 300, 500], 150000)
+        ("person", [0, 0, 1, 1], 1),
+        ("person", [10.5, 20.25, 300, 500], 150000),
     ]
     (cat,) = coco.loadAnns(coco.getAnnIds(imgIds=[images["chelsea.png"]["id"]]))
     assert cat["bbox"] == [100, 50, 250, 200] and cats[cat["category_id"]] == "cat"
@@ -115,7 +118,8 @@ def test_export_without_images_and_cli(app, redis_connection, world, photos, log
     assert result.exit_code == 0, result.output
     assert "Wrote 2 items as voc" in result.output
     assert sorted(n for n in zipfile.ZipFile(out).namelist() if n.startswith("Annotations/")) == [
-        "Annotations/chelsea.xml", "Annotations/grace_hopper.xml"
+        "Annotations/chelsea.xml",
+        "Annotations/grace_hopper.xml",
     ]
 
 

@@ -57,12 +57,21 @@ def test_registered_model_prelabels_untouched_items_once(app, redis_connection, 
     items = add_images(world.project, [(100, 100), (100, 100), (100, 100)])
     labeler = login("labeler1")
     touched = labeler.api("POST", f"/api/v1/tasks/next?project={world.project.id}").get_json()
-    labeler.api("PUT", f"/api/v1/tasks/{touched['id']}/annotation", json={"base_revision": 0, "annotation": document([box("cat", 1, 1, 5, 5)])})
+    labeler.api(
+        "PUT", f"/api/v1/tasks/{touched['id']}/annotation", json={"base_revision": 0, "annotation": document([box("cat", 1, 1, 5, 5)])}
+    )
     manager = login("manager")
     registered = manager.api(
-        "POST", f"/api/v1/projects/{world.project.id}/models", content_type="multipart/form-data",
-        data={"file": (io.BytesIO(torchscript_bytes()), "fixed.pt"), "format": "torchscript", "architecture": "custom", "labels": "person,cat"},
-    )  # fmt: skip
+        "POST",
+        f"/api/v1/projects/{world.project.id}/models",
+        content_type="multipart/form-data",
+        data={
+            "file": (io.BytesIO(torchscript_bytes()), "fixed.pt"),
+            "format": "torchscript",
+            "architecture": "custom",
+            "labels": "person,cat",
+        },
+    )
     assert registered.status_code == 201, registered.get_json()
     assert registered.get_json()["version"] == 1 and registered.get_json()["label_names"] == ["person", "cat"]
     job = manager.api("POST", f"/api/v1/projects/{world.project.id}/prelabel").get_json()
@@ -141,9 +150,16 @@ def test_training_without_accepted_boxes_fails_with_a_clear_error(app, redis_con
 
 def test_register_refuses_unknown_labels(world, login):
     response = login("manager").api(
-        "POST", f"/api/v1/projects/{world.project.id}/models", content_type="multipart/form-data",
-        data={"file": (io.BytesIO(b"x"), "m.pt"), "format": "annotate", "architecture": "fasterrcnn_mobilenet_v3_large_320_fpn", "labels": "person,dog"},
-    )  # fmt: skip
+        "POST",
+        f"/api/v1/projects/{world.project.id}/models",
+        content_type="multipart/form-data",
+        data={
+            "file": (io.BytesIO(b"x"), "m.pt"),
+            "format": "annotate",
+            "architecture": "fasterrcnn_mobilenet_v3_large_320_fpn",
+            "labels": "person,dog",
+        },
+    )
     assert response.status_code == 422 and "dog" in response.get_json()["errors"]["labels"]
     assert login("labeler1").api("POST", f"/api/v1/projects/{world.project.id}/prelabel").status_code == 403
     assert login("manager").api("POST", f"/api/v1/projects/{world.project.id}/prelabel").status_code == 404

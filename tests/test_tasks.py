@@ -99,14 +99,18 @@ def test_invalid_annotations_are_refused_naming_the_field(world, items, login, s
 def test_tag_with_shape_label_is_refused(world, items, login):
     session = login("labeler1")
     task = next_task(session, world.project.id).get_json()
-    response = session.api("PUT", f"/api/v1/tasks/{task['id']}/annotation", json={"base_revision": 0, "annotation": document([], [tag("cat")])})
+    response = session.api(
+        "PUT", f"/api/v1/tasks/{task['id']}/annotation", json={"base_revision": 0, "annotation": document([], [tag("cat")])}
+    )
     assert response.status_code == 422 and "tags/0/label" in response.get_json()["errors"]
 
 
 def test_submit_review_reject_and_resubmit(world, items, login):
     labeler, reviewer = login("labeler1"), login("reviewer")
     task = next_task(labeler, world.project.id).get_json()
-    labeler.api("PUT", f"/api/v1/tasks/{task['id']}/annotation", json={"base_revision": 0, "annotation": document([box("cat", 1, 2, 3, 4)])})
+    labeler.api(
+        "PUT", f"/api/v1/tasks/{task['id']}/annotation", json={"base_revision": 0, "annotation": document([box("cat", 1, 2, 3, 4)])}
+    )
     assert labeler.api("POST", f"/api/v1/tasks/{task['id']}/submit", json={"base_revision": 0}).status_code == 409
     submitted = labeler.api("POST", f"/api/v1/tasks/{task['id']}/submit", json={"base_revision": 1}).get_json()
     assert submitted["state"] == "submitted" and submitted["next_task_id"] is not None
@@ -133,10 +137,15 @@ def test_submit_review_reject_and_resubmit(world, items, login):
     assert accepted.get_json()["state"] == "accepted"
     events = db.session.scalars(select(TaskEvent).where(TaskEvent.task_id == task["id"]).order_by(TaskEvent.id)).all()
     assert [(e.action, e.from_state, e.to_state) for e in events] == [
-        ("start", "new", "in_progress"), ("save", "in_progress", "in_progress"), ("submit", "in_progress", "submitted"),
-        ("reject", "submitted", "rejected"), ("start", "rejected", "in_progress"), ("save", "in_progress", "in_progress"),
-        ("submit", "in_progress", "submitted"), ("accept", "submitted", "accepted"),
-    ]  # fmt: skip
+        ("start", "new", "in_progress"),
+        ("save", "in_progress", "in_progress"),
+        ("submit", "in_progress", "submitted"),
+        ("reject", "submitted", "rejected"),
+        ("start", "rejected", "in_progress"),
+        ("save", "in_progress", "in_progress"),
+        ("submit", "in_progress", "submitted"),
+        ("accept", "submitted", "accepted"),
+    ]
     assert events[3].comment == "the cat is a person" and events[3].actor.username == "reviewer"
 
 
@@ -144,10 +153,13 @@ def test_other_organizations_see_nothing(world, items, login):
     labeler, outsider = login("labeler1"), login("outsider")
     task = next_task(labeler, world.project.id).get_json()
     for method, url in [
-        ("GET", f"/api/v1/projects/{world.project.id}"), ("GET", f"/api/v1/tasks/{task['id']}"),
-        ("GET", f"/media/items/{items[0].id}/image"), ("POST", f"/api/v1/tasks/next?project={world.project.id}"),
-        ("GET", f"/api/v1/projects/{world.project.id}/items"), ("GET", f"/review/tasks/{task['id']}"),
-    ]:  # fmt: skip
+        ("GET", f"/api/v1/projects/{world.project.id}"),
+        ("GET", f"/api/v1/tasks/{task['id']}"),
+        ("GET", f"/media/items/{items[0].id}/image"),
+        ("POST", f"/api/v1/tasks/next?project={world.project.id}"),
+        ("GET", f"/api/v1/projects/{world.project.id}/items"),
+        ("GET", f"/review/tasks/{task['id']}"),
+    ]:
         assert outsider.api(method, url).status_code == 404, url
     assert outsider.api("GET", "/api/v1/projects").get_json() == []
 

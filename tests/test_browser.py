@@ -1,0 +1,110 @@
+"""The tool in real headless Chromium: a labeler draws a box and submits; a reviewer accepts.
+
+Uses Debian's ``chromium`` (Playwright's own browser download cannot work offline). Skipped,
+with the reason, where no ``chromium`` is installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from annotate.extensions import db
+from annotate.models import AnnotationRevision, Task
+from annotate.services import media
+from tests.conftest import PASSWORD, corpus_file
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def browser():
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_label_draw_submit_then_review_accept(app, world, live_server, browser, tmp_path):
+    media.ingest(world.project, [("grace_hopper.jpg", corpus_file("media-from-packages/images/grace_hopper.jpg").read_bytes())])
+    errors: list[str] = []
+
+    labeler = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    labeler.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(labeler, live_server, "labeler1")
+    labeler.click("button.start-labeling")
+    labeler.wait_for_selector("#tool[data-ready=true]")
+    image = labeler.locator("svg image#item-image").bounding_box()
+    labeler.click("button[data-label=person]")
+    labeler.click("#mode-box")
+    start = (image["x"] + 0.25 * image["width"], image["y"] + 0.25 * image["height"])
+    end = (image["x"] + 0.60 * image["width"], image["y"] + 0.70 * image["height"])
+    labeler.mouse.move(*start)
+    labeler.mouse.down()
+    labeler.mouse.move(*end, steps=8)
+    labeler.mouse.up()
+    labeler.wait_for_selector("#canvas g.shape[data-id] rect.shape-body")
+    labeler.check("input[type=checkbox][data-tag=outdoor]")
+    labeler.wait_for_function("document.querySelector('#save-status').textContent.includes('Saved')")
+    labeler.screenshot(path=str(tmp_path / "tool.png"))
+    labeler.click("#submit-btn")
+    labeler.wait_for_url(f"{live_server}/?done=1")
+
+    task = db.session.scalar(select(Task))
+    assert task.state == "submitted"
+    revision = db.session.scalars(select(AnnotationRevision).order_by(AnnotationRevision.number.desc())).first()
+    (shape,) = revision.document["shapes"]
+    assert shape["label"] == "person" and shape["source"] == {"type": "human"} and shape["author"] == "labeler1"
+    # The drag spanned 25-60 % of the width and 25-70 % of the height of the 512x600 image;
+    # the mouse lands on whole screen pixels, so allow one screen pixel in image pixels.
+    tolerance = 600 / image["height"] + 0.5
+    expected = [0.25 * 512, 0.25 * 600, 0.35 * 512, 0.45 * 600]
+    assert all(abs(a - b) <= tolerance for a, b in zip(shape["bbox"], expected, strict=True)), shape["bbox"]
+    assert [t["label"] for t in revision.document["tags"]] == ["outdoor"]
+
+    reviewer = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    reviewer.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(reviewer, live_server, "reviewer")
+    reviewer.click("a.review-queue")
+    reviewer.click("a.review-item")
+    reviewer.wait_for_selector("#review-canvas rect")
+    reviewer.screenshot(path=str(tmp_path / "review.png"))
+    reviewer.click("#accept-btn")
+    reviewer.wait_for_url(f"{live_server}/projects/{world.project.id}/review")
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).state == "accepted"
+    assert errors == []

