@@ -1,5 +1,6 @@
 """Serving, saving, submitting and reviewing tasks over the API, with revisions and tenancy."""
 
+import json
 import threading
 
 import pytest
@@ -178,3 +179,35 @@ def test_no_task_left_is_204(world, login):
 
 def test_task_rows_match_items(world, items):
     assert db.session.scalar(select(func.count()).select_from(Task)) == 3
+
+
+def test_concurrent_labelers_never_share_a_task(app, world, login):
+    from annotate.extensions import db as _db
+    from annotate.services import accounts, projects
+
+    add_images(world.project, [(20 + i, 20) for i in range(10)])
+    names = [f"crowd{i}" for i in range(8)]
+    for name in names:
+        accounts.create_user(world.org, name, "correct horse battery", "labeler")
+    _db.session.commit()
+    for name in names:
+        projects.set_member(world.project, name, "labeler")
+    sessions = [login(name) for name in names]
+    project_id = world.project.id
+    served: list[int | None] = []
+    barrier = threading.Barrier(len(sessions))
+
+    def ask(session):
+        barrier.wait()
+        response = next_task(session, project_id)
+        served.append(json.loads(response.data)["id"] if response.status_code == 200 else None)
+
+    threads = [threading.Thread(target=ask, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    got = [task_id for task_id in served if task_id is not None]
+    assert len(got) == 8 and len(set(got)) == 8
+    owners = _db.session.execute(select(Task.id, Task.assignee_id).where(Task.assignee_id.is_not(None))).all()
+    assert len(owners) == 8 and len({owner for _, owner in owners}) == 8

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, select, update
 
 from annotate.errors import Conflict, Forbidden, ValidationFailed
 from annotate.extensions import db
 from annotate.models import Project, Task, TaskEvent, User
 from annotate.services import annotations
 from workflows import Action, Role, TaskState, TransitionError, next_state
+
+CLAIM_ATTEMPTS = 20
 
 
 def apply_action(task: Task, user: User, role: Role, action: Action, comment: str = "") -> TaskEvent:
@@ -58,14 +60,26 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    task = db.session.scalar(query)
-    if task is None:
+    for _ in range(CLAIM_ATTEMPTS):
+        task = db.session.scalar(query)
+        if task is None:
+            db.session.rollback()
+            return None
+        # The conditional UPDATE is the claim: on databases without SKIP LOCKED (SQLite) two
+        # callers may pick the same row, and only one of them can match this WHERE.
+        claimed = db.session.execute(
+            update(Task)
+            .where(Task.id == task.id, Task.assignee_id.is_(None), Task.state == TaskState.NEW)
+            .values(assignee_id=user.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed:
+            db.session.refresh(task)
+            apply_action(task, user, role, Action.START)
+            db.session.commit()
+            return task
         db.session.rollback()
-        return None
-    task.assignee_id = user.id
-    apply_action(task, user, role, Action.START)
-    db.session.commit()
-    return task
+    return None
 
 
 def save_annotation(task: Task, user: User, role: Role, document: Any, base_revision: int):
