@@ -6,7 +6,9 @@ datasets without an app. Every format works on the dataset document of
 
 * ``native`` -- the dataset document itself (lossless),
 * ``coco`` -- COCO instances JSON,
-* ``voc`` -- Pascal VOC detection.
+* ``voc`` -- Pascal VOC detection,
+
+and the other modules of this package; ``list_formats()`` names them all.
 
 Typical use::
 
@@ -21,11 +23,17 @@ The exception tree is drawn in :mod:`annotate.converters.errors`.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 from typing import Any
 
-# Importing the format modules registers them.
-from annotate.converters import coco, native, voc  # noqa: F401
+#: Modules of this package that are not formats. Every other public module is a format
+#: module and is imported here, which registers it; helpers shared by formats start with "_".
+_SUPPORT_MODULES = {"errors", "geometry", "registry", "report"}
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_") and _module.name not in _SUPPORT_MODULES:
+        importlib.import_module(f"{__name__}.{_module.name}")
 from annotate.converters.errors import (
     ConversionError,
     ConversionLossError,
