@@ -28,12 +28,6 @@ import pkgutil
 from pathlib import Path
 from typing import Any
 
-#: Modules of this package that are not formats. Every other public module is a format
-#: module and is imported here, which registers it; helpers shared by formats start with "_".
-_SUPPORT_MODULES = {"errors", "geometry", "registry", "report"}
-for _module in pkgutil.iter_modules(__path__):
-    if not _module.name.startswith("_") and _module.name not in _SUPPORT_MODULES:
-        importlib.import_module(f"{__name__}.{_module.name}")
 from annotate.converters.errors import (
     ConversionError,
     ConversionLossError,
@@ -49,6 +43,13 @@ from annotate.converters.registry import (
     register_format,
 )
 from annotate.converters.report import ConversionReport
+
+#: Modules of this package that are not formats. Every other public module is a format
+#: module and is imported here, which registers it; helpers shared by formats start with "_".
+_SUPPORT_MODULES = {"errors", "geometry", "registry", "report"}
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_") and _module.name not in _SUPPORT_MODULES:
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "ConversionError",

@@ -95,3 +95,17 @@ def test_strict_report_raises_on_loss_and_drop_but_not_on_clip():
         report.lose("polygon", "VOC has no polygons")
     with pytest.raises(ConversionLossError):
         ConversionReport(strict=True).drop_empty("bbox")
+
+
+def test_every_format_has_a_contract():
+    import importlib
+    import pkgutil
+
+    import tests.converters as package
+    from tests.converters.contract import CONTRACTS
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("test_"):
+            importlib.import_module(f"tests.converters.{module.name}")
+    missing = sorted(set(list_formats()) - set(CONTRACTS))
+    assert missing == [], f"formats without a FormatContract subclass in tests/converters: {missing}"

@@ -1,54 +1,16 @@
-"""The contract every format meets, and round trips through COCO and VOC.
+"""COCO, VOC and native meet the format contract; round trips through COCO and VOC.
 
 Round trips compare what the format can hold; the report must name the rest.
 """
 
 from __future__ import annotations
 
-import pytest
-
 from annotate.converters import (
-    FormatError,
-    detect_format,
     export_dataset,
     get_format,
     import_dataset,
-    list_formats,
 )
-from schemas import SchemaError, validate_dataset
-
-
-def box_dataset():
-    """Boxes only, integer pixels, inside the images: every format holds it exactly."""
-
-    def item(item_id, path, subset, boxes):
-        return {
-            "id": item_id,
-            "name": path.rsplit("/", 1)[-1],
-            "path": path,
-            "media": "image",
-            "width": 32,
-            "height": 24,
-            "subset": subset,
-            "annotation": {
-                "version": 1,
-                "tags": [],
-                "shapes": [
-                    {"id": f"{item_id}-{n}", "type": "bbox", "label": label, "bbox": bbox, "source": {"type": "human"}}
-                    for n, (label, bbox) in enumerate(boxes)
-                ],
-            },
-        }
-
-    return {
-        "version": 1,
-        "labels": [{"id": 1, "name": "car", "kind": "shape"}, {"id": 2, "name": "person", "kind": "shape"}],
-        "items": [
-            item("1", "street/one.jpg", "train", [("car", [0, 0, 32, 24]), ("person", [3, 4, 5, 6])]),
-            item("2", "two.jpg", "val", [("person", [10, 11, 1, 1])]),
-            item("3", "three.jpg", "train", []),
-        ],
-    }
+from tests.converters.contract import FormatContract, box_dataset
 
 
 def geometry(dataset):
@@ -63,34 +25,16 @@ def geometry(dataset):
     return result
 
 
-@pytest.mark.parametrize("name", list_formats())
-def test_contract_export_detect_import(name, tmp_path):
-    dataset = box_dataset()
-    report = export_dataset(name, dataset, tmp_path)
-    assert report.lines() == []
-    assert detect_format(tmp_path) == name
-    assert get_format(name).detect(tmp_path)
-    again, import_report = import_dataset(name, tmp_path)
-    validate_dataset(again)
-    assert import_report.lines() == []
-    assert geometry(again) == geometry(dataset)
-    assert sorted(label["name"] for label in again["labels"]) == ["car", "person"]
+class TestCocoContract(FormatContract):
+    name = "coco"
 
 
-@pytest.mark.parametrize("name", list_formats())
-def test_contract_refuses_invalid_dataset(name, tmp_path):
-    dataset = box_dataset()
-    dataset["items"][0]["annotation"]["shapes"][0]["bbox"][2] = -1
-    with pytest.raises(SchemaError) as caught:
-        export_dataset(name, dataset, tmp_path)
-    assert caught.value.errors[0]["path"] == "items/0/annotation/shapes/0/bbox/2"
+class TestVocContract(FormatContract):
+    name = "voc"
 
 
-@pytest.mark.parametrize("name", list_formats())
-def test_contract_rejects_an_empty_folder(name, tmp_path):
-    assert not get_format(name).detect(tmp_path)
-    with pytest.raises(FormatError):
-        import_dataset(name, tmp_path)
+class TestNativeContract(FormatContract):
+    name = "native"
 
 
 def test_native_round_trip_is_identical(tmp_path, dataset, images):
