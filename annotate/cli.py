@@ -14,6 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from annotate.convert_cli import convert
 from annotate.extensions import db
 
 
@@ -26,6 +27,10 @@ def _create_app():
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """annotate: label, review, export and pre-label images and videos."""
+
+
+# A plain command on the group: FlaskGroup finds it without building the app.
+main.add_command(convert)
 
 
 def register(app: Flask) -> None:

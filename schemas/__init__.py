@@ -4,12 +4,13 @@
 
 * the per-item annotation document ``{"version": 1, "tags": [...], "shapes": [...]}``
   stored for every item and exchanged with the browser tool (the schema's root), and
-* the dataset document ``{"version": 1, "labels": [...], "items": [...]}`` that the
-  converters read and write (``$defs/dataset``).
+* the dataset document ``{"version": 1, "labels": [...], "items": [...], "tracks"?: [...]}``
+  that the converters read and write (``$defs/dataset``).
 
 JSON Schema cannot say everything: :func:`validate_annotation` and
 :func:`validate_dataset` add the semantic checks (even-length coordinate lists, COCO
-keypoint triplets, unique ids and names, shapes naming known labels) and report every
+keypoint triplets, unique ids and names, shapes naming known labels, tracks naming known
+videos with sorted frames) and report every
 problem at once, sorted by path. ``schemas/README.md`` documents every field.
 
 Exceptions::
@@ -107,7 +108,10 @@ def validate_dataset(doc: dict[str, Any]) -> None:
 
     Beyond the schema it checks that label ids, label names and item ids are unique, that
     every shape and tag names a known label, and each item's annotation as
-    :func:`validate_annotation` does.
+    :func:`validate_annotation` does. For tracks: ids are unique, ``item`` is the ``video``
+    of at least one ``video`` or ``video_frame`` item, the label exists, the shapes' frames
+    are strictly increasing (sorted, no repeats) and, when a ``video`` item gives the
+    ``frame_count``, below it; geometry follows the same rules as shapes.
 
     Args:
         doc: the decoded JSON document.
@@ -239,8 +243,9 @@ def _annotation_semantic_errors(doc: Any, prefix: tuple[Any, ...]) -> Iterator[d
         yield from _shape_semantic_errors(shape, (*prefix, "shapes", index))
 
 
-def _shape_semantic_errors(shape: dict[str, Any], at: tuple[Any, ...]) -> Iterator[dict[str, str]]:
-    kind = shape.get("type")
+def _shape_semantic_errors(shape: dict[str, Any], at: tuple[Any, ...], kind: Any = None) -> Iterator[dict[str, str]]:
+    # A track's shapes take their type from the track, so the caller passes it.
+    kind = shape.get("type") if kind is None else kind
     if kind == "polygon":
         for ring_index, ring in enumerate(_as_list(shape.get("rings"))):
             if isinstance(ring, list) and len(ring) % 2:
@@ -279,6 +284,12 @@ def _dataset_semantic_errors(doc: Any) -> Iterator[dict[str, str]]:
                 )
             else:
                 names[name] = index
+        nodes = label.get("keypoints")
+        node_count = len(nodes) if isinstance(nodes, list) else 0
+        for edge_index, edge in enumerate(_as_list(label.get("skeleton"))):
+            for end in _as_list(edge):
+                if isinstance(end, int) and end >= node_count:
+                    yield _error(("labels", index, "skeleton", edge_index), f"node index {end} is not below the {node_count} keypoints")
     item_ids: dict[str, int] = {}
     for index, item in _entries(doc, "items"):
         item_id = item.get("id")
@@ -298,3 +309,39 @@ def _dataset_semantic_errors(doc: Any) -> Iterator[dict[str, str]]:
                 label = entry.get("label")
                 if isinstance(label, str) and label and label not in names:
                     yield _error((*prefix, kind, entry_index, "label"), f"unknown label {label!r}")
+    yield from _track_semantic_errors(doc, names)
+
+
+def _track_semantic_errors(doc: Any, names: dict[str, int]) -> Iterator[dict[str, str]]:
+    # A track names its video by the "video" field of the items it is drawn on.
+    videos: dict[str, int | None] = {}
+    for _, item in _entries(doc, "items"):
+        video = item.get("video")
+        if isinstance(video, str) and item.get("media") in ("video", "video_frame"):
+            count = item.get("frame_count") if item.get("media") == "video" else None
+            videos[video] = count if isinstance(count, int) else videos.get(video)
+    track_ids: dict[str, int] = {}
+    for index, track in _entries(doc, "tracks"):
+        at = ("tracks", index)
+        track_id, video, label = track.get("id"), track.get("item"), track.get("label")
+        if isinstance(track_id, str):
+            if track_id in track_ids:
+                yield _error((*at, "id"), f"duplicate track id {track_id!r} (also tracks/{track_ids[track_id]})")
+            else:
+                track_ids[track_id] = index
+        if isinstance(video, str) and video and video not in videos:
+            yield _error((*at, "item"), f"no video or video_frame item has video {video!r}")
+        if isinstance(label, str) and label and label not in names:
+            yield _error((*at, "label"), f"unknown label {label!r}")
+        frame_count = videos.get(video) if isinstance(video, str) else None
+        previous: int | None = None
+        for shape_index, shape in _entries(track, "shapes"):
+            frame = shape.get("frame")
+            yield from _shape_semantic_errors(shape, (*at, "shapes", shape_index), kind=track.get("type"))
+            if not isinstance(frame, int) or isinstance(frame, bool):
+                continue
+            if previous is not None and frame <= previous:
+                yield _error((*at, "shapes", shape_index, "frame"), f"frame {frame} is not after the previous shape's frame {previous}")
+            if frame_count is not None and frame >= frame_count:
+                yield _error((*at, "shapes", shape_index, "frame"), f"frame {frame} is past the video's last frame {frame_count - 1}")
+            previous = frame

@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
+from annotate.converters._tracks import report_dropped_tracks
 from annotate.converters.errors import (
     ConversionError,
     ConversionLossError,
@@ -81,11 +84,15 @@ def import_dataset(format_name: str, src: Path, *, strict: bool = False) -> tupl
 
     Raises:
         UnknownFormatError: no such format.
-        FormatError: ``src`` is not a readable dataset of that format.
+        FormatError: ``src`` does not exist, or is not a readable dataset of that format.
         ConversionLossError: ``strict`` and something was dropped.
     """
+    fmt = get_format(format_name)
+    src = Path(src)
+    if not src.exists():
+        raise FormatError(f"{src}: no such file or folder")
     report = ConversionReport(strict=strict)
-    dataset = get_format(format_name).import_dataset(Path(src), report)
+    dataset = fmt.import_dataset(src, report)
     return dataset, report
 
 
@@ -96,25 +103,90 @@ def export_dataset(
     *,
     images: ImageSource | None = None,
     strict: bool = False,
+    overwrite: bool = False,
 ) -> ConversionReport:
-    """Write ``dataset`` into the folder ``dest`` in the named format.
+    """Write ``dataset`` into the folder ``dest`` in the named format, all or nothing.
+
+    The format writes into a new hidden folder next to ``dest`` (``.<name>.<random>.tmp``,
+    on the same file system), which is renamed to ``dest`` only when the whole export
+    succeeded. When anything fails (an invalid dataset, a strict loss, an error from
+    ``images``, a full disk, Ctrl-C), the temporary folder is removed and ``dest`` is left
+    as it was; parent folders created for ``dest`` are removed again.
 
     Args:
         format_name: a name from :func:`list_formats`.
         dataset: a dataset document.
-        dest: the output folder; created when missing.
+        dest: the output folder. It may be missing (it is created, with its parents) or an
+            empty folder; a non-empty folder is replaced only with ``overwrite``.
         images: ``images(item) -> (bytes, ".jpg" | ".png") | None``, already EXIF-oriented
             8-bit images; None writes annotations only.
         strict: raise instead of leaving out anything the format cannot hold.
+        overwrite: replace a non-empty ``dest`` folder (its old content is deleted once the
+            new one is in place).
 
     Returns:
         The report of what was lost, clipped or dropped.
 
     Raises:
         UnknownFormatError: no such format.
+        FileExistsError: ``dest`` is a non-empty folder and ``overwrite`` is False, or
+            ``dest`` exists and is not a folder.
         schemas.SchemaError: ``dataset`` is not a valid dataset document.
         ConversionLossError: ``strict`` and something would be lost.
+        FormatError: the format cannot write this dataset (for example, it needs images).
     """
-    report = ConversionReport(strict=strict)
-    get_format(format_name).export_dataset(dataset, Path(dest), images=images, report=report)
+    fmt = get_format(format_name)
+    dest = Path(dest)
+    _check_destination(dest, overwrite=overwrite)
+    created_parents = [parent for parent in (dest.parent, *dest.parent.parents) if not parent.exists()]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = _new_sibling(dest, "tmp")
+    try:
+        report = ConversionReport(strict=strict)
+        if not fmt.holds_tracks:
+            report_dropped_tracks(dataset, report, fmt.name)
+        fmt.export_dataset(dataset, staging, images=images, report=report)
+        _move_into_place(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for parent in created_parents:  # deepest first
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+        raise
     return report
+
+
+def _check_destination(dest: Path, *, overwrite: bool) -> None:
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise FileExistsError(f"{dest}: exists and is not a folder; refusing to replace it")
+    if dest.is_dir() and any(dest.iterdir()) and not overwrite:
+        raise FileExistsError(f"{dest}: the folder exists and is not empty; refusing to replace it")
+
+
+def _new_sibling(dest: Path, kind: str) -> Path:
+    """Create and return an empty hidden folder next to ``dest`` (same file system)."""
+    while True:
+        candidate = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.{kind}"
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+
+
+def _move_into_place(staging: Path, dest: Path) -> None:
+    """Rename ``staging`` to ``dest``; an existing ``dest`` is set aside first, then deleted."""
+    if not dest.exists():
+        staging.rename(dest)
+        return
+    old = _new_sibling(dest, "old")
+    old.rmdir()
+    dest.rename(old)
+    try:
+        staging.rename(dest)
+    except BaseException:
+        old.rename(dest)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

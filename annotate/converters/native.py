@@ -33,6 +33,7 @@ class NativeFormat(DatasetFormat):
     """annotate's own dataset document, lossless."""
 
     description = "annotate dataset JSON (lossless)"
+    holds_tracks = True
 
     def detect(self, path: Path) -> bool:
         """See :meth:`DatasetFormat.detect`."""

@@ -40,6 +40,9 @@ class DatasetFormat:
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: Whether the format stores video object tracks; for the others, the dataset's tracks
+    #: are counted as lost by :func:`annotate.converters.export_dataset`.
+    holds_tracks: ClassVar[bool] = False
 
     def detect(self, path: Path) -> bool:
         """Tell whether ``path`` looks like a dataset of this format.

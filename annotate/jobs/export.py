@@ -6,7 +6,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from annotate.converters import ConversionReport
+from annotate.converters import export_dataset
 from annotate.extensions import db
 from annotate.models import Item, Project
 from annotate.services import exports
@@ -33,12 +33,9 @@ def run_export(job_id: str) -> None:
                 set_progress(job, 0.1 + 0.7 * done["n"] / total, f"{done['n']} of {total} images")
             return fetch(entry)
 
-        report = ConversionReport()
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "dataset"
-            exports.converter(params["format"]).export_dataset(
-                dataset, out, images=images if params.get("include_images") else None, report=report
-            )
+            report = export_dataset(params["format"], dataset, out, images=images if params.get("include_images") else None)
             set_progress(job, 0.85, "zipping")
             archive = Path(tmp) / "export.zip"
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:

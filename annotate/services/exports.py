@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from annotate.converters import get_format, list_formats
+from annotate.converters import list_formats
 from annotate.errors import ValidationFailed
 from annotate.extensions import db
 from annotate.models import Item, ItemKind, Project, Task, User
@@ -65,8 +65,3 @@ def image_source(items_by_id: dict[str, Item]):
         return media.display_image(items_by_id[entry["id"]])
 
     return images
-
-
-def converter(fmt: str):
-    """Return the registered converter for ``fmt``."""
-    return get_format(fmt)

@@ -23,15 +23,28 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_builtin_formats_are_registered():
-    assert list_formats() == ["coco", "native", "voc"]
+    assert list_formats() == [
+        "coco",
+        "cvat",
+        "cvat-video",
+        "imagenet",
+        "labelme",
+        "labelstudio",
+        "mot",
+        "native",
+        "ultralytics",
+        "via",
+        "voc",
+        "yolo",
+    ]
     assert get_format("coco").name == "coco"
     assert get_format("voc").description
 
 
 def test_unknown_format_lists_known_names():
     with pytest.raises(UnknownFormatError) as caught:
-        get_format("yolo")
-    assert str(caught.value) == "unknown dataset format 'yolo'; known formats: coco, native, voc"
+        get_format("darknet9000")
+    assert str(caught.value) == f"unknown dataset format 'darknet9000'; known formats: {', '.join(list_formats())}"
     assert isinstance(caught.value, KeyError)
 
 

@@ -253,3 +253,42 @@ def test_validation_does_not_change_the_document():
     before = copy.deepcopy(doc)
     validate_dataset(doc)
     assert doc == before
+
+
+def test_keypoint_labels_video_items_and_tracks_are_additive():
+    doc = valid_dataset()
+    doc["labels"].append({"id": 9, "name": "body", "kind": "shape", "keypoints": ["head", "hand"], "skeleton": [[0, 1]]})
+    doc["items"].append(
+        {"id": "v", "name": "v.mp4", "path": "clips/v.mp4", "media": "video", "video": "clips/v.mp4", "width": 2, "height": 2,
+         "frame_count": 3, "fps": 29.97, "annotation": empty_annotation()}
+    )  # fmt: skip
+    doc["tracks"] = [
+        {"id": "t", "item": "clips/v.mp4", "label": "body", "type": "keypoints", "source": HUMAN, "group": 1, "z_order": 0,
+         "attributes": {"kind": "adult"},
+         "shapes": [{"frame": 0, "keyframe": True, "outside": False, "occluded": True, "keypoints": [1, 1, 2, 0, 0, 0],
+                     "attributes": {"a": 1}},
+                    {"frame": 2, "keyframe": True, "outside": True, "keypoints": [1, 1, 2, 0, 0, 0]}]}
+    ]  # fmt: skip
+    validate_dataset(doc)
+    validate_dataset(valid_dataset())  # documents without the new fields stay valid
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d["labels"][0].update(keypoints=["a"], skeleton=[[0, 1]]), "labels/0/skeleton/0"),
+        (lambda d: d["labels"][0].update(skeleton=[[0]]), "labels/0/skeleton/0"),
+        (lambda d: d["items"][1].update(media="video", fps=25), "items/1/frame_count"),
+        (lambda d: d["items"][1].update(media="video", frame_count=2, fps=0), "items/1/fps"),
+        (lambda d: d.update(tracks=[{"id": "t", "item": "clips/v.mp4", "label": "car", "type": "bbox", "source": HUMAN, "shapes": []}]),
+         "tracks/0/shapes"),
+        (lambda d: d.update(tracks=[{"id": "t", "item": "clips/v.mp4", "label": "car", "type": "polyline", "source": HUMAN,
+                                     "shapes": [{"frame": 0, "keyframe": True, "outside": False, "points": [1, 2, 3]}]}]),
+         "tracks/0/shapes/0/points"),
+    ],
+)  # fmt: skip
+def test_invalid_keypoint_labels_video_items_and_tracks(change, path):
+    doc = valid_dataset()
+    change(doc)
+    errors = errors_of(validate_dataset, doc)
+    assert {error["path"] for error in errors} == {path}

@@ -1,0 +1,415 @@
+"""Darknet YOLO 1.1 (the layout CVAT and Datumaro write), both ways.
+
+Spec: https://github.com/AlexeyAB/darknet#how-to-train-to-detect-your-custom-objects and
+CVAT's "YOLO 1.1" format, https://docs.cvat.ai/docs/manual/advanced/formats/format-yolo/.
+
+Layout written::
+
+    obj.data                       classes = N, <subset> = data/<subset>.txt, names = data/obj.names
+    obj.names                      one class name a line; class index = 0-based line number
+    <subset>.txt                   data/obj_<subset>_data/<item path>, one image a line
+    obj_<subset>_data/<path>.txt   one ``class cx cy w h`` line per box (empty: no objects)
+    obj_<subset>_data/<path>       the image, when the export was given images
+    images.meta                    Datumaro's ``<name> <height> <width>`` per item
+
+Coordinate rules. ``cx cy w h`` are the box center and size divided by the image width and
+height, the size *after* EXIF orientation (the item's ``width``/``height``). So our
+``[x, y, w, h]`` is written as ``(x + w/2)/W (y + h/2)/H w/W h/H`` and read back as
+``x = (cx - w/2) * W`` etc. Values are written with 6 decimals at least (``0.200000``) and up
+to 12 when needed, so the round trip is exact to 1e-6 px; pixel values read are rounded to
+1e-6 px. Boxes are clipped to the image first; a box with no area left is dropped; both are
+counted in the report, on export and on import.
+
+Image sizes. YOLO files do not store them. Import reads the size from the image file
+(header only, EXIF orientation applied as ``ImageOps.exif_transpose`` does), else from
+``images.meta`` (which Datumaro reads and our export writes, keyed by the item path without
+extension); an item with neither cannot be placed and is counted as a lost item, never
+guessed.
+
+Labels. Import: label ids are the 0-based class indices (the line numbers of the non-blank
+lines of ``obj.names``), so ids may start at 0. Export: the shape labels, in the dataset's
+label order, become classes 0..n-1; the label ids therefore change (1, 5, 9 become 0, 1, 2)
+but the names and every annotation are kept, so this is not counted as a loss. Tag labels,
+label colors and attribute definitions are not written.
+
+What YOLO cannot hold is counted in the report: every shape type but ``bbox``, tags, shape
+attributes and flags. Who made a shape (``source``, ``author``, ``updated_at``), ``group``
+and ``z_order`` are not written; imported shapes are marked as made by a human.
+
+Import also reads the loose layouts other tools write, with class names from ``obj.names``
+or ``classes.txt``: ``labels/<subset>/*.txt`` next to ``images/<subset>/`` (top-level
+folders of ``labels/`` are subsets), flat ``labels/`` + ``images/``, and ``Annotations/`` +
+``Images/``. Only ``.txt`` files inside the label folder are read, so a stray ``README.txt``
+beside them is ignored. Images without a label file are kept as items with no shapes.
+Malformed lines (wrong column count, a non-number, a class index out of range) raise
+:class:`FormatError` naming the file and line. Paths in ``obj.data`` and the lists may start
+with ``data/`` (Darknet's convention, removed); a path that leaves the dataset folder is
+refused (``obj.data``) or counted as a lost item (list files).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from annotate.converters._yolo_common import (
+    IMAGE_META_FILE,
+    box_from_normalized,
+    box_line,
+    class_indices,
+    clip_read_box,
+    is_image_file,
+    label_lines,
+    lose_shape_extras,
+    make_labels,
+    oriented_size,
+    parse_class,
+    parse_numbers,
+    read_image_meta,
+    read_names,
+    read_text_lines,
+    write_image,
+    write_image_meta,
+)
+from annotate.converters.errors import FormatError
+from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path
+from annotate.converters.registry import DatasetFormat, ImageSource, register_format
+from annotate.converters.report import ConversionReport
+from schemas import validate_dataset
+
+CONFIG_FILE = "obj.data"
+NAMES_FILES = ("obj.names", "classes.txt")
+DEFAULT_SUBSET = "default"
+#: obj.data keys that are not subsets (Darknet reads ``eval`` and ``results`` too).
+RESERVED_KEYS = {"classes", "names", "backup", "eval", "results"}
+LABEL_DIRS = ("labels", "annotations")
+IMAGE_DIRS = ("images",)
+_CONFIG_LINE = re.compile(r"^\s*(\w+)\s*=\s*(.*?)\s*$")
+_UNSAFE_CHARS = re.compile(r"\W")
+
+
+@dataclass
+class _Entry:
+    """One image of the dataset, before its labels are read."""
+
+    subset: str | None
+    path: str  # the item path, relative to the subset's image folder
+    image: Path | None
+    label: Path | None
+    meta_key: str | None
+
+
+@register_format("yolo")
+class YoloFormat(DatasetFormat):
+    """Darknet YOLO 1.1 detection (boxes only)."""
+
+    description = "Darknet YOLO 1.1 (obj.data, obj.names, obj_<subset>_data/*.txt)"
+
+    def detect(self, path: Path) -> bool:
+        """See :meth:`DatasetFormat.detect`."""
+        root = Path(path)
+        if not root.is_dir():
+            return False
+        if (root / CONFIG_FILE).is_file():
+            return True
+        if _names_file(root) is None:
+            return False
+        # Darknet lines are boxes: a loose layout whose first line is longer (segment, pose)
+        # is left to the ultralytics format.
+        for folder in _child_dirs(root, LABEL_DIRS):
+            for label in sorted(folder.rglob("*.txt")):
+                for line in read_text_lines(label):
+                    if line.strip():
+                        return len(line.split()) == 5
+        return any(any(folder.rglob("*.txt")) for folder in _child_dirs(root, LABEL_DIRS))
+
+    def import_dataset(self, src: Path, report: ConversionReport | None = None) -> dict[str, Any]:
+        """See :meth:`DatasetFormat.import_dataset`."""
+        report = report if report is not None else ConversionReport()
+        root = Path(src)
+        if not (root / CONFIG_FILE).is_file() and (_names_file(root) is None or not _child_dirs(root, LABEL_DIRS)):
+            raise FormatError(f"{root}: no obj.data, and no obj.names or classes.txt with a labels/ folder (not YOLO)")
+        names, entries = _scan(root, report)
+        labels = make_labels(dict(enumerate(names)), report)
+        meta = read_image_meta(root / IMAGE_META_FILE)
+        items = []
+        missing = 0
+        for entry in entries:
+            size = oriented_size(entry.image) if entry.image is not None else None
+            if size is None and entry.meta_key is not None:
+                size = meta.get(entry.meta_key)
+            if size is None:
+                missing += 1
+                continue
+            shapes = _read_boxes(entry.label, labels, size, report) if entry.label is not None and entry.label.is_file() else []
+            item: dict[str, Any] = {
+                "id": _item_id(entry),
+                "name": PurePosixPath(entry.path).name,
+                "path": entry.path,
+                "media": "image",
+                "width": size[0],
+                "height": size[1],
+                "annotation": {"version": 1, "tags": [], "shapes": shapes},
+            }
+            if entry.subset is not None:
+                item["subset"] = entry.subset
+            items.append(item)
+        if missing:
+            report.lose("item", "the image file is missing and YOLO stores no image size", missing)
+        dataset = {"version": 1, "labels": labels, "items": items}
+        validate_dataset(dataset)
+        return dataset
+
+    def export_dataset(
+        self,
+        dataset: dict[str, Any],
+        dest: Path,
+        *,
+        images: ImageSource | None = None,
+        report: ConversionReport | None = None,
+    ) -> None:
+        """See :meth:`DatasetFormat.export_dataset`."""
+        report = report if report is not None else ConversionReport()
+        validate_dataset(dataset)
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        classes = class_indices(dataset)
+        (dest / "obj.names").write_text("".join(f"{name}\n" for name in classes), "utf-8")
+        keys: dict[str, str] = {}
+        lists: dict[str, list[str]] = {}
+        used_stems: dict[str, set[str]] = {}
+        sizes: dict[str, tuple[int, int]] = {}
+        for item in dataset["items"]:
+            subset = item.get("subset", DEFAULT_SUBSET)
+            if subset not in keys:
+                keys[subset] = _subset_key(subset, set(keys.values()), report)
+            key = keys[subset]
+            folder = dest / f"obj_{key}_data"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = write_image(folder, _unique_path(item, used_stems.setdefault(key, set()), report), images, report)
+            label_file = folder / PurePosixPath(path).with_suffix(".txt")
+            label_file.parent.mkdir(parents=True, exist_ok=True)
+            label_file.write_text(_item_lines(item, classes, report), "utf-8")
+            lists.setdefault(key, []).append(f"data/obj_{key}_data/{path}")
+            stem = str(PurePosixPath(path).with_suffix(""))
+            if sizes.get(stem, (item["width"], item["height"])) != (item["width"], item["height"]):
+                report.note(f"images.meta holds one size per name: {stem!r} differs between subsets; read the size from the images")
+            sizes[stem] = (item["width"], item["height"])
+        config = [f"classes = {len(classes)}"]
+        for key, paths in lists.items():
+            (dest / f"{key}.txt").write_text("".join(f"{line}\n" for line in paths), "utf-8")
+            config.append(f"{key} = data/{key}.txt")
+        config += ["names = data/obj.names", "backup = backup/"]
+        (dest / CONFIG_FILE).write_text("\n".join(config) + "\n", "utf-8")
+        write_image_meta(dest / IMAGE_META_FILE, sizes)
+
+    def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
+        """See :meth:`DatasetFormat.find_image`."""
+        _, entries = _scan(Path(src), ConversionReport())
+        for entry in entries:
+            if _item_id(entry) == item["id"]:
+                return entry.image if entry.image is not None and entry.image.is_file() else None
+        return None
+
+
+def _item_id(entry: _Entry) -> str:
+    return f"{entry.subset}/{entry.path}" if entry.subset is not None else entry.path
+
+
+# -- export ---------------------------------------------------------------------------
+
+
+def _subset_key(subset: str, used: set[str], report: ConversionReport) -> str:
+    """Return an obj.data key for a subset: word characters only, not reserved, unique."""
+    key = _UNSAFE_CHARS.sub("_", subset) or "subset"
+    if key in RESERVED_KEYS:
+        key += "_subset"
+    base, number = key, 1
+    while key in used:
+        number += 1
+        key = f"{base}_{number}"
+    if key != subset:
+        report.note(f"subset {subset!r} written as {key!r}: obj.data keys are words other than {sorted(RESERVED_KEYS)}")
+    return key
+
+
+def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionReport) -> dict[str, Any]:
+    """Return the item, with its path renamed when another item of the subset has the same stem.
+
+    ``a.jpg`` and ``a.png`` would share the label file ``a.txt``.
+    """
+    pure = PurePosixPath(item["path"])
+    stem = str(pure.with_suffix(""))
+    candidate, number = stem, 1
+    while candidate.lower() in used_stems:
+        number += 1
+        candidate = f"{stem}_{number}"
+    used_stems.add(candidate.lower())
+    if candidate == stem:
+        return item
+    path = candidate + pure.suffix
+    report.note(f"item {item['id']!r} written as {path!r}: its label file name is taken")
+    return {**item, "path": path}
+
+
+def _item_lines(item: dict[str, Any], classes: dict[str, int], report: ConversionReport) -> str:
+    tags = item["annotation"]["tags"]
+    if tags:
+        report.lose("tag", "YOLO has no image-level tags", len(tags))
+    lines = []
+    for shape in item["annotation"]["shapes"]:
+        if shape["type"] != "bbox":
+            report.lose(shape["type"], "YOLO detection holds boxes only")
+            continue
+        bbox, clipped = clip_bbox(shape["bbox"], item["width"], item["height"])
+        if bbox is None:
+            report.drop_empty("bbox")
+            continue
+        if clipped:
+            report.clip("bbox")
+        lose_shape_extras(shape, report, "YOLO")
+        lines.append(box_line(classes[shape["label"]], bbox, item["width"], item["height"]) + "\n")
+    return "".join(lines)
+
+
+# -- import ---------------------------------------------------------------------------
+
+
+def _child_dirs(root: Path, names: tuple[str, ...]) -> list[Path]:
+    """Return the sub-folders of ``root`` whose name is one of ``names``, any case, sorted."""
+    if not root.is_dir():
+        return []
+    return sorted(child for child in root.iterdir() if child.is_dir() and child.name.lower() in names)
+
+
+def _names_file(root: Path) -> Path | None:
+    return next((root / name for name in NAMES_FILES if (root / name).is_file()), None)
+
+
+def _localize(path: str) -> str:
+    """Turn a Darknet path (``data/obj_train_data/a.jpg``, ``./x``) into one relative to the root."""
+    cleaned = path.strip().replace("\\", "/")
+    while cleaned.startswith("./"):
+        cleaned = cleaned[2:]
+    if cleaned.startswith("data/"):
+        cleaned = cleaned[len("data/") :]
+    return cleaned
+
+
+def _scan(root: Path, report: ConversionReport) -> tuple[list[str], list[_Entry]]:
+    """Return the class names and the images of a strict or loose YOLO folder."""
+    if (root / CONFIG_FILE).is_file():
+        return _scan_strict(root, report)
+    names_file = _names_file(root)
+    if names_file is None:
+        raise FormatError(f"{root}: no obj.names or classes.txt")
+    return read_names(names_file), _scan_loose(root)
+
+
+def _scan_strict(root: Path, report: ConversionReport) -> tuple[list[str], list[_Entry]]:
+    config_path = root / CONFIG_FILE
+    config: dict[str, tuple[str, int]] = {}
+    for number, line in enumerate(read_text_lines(config_path), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _CONFIG_LINE.match(line)
+        if match is None:
+            raise FormatError(f"{config_path}, line {number}: expected 'key = value'")
+        config[match.group(1)] = (match.group(2), number)
+
+    def config_file(key: str, value: str, number: int) -> Path:
+        relative = _localize(value)
+        if not is_safe_relative_path(relative):
+            raise FormatError(f"{config_path}, line {number}: {key} path {value!r} leaves the dataset folder")
+        return root / relative
+
+    if "names" in config:
+        names_path = config_file("names", *config["names"])
+        if not names_path.is_file():
+            names_path = root / "obj.names"
+    else:
+        names_path = root / "obj.names"
+    if not names_path.is_file():
+        raise FormatError(f"{config_path}: the names file {names_path.name} is missing")
+    entries: list[_Entry] = []
+    for key, (value, number) in config.items():
+        if key in RESERVED_KEYS:
+            continue
+        list_path = config_file(key, value, number)
+        if not list_path.is_file():
+            raise FormatError(f"{config_path}, line {number}: the list {value!r} of subset {key!r} is missing")
+        unsafe = 0
+        for line in read_text_lines(list_path):
+            if not line.strip():
+                continue
+            relative = _localize(line)
+            if not is_safe_relative_path(relative):
+                unsafe += 1
+                continue
+            parts = relative.split("/")
+            path = "/".join(parts[1:]) if len(parts) > 1 else relative
+            image = root / relative
+            entries.append(_Entry(key, path, image, image.with_suffix(".txt"), str(PurePosixPath(path).with_suffix(""))))
+        if unsafe:
+            report.lose("item", f"its path in {list_path.name} leaves the dataset folder", unsafe)
+    return read_names(names_path), entries
+
+
+def _scan_loose(root: Path) -> list[_Entry]:
+    """Pair ``images/<rel>.<ext>`` with ``labels/<rel>.txt``; a first folder level is the subset."""
+    images: dict[str, tuple[PurePosixPath, Path]] = {}
+    doubles: list[tuple[PurePosixPath, Path]] = []  # a.jpg beside a.png: only one can own a.txt
+    for image_dir in _child_dirs(root, IMAGE_DIRS):
+        for image in sorted(p for p in image_dir.rglob("*") if p.is_file() and is_image_file(p)):
+            relative = PurePosixPath(image.relative_to(image_dir).as_posix())
+            stem = str(relative.with_suffix(""))
+            if stem in images:
+                doubles.append((relative, image))
+            else:
+                images[stem] = (relative, image)
+    labels: dict[str, Path] = {}
+    for label_dir in _child_dirs(root, LABEL_DIRS):
+        for label in sorted(label_dir.rglob("*.txt")):
+            labels.setdefault(str(PurePosixPath(label.relative_to(label_dir).as_posix()).with_suffix("")), label)
+    entries = []
+    for stem in sorted(set(images) | set(labels)):
+        relative, image = images.get(stem, (PurePosixPath(stem), None))
+        entries.append(_loose_entry(relative, image, labels.get(stem)))
+    entries += [_loose_entry(relative, image, None) for relative, image in doubles]
+    return entries
+
+
+def _loose_entry(relative: PurePosixPath, image: Path | None, label: Path | None) -> _Entry:
+    parts = relative.parts
+    subset = parts[0] if len(parts) > 1 else None
+    path = "/".join(parts[1:]) if subset is not None else str(relative)
+    return _Entry(subset, path, image, label, None)
+
+
+def _read_boxes(path: Path, labels: list[dict[str, Any]], size: tuple[int, int], report: ConversionReport) -> list[dict[str, Any]]:
+    width, height = size
+    shapes = []
+    classes = dict(enumerate(labels))
+    for number, fields in label_lines(path):
+        if len(fields) != 5:
+            raise FormatError(f"{path}, line {number}: expected 5 values 'class cx cy w h', got {len(fields)}")
+        class_index = parse_class(path, number, fields[0], classes)
+        cx, cy, w, h = parse_numbers(path, number, fields[1:])
+        bbox, clipped = clip_read_box(box_from_normalized(cx, cy, w, h, width, height), width, height)
+        if bbox is None:
+            report.drop_empty("bbox")
+            continue
+        if clipped:
+            report.clip("bbox")
+        shapes.append(
+            {
+                "id": f"L{number}",
+                "type": "bbox",
+                "label": labels[class_index]["name"],
+                "bbox": bbox,
+                "source": dict(HUMAN),
+            }
+        )
+    return shapes

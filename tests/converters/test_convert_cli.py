@@ -1,0 +1,200 @@
+"""``annotate convert``: exit codes in a real process, the rest through click's CliRunner.
+
+Real corpus data is read in place. Exit status: 0 done, 1 data error, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from annotate.convert_cli import convert
+from annotate.converters import import_dataset
+from tests.converters.conftest import REPO
+
+
+def run_annotate(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "annotate.cli", "convert", *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(convert, [str(arg) for arg in args])
+
+
+def boxes_by_path(dataset):
+    return {
+        item["path"]: sorted((s["label"], s["bbox"]) for s in item["annotation"]["shapes"] if s["type"] == "bbox")
+        for item in dataset["items"]
+    }
+
+
+def malformed_coco(root: Path) -> Path:
+    (root / "annotations").mkdir(parents=True)
+    (root / "annotations" / "instances_train.json").write_text('{"images": [', "utf-8")
+    return root
+
+
+def test_exit_status_in_a_real_process(tmp_path, corpus):
+    done = run_annotate("--from", "coco", "--to", "voc", str(corpus / "datumaro/coco/coco_instances"), str(tmp_path / "voc"))
+    assert done.returncode == 0, done.stderr
+    assert "coco -> voc: 2 items, 3 shapes, 0 tags, 2 images written to" in done.stdout
+    assert (tmp_path / "voc" / "Annotations" / "a.xml").is_file()
+
+    bad = run_annotate("--from", "coco", "--to", "voc", str(malformed_coco(tmp_path / "bad")), str(tmp_path / "out"))
+    assert bad.returncode == 1
+    assert "instances_train.json: not a readable JSON file" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert not (tmp_path / "out").exists()
+
+    usage = run_annotate("--to", "nonsense", str(tmp_path / "voc"), str(tmp_path / "out"))
+    assert usage.returncode == 2
+    assert "unknown format 'nonsense'" in usage.stderr
+
+
+def test_convert_does_not_build_the_app(tmp_path, monkeypatch):
+    import annotate
+    from annotate.cli import main
+
+    def no_app(*args, **kwargs):
+        raise AssertionError("annotate convert built the Flask app")
+
+    monkeypatch.setattr(annotate, "create_app", no_app)
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")  # FlaskGroup sets it; restored after the test
+    result = CliRunner().invoke(main, ["convert", "--list"])
+    assert result.exit_code == 0, result.output
+    # And in a fresh process: neither the app module nor the models are imported.
+    code = (
+        "import sys\nfrom annotate.cli import main\n"
+        "try:\n    main(['convert', '--list'])\nexcept SystemExit as exit:\n    code = exit.code\n"
+        "print(code, sorted(m for m in ('annotate.app', 'annotate.models') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout + done.stderr
+
+
+def test_list_prints_names_and_descriptions():
+    result = invoke("--list")
+    assert result.exit_code == 0
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert lines["coco"] == "COCO instances JSON (annotations/instances_<subset>.json)"
+    assert lines["imagenet"].startswith("ImageNet class folders")
+    assert {"coco", "imagenet", "native", "voc"} <= set(lines)
+
+
+def test_coco_to_voc_to_coco_keeps_the_boxes(tmp_path, corpus):
+    src = corpus / "datumaro/coco/coco_instances"
+    first = invoke("--from", "auto", "--to", "voc", src, tmp_path / "voc", "--report", tmp_path / "report.json")
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[1:] == [
+        "1 mask dropped: VOC detection has no masks",
+        "1 polygon dropped: VOC detection has no polygons",
+    ]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert (report["from"], report["to"], report["src"], report["dst"]) == ("coco", "voc", str(src), str(tmp_path / "voc"))
+    assert (report["items"], report["shapes"], report["tags"], report["images"], report["lossless"]) == (2, 3, 0, 2, False)
+    assert report["lost"] == [
+        {"kind": "mask", "reason": "VOC detection has no masks", "count": 1},
+        {"kind": "polygon", "reason": "VOC detection has no polygons", "count": 1},
+    ]
+    assert report["import"]["lines"] == [] and report["export"]["lines"] == report["lines"]
+
+    second = invoke("--to", "coco", tmp_path / "voc", tmp_path / "coco")
+    assert second.exit_code == 0, second.output
+    assert second.stdout.splitlines() == [f"voc -> coco: 2 items, 1 shapes, 0 tags, 2 images written to {tmp_path / 'coco'}", "lossless"]
+    original, _ = import_dataset("coco", src)
+    again, _ = import_dataset("coco", tmp_path / "coco")
+    assert boxes_by_path(again) == boxes_by_path(original) == {"a.jpg": [("b", [2.0, 2.0, 3.0, 1.0])], "b.jpg": []}
+    assert (tmp_path / "coco/images/train/a.jpg").read_bytes() == (src / "images/train/a.jpg").read_bytes()
+
+
+def test_labelme_voc_to_coco(tmp_path, corpus):
+    result = invoke("--from", "voc", "--to", "coco", corpus / "labelme/bbox_detection/data_dataset_voc", tmp_path / "coco")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].endswith(f"3 items, 9 shapes, 0 tags, 3 images written to {tmp_path / 'coco'}")
+    assert "lossless" in result.stdout.splitlines()
+    coco = json.loads((tmp_path / "coco/annotations/instances_default.json").read_text())
+    assert len(coco["images"]) == 3
+    assert len(coco["annotations"]) == 9
+    assert sorted(p.name for p in (tmp_path / "coco/images/default").rglob("*.jpg")) == [
+        "2011_000003.jpg",
+        "2011_000006.jpg",
+        "2011_000025.jpg",
+    ]
+
+
+def test_data_errors_exit_1_with_one_message(tmp_path, corpus):
+    bad = invoke("--from", "coco", "--to", "voc", malformed_coco(tmp_path / "bad"), tmp_path / "out")
+    assert bad.exit_code == 1
+    assert "instances_train.json" in bad.stderr and bad.stdout == ""
+    missing = invoke("--to", "voc", tmp_path / "nowhere", tmp_path / "out")
+    assert (missing.exit_code, missing.stderr.strip()) == (1, f"Error: {tmp_path / 'nowhere'}: no such file or folder")
+    unknown = invoke("--to", "voc", corpus / "datumaro/image_dir", tmp_path / "out")
+    assert unknown.exit_code == 1
+    assert "cannot tell its format" in unknown.stderr
+    strict = invoke("--from", "coco", "--to", "voc", "--strict", corpus / "datumaro/coco/coco_instances", tmp_path / "out")
+    assert strict.exit_code == 1
+    assert strict.stderr.startswith("Error: conversion would lose data: 1 polygon dropped: VOC detection has no polygons")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert invoke("--from", "nope", "--to", "voc", tmp_path, tmp_path / "out").exit_code == 2
+    assert invoke("--to", "voc", tmp_path).exit_code == 2  # DST missing
+    no_to = invoke(tmp_path, tmp_path / "out")
+    assert no_to.exit_code == 2 and "--to" in no_to.stderr
+    assert invoke("--bogus-option").exit_code == 2
+
+
+def test_existing_output_needs_overwrite(tmp_path, corpus):
+    src = corpus / "datumaro/coco/coco_instances"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    refused = invoke("--to", "native", src, out)
+    assert refused.exit_code == 1
+    assert "exists and is not empty" in refused.stderr and "--overwrite" in refused.stderr
+    assert (out / "old.txt").is_file()
+    replaced = invoke("--to", "native", "--overwrite", src, out)
+    assert replaced.exit_code == 0, replaced.output
+    assert sorted(p.name for p in out.iterdir()) == ["dataset.json", "images"]
+
+
+def test_other_image_types_become_png(tmp_path):
+    # A class-folder dataset with a BMP and a JPEG; native keeps whatever it is given.
+    root = tmp_path / "classes"
+    (root / "cat").mkdir(parents=True)
+    Image.new("RGB", (4, 3), (1, 2, 3)).save(root / "cat" / "a.bmp")
+    Image.new("RGB", (4, 3), (1, 2, 3)).save(root / "cat" / "b.jpeg")
+    result = invoke("--to", "native", root, tmp_path / "native")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:] == ["lossless", "1 image converted to PNG (.bmp): the output keeps JPEG and PNG only"]
+    dataset, _ = import_dataset("native", tmp_path / "native")
+    assert [item["path"] for item in dataset["items"]] == ["cat/a.png", "cat/b.jpeg"]
+    with Image.open(tmp_path / "native/images/cat/a.png") as png:
+        assert (png.format, png.size) == ("PNG", (4, 3))
+    # And back to class folders, through the CLI.
+    back = invoke("--to", "imagenet", tmp_path / "native", tmp_path / "again")
+    assert back.exit_code == 0, back.output
+    assert sorted(p.relative_to(tmp_path / "again").as_posix() for p in (tmp_path / "again").rglob("*.*")) == ["cat/a.png", "cat/b.jpeg"]
+
+
+def test_imagenet_export_without_source_images_is_a_data_error(tmp_path):
+    dataset = {"version": 1, "labels": [{"id": 1, "name": "cat", "kind": "tag"}], "items": []}
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "dataset.json").write_text(json.dumps(dataset))
+    result = invoke("--from", "native", "--to", "imagenet", tmp_path / "src", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "requires the images" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--list"]])
+def test_help_and_list_need_no_arguments(args):
+    assert invoke(*args).exit_code == 0
