@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Returns:
         The configured Flask application. Nothing connects until a request or command needs it.
     """
-    instance = (config or {}).get("INSTANCE_PATH")
+    instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("ANNOTATE_INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(Path(instance).resolve()) if instance else None)
     load_config(app, config)
     if not app.testing and not logging.getLogger().handlers:

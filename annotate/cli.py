@@ -66,8 +66,12 @@ def demo(media_dir: Path | None, host: str, port: int, no_serve: bool, reset_pas
         click.echo("Jobs run in-process (no ANNOTATE_REDIS_URL set).")
     else:
         click.echo("Jobs go to Redis: start `annotate worker` in another terminal.")
-    click.echo(f"Open http://{host}:{port}/ and log in.")
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    click.echo(f"Open http://{host}:{port}/ and log in. Press Ctrl+C to stop.")
+    # app.run() refuses to serve from inside a `flask`-style CLI command, so call werkzeug's
+    # server directly: the same development server, without the reloader.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 @click.command()
@@ -130,20 +134,23 @@ def create_user_command(username: str, role: str, org_name: str, password: str, 
 
 @click.command()
 @click.argument("project_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["coco", "voc"]), required=True)
+@click.option("--format", "fmt", required=True, help="coco, voc, yolo, ultralytics, cvat, labelme, labelstudio, via, imagenet or native")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Zip file to write.")
 @click.option("--with-images", is_flag=True, help="Put the images in the zip too.")
 @click.option("--all-items", is_flag=True, help="Export every item's latest revision, not only accepted ones.")
 @with_appcontext
 def export(project_id: int, fmt: str, out: Path, with_images: bool, all_items: bool) -> None:
-    """Export a project's annotations as COCO or Pascal VOC into a zip, without a worker."""
+    """Export a project's annotations (COCO, Pascal VOC, YOLO, CVAT, ...) into a zip, without a worker."""
     import shutil
     import uuid
 
     from annotate.jobs.export import run_export
     from annotate.models import Job, Project
+    from annotate.services.exports import EXPORT_FORMATS
     from annotate.storage import get_storage
 
+    if fmt not in EXPORT_FORMATS:
+        raise click.BadParameter(f"use one of {', '.join(EXPORT_FORMATS)}", param_hint="--format")
     project = db.session.get(Project, project_id)
     if project is None:
         raise click.ClickException(f"project {project_id} not found")

@@ -132,26 +132,39 @@ def run_prelabel(job_id: str) -> None:
         detector = load_version(version)
         todo = untouched_items(project, version)
         set_progress(job, 0.0, f"{len(todo)} items to pre-label with model v{version.version}")
-        written = shapes = skipped = 0
+        written = shapes = skipped = empty = 0
         for start in range(0, len(todo), BATCH_SIZE):
             batch = todo[start : start + BATCH_SIZE]
             results = detector.predict([_rgb(item) for item in batch], score_threshold=project.prelabel_threshold)
             for item, detections in zip(batch, results, strict=True):
-                if _write_prelabels(item, project, version, detections):
-                    written += 1
-                    shapes += len(detections)
-                else:
+                count = _write_prelabels(item, project, version, detections)
+                if count is None:
                     skipped += 1
+                    continue
+                written += 1
+                shapes += count
+                empty += count == 0
             set_progress(job, (start + len(batch)) / max(1, len(todo)), f"{start + len(batch)} of {len(todo)} items")
-        job.result = {"items": written, "shapes": shapes, "skipped": skipped, "model_version": version.version}
-        log.info("pre-labeled %d items with %d shapes (%d skipped)", written, shapes, skipped)
+        job.result = {"items": written, "shapes": shapes, "skipped": skipped, "empty": empty, "model_version": version.version}
+        job.message = f"model v{version.version}: {shapes} boxes on {written - empty} of {written} items"
+        if empty:
+            job.message += f"; {empty} items had no box scoring {project.prelabel_threshold:g} or more"
+        if skipped:
+            job.message += f"; {skipped} items skipped because a person saved them first"
+        log.info("pre-labeled %d items with %d shapes (%d empty, %d skipped)", written, shapes, empty, skipped)
 
 
-def _write_prelabels(item: Item, project: Project, version: ModelVersion, detections) -> bool:
-    """Write one item's pre-labels and its record in one transaction; False if a person got there first."""
+def _write_prelabels(item: Item, project: Project, version: ModelVersion, detections) -> int | None:
+    """Write one item's pre-labels and its record in one transaction.
+
+    Returns:
+        The number of shapes written (0 when the model found nothing above the threshold:
+        then only the record is written, no empty revision), or None when a person saved
+        the item first.
+    """
     document, base = annotations.latest_document(item.id)
     if annotations.has_human_revision(item.id):
-        return False
+        return None
     shapes = []
     for n, det in enumerate(detections):
         x, y, w, h = (round(float(v), 2) for v in det.bbox)
@@ -162,16 +175,19 @@ def _write_prelabels(item: Item, project: Project, version: ModelVersion, detect
             "type": "bbox", "label": version.label_names[det.label_index], "bbox": [x, y, w, h],
             "source": {"type": "model", "model_version": version.version, "score": round(float(det.score), 4)},
         })  # fmt: skip
-    # A newer version replaces only machine-made shapes; there are no human ones here.
-    document = {"version": 1, "tags": document["tags"], "shapes": shapes}
-    try:
-        revision = annotations.save_revision(item, project, document, base, model_version_id=version.id, commit=False)
-    except Conflict:
-        db.session.rollback()
-        return False
-    db.session.add(PrelabelRecord(item_id=item.id, model_version_id=version.id, revision_id=revision.id, shape_count=len(shapes)))
+    revision_id = None
+    if shapes or base:
+        # A newer version replaces only machine-made shapes; there are no human ones here.
+        document = {"version": 1, "tags": document["tags"], "shapes": shapes}
+        try:
+            revision = annotations.save_revision(item, project, document, base, model_version_id=version.id, commit=False)
+        except Conflict:
+            db.session.rollback()
+            return None
+        revision_id = revision.id
+    db.session.add(PrelabelRecord(item_id=item.id, model_version_id=version.id, revision_id=revision_id, shape_count=len(shapes)))
     db.session.commit()
-    return True
+    return len(shapes)
 
 
 def job_row(job_id: str) -> Job | None:

@@ -7,6 +7,12 @@
 * the dataset document ``{"version": 1, "labels": [...], "items": [...], "tracks"?: [...]}``
   that the converters read and write (``$defs/dataset``).
 
+jsonschema is the reference and the only source of schema error messages, but it needs about
+a millisecond per shape. So a plain-Python check first vouches for documents that are
+certainly valid (it is stricter than the schema: ``2.0`` is not an integer for it, for
+example); an element it cannot vouch for is checked with jsonschema, and a document with any
+invalid element is checked again, whole, by jsonschema to collect the errors.
+
 JSON Schema cannot say everything: :func:`validate_annotation` and
 :func:`validate_dataset` add the semantic checks (even-length coordinate lists, COCO
 keypoint triplets, unique ids and names, shapes naming known labels, tracks naming known
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
@@ -98,7 +105,7 @@ def validate_annotation(doc: dict[str, Any]) -> None:
     Raises:
         SchemaError: the document is invalid; ``errors`` holds every problem, by path.
     """
-    errors = list(_schema_errors(_validator("annotation"), doc))
+    errors = [] if _vouch_annotation(doc) else list(_schema_errors(_validator("annotation"), doc))
     errors.extend(_annotation_semantic_errors(doc, prefix=()))
     _raise_if_any(errors, "annotation")
 
@@ -119,7 +126,7 @@ def validate_dataset(doc: dict[str, Any]) -> None:
     Raises:
         SchemaError: the document is invalid; ``errors`` holds every problem, by path.
     """
-    errors = list(_schema_errors(_validator("dataset"), doc))
+    errors = [] if _vouch_dataset(doc) else list(_schema_errors(_validator("dataset"), doc))
     errors.extend(_dataset_semantic_errors(doc))
     _raise_if_any(errors, "dataset")
 
@@ -345,3 +352,263 @@ def _track_semantic_errors(doc: Any, names: dict[str, int]) -> Iterator[dict[str
             if frame_count is not None and frame >= frame_count:
                 yield _error((*at, "shapes", shape_index, "frame"), f"frame {frame} is past the video's last frame {frame_count - 1}")
             previous = frame
+
+
+# -- fast path ------------------------------------------------------------------------
+# These functions return True only for elements that the schema certainly accepts; False
+# means "not sure", never "invalid". They follow $defs in v1.json one by one; where the
+# schema is loose in ways real documents never use (2.0 as an integer, Decimal numbers,
+# NaN), they are stricter and leave the element to jsonschema.
+
+_ITEM_KEYS = frozenset(
+    ("id", "name", "path", "media", "width", "height", "checksum", "subset", "video", "frame", "annotation", "frame_count", "fps")
+)
+_ITEM_REQUIRED = ("id", "name", "path", "media", "width", "height", "annotation")
+_MEDIA = frozenset(("image", "video_frame", "video"))
+_ANNOTATION_KEYS = frozenset(("version", "tags", "shapes"))
+_TAG_KEYS = frozenset(("id", "label", "attributes", "source", "author", "updated_at"))
+_SHAPE_KEYS = frozenset(
+    (
+        *("id", "type", "label", "source", "attributes", "group", "z_order"),
+        *("occluded", "truncated", "difficult", "iscrowd", "author", "updated_at"),
+        *("bbox", "angle", "rings", "points", "keypoints", "center", "radii", "rle"),
+    )
+)
+_SHAPE_FLAGS = ("occluded", "truncated", "difficult", "iscrowd")
+# Shape type -> (geometry fields it requires, geometry fields it allows): the allOf/if/then
+# blocks of $defs/shape.
+_SHAPE_GEOMETRY: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "bbox": (("bbox",), frozenset(("bbox",))),
+    "rotated_bbox": (("bbox", "angle"), frozenset(("bbox", "angle"))),
+    "polygon": (("rings",), frozenset(("rings",))),
+    "polyline": (("points",), frozenset(("points",))),
+    "points": (("points",), frozenset(("points",))),
+    "keypoints": (("keypoints",), frozenset(("keypoints", "bbox"))),
+    "ellipse": (("center", "radii"), frozenset(("center", "radii", "angle"))),
+    "mask": (("rle",), frozenset(("rle", "bbox"))),
+}
+_GEOMETRY_KEYS = frozenset(("bbox", "angle", "rings", "points", "keypoints", "center", "radii", "rle"))
+_MIN_POINTS = {"polyline": 4, "points": 2}
+_SOURCE_KEYS = frozenset(("type", "model_version", "score"))
+_HUMAN_SOURCE = {"type": "human"}
+_NOT_BBOX_GEOMETRY = _GEOMETRY_KEYS - {"bbox"}
+# Shape fields whose check is done by _vouch_common and the geometry checks.
+_PLAIN_SHAPE_KEYS = _GEOMETRY_KEYS | {"id", "type", "label", "source", "attributes", "author", "updated_at"}
+_HUMAN_SOURCE_KEYS = frozenset(("type",))
+
+
+@cache
+def _pattern(definition: str, field: str) -> re.Pattern[str]:
+    # The same regex jsonschema applies (with re.search), taken from the schema itself.
+    return re.compile(_schema(1)["$defs"][definition]["properties"][field]["pattern"])
+
+
+def _plain_number(value: Any) -> bool:
+    return type(value) is float or type(value) is int
+
+
+def _plain_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def _numbers(values: Any, min_items: int = 0) -> bool:
+    if type(values) is not list or len(values) < min_items:
+        return False
+    return all(type(value) is float or type(value) is int for value in values)
+
+
+def _text(value: Any, min_length: int = 0) -> bool:
+    return type(value) is str and len(value) >= min_length
+
+
+def _vouch_attributes(attributes: Any) -> bool:
+    if type(attributes) is not dict:
+        return False
+    for value in attributes.values():
+        kind = type(value)
+        if kind is not str and kind is not int and kind is not float and kind is not bool:
+            return False
+    return True
+
+
+def _vouch_source(source: Any) -> bool:
+    if type(source) is not dict:
+        return False
+    kind = source.get("type")
+    if kind == "human" and type(kind) is str:
+        return source.keys() <= _HUMAN_SOURCE_KEYS
+    if kind == "model" and type(kind) is str and source.keys() <= _SOURCE_KEYS:
+        version, score = source.get("model_version"), source.get("score")
+        return _plain_int(version) and version >= 1 and _plain_number(score) and 0 <= score <= 1
+    return False
+
+
+def _vouch_common(entry: dict[str, Any]) -> bool:
+    """Check the fields tags and shapes share: id, label, source, attributes, author, updated_at."""
+    entry_id, label = entry.get("id"), entry.get("label")
+    if type(entry_id) is not str or not 1 <= len(entry_id) <= 64 or type(label) is not str or not label:
+        return False
+    source = entry.get("source")
+    # {"type": "human"} is by far the most common source: compare it first.
+    if not (type(source) is dict and source == _HUMAN_SOURCE) and not _vouch_source(source):
+        return False
+    if "attributes" in entry and not _vouch_attributes(entry["attributes"]):
+        return False
+    if "author" in entry and entry["author"] is not None and type(entry["author"]) is not str:
+        return False
+    if "updated_at" in entry:
+        updated = entry["updated_at"]
+        if type(updated) is not str or not _format_checker.conforms(updated, "date-time"):
+            return False
+    return True
+
+
+def _vouch_tag(tag: Any) -> bool:
+    return type(tag) is dict and tag.keys() <= _TAG_KEYS and _vouch_common(tag)
+
+
+def _vouch_shape(shape: Any) -> bool:
+    if type(shape) is not dict:
+        return False
+    keys = shape.keys()
+    if not keys <= _SHAPE_KEYS:
+        return False
+    kind = shape.get("type")
+    if kind == "bbox" and type(kind) is str:
+        # The common case, checked inline: only "bbox" among the geometry fields.
+        bbox = shape.get("bbox")
+        if (
+            type(bbox) is not list
+            or len(bbox) != 4
+            or not all(type(value) is float or type(value) is int for value in bbox)
+            or not (bbox[2] > 0 and bbox[3] > 0)
+            or not keys.isdisjoint(_NOT_BBOX_GEOMETRY)
+        ):
+            return False
+    else:
+        geometry = _SHAPE_GEOMETRY.get(kind) if type(kind) is str else None
+        if geometry is None:
+            return False
+        required, allowed = geometry
+        for field in required:
+            if field not in shape:
+                return False
+        if not (keys & _GEOMETRY_KEYS) <= allowed or not _vouch_geometry(shape, kind):
+            return False
+    if not _vouch_common(shape):
+        return False
+    if keys <= _PLAIN_SHAPE_KEYS:
+        return True
+    if "group" in shape and shape["group"] is not None and not _plain_int(shape["group"]):
+        return False
+    if "z_order" in shape and not _plain_int(shape["z_order"]):
+        return False
+    return all(type(shape[flag]) is bool for flag in _SHAPE_FLAGS if flag in shape)
+
+
+def _vouch_geometry(shape: dict[str, Any], kind: str) -> bool:
+    """Check the geometry fields present; which ones may be present is checked before."""
+    if "bbox" in shape:
+        bbox = shape["bbox"]
+        if not _numbers(bbox, 4) or len(bbox) != 4 or not (bbox[2] > 0 and bbox[3] > 0):
+            return False
+    if "angle" in shape and not _plain_number(shape["angle"]):
+        return False
+    if "rings" in shape:
+        rings = shape["rings"]
+        if type(rings) is not list or not rings:
+            return False
+        for ring in rings:
+            if not _numbers(ring, 6):
+                return False
+    if "points" in shape and not _numbers(shape["points"], _MIN_POINTS.get(kind, 0)):
+        return False
+    if "keypoints" in shape and not _numbers(shape["keypoints"], 3):
+        return False
+    if "center" in shape:
+        center = shape["center"]
+        if not _numbers(center, 2) or len(center) != 2:
+            return False
+    if "radii" in shape:
+        radii = shape["radii"]
+        if not _numbers(radii, 2) or len(radii) != 2 or not (radii[0] > 0 and radii[1] > 0):
+            return False
+    if "rle" in shape:
+        return _vouch_rle(shape["rle"])
+    return True
+
+
+def _vouch_rle(rle: Any) -> bool:
+    if type(rle) is not dict or rle.keys() != {"size", "counts"}:
+        return False
+    size, counts = rle["size"], rle["counts"]
+    if type(size) is not list or len(size) != 2 or not all(_plain_int(value) and value >= 1 for value in size):
+        return False
+    if type(counts) is str:
+        return len(counts) >= 1
+    return type(counts) is list and all(_plain_int(value) and value >= 0 for value in counts)
+
+
+def _vouch_annotation(annotation: Any) -> bool:
+    if type(annotation) is not dict or annotation.keys() != _ANNOTATION_KEYS:
+        return False
+    version, tags, shapes = annotation["version"], annotation["tags"], annotation["shapes"]
+    if type(version) is not int or version != 1 or type(tags) is not list or type(shapes) is not list:
+        return False
+    return all(_vouch_tag(tag) for tag in tags) and all(_vouch_shape(shape) for shape in shapes)
+
+
+def _vouch_item(item: Any) -> bool:
+    if type(item) is not dict or not item.keys() <= _ITEM_KEYS:
+        return False
+    for field in _ITEM_REQUIRED:
+        if field not in item:
+            return False
+    media = item["media"]
+    if type(media) is not str or media not in _MEDIA:
+        return False
+    if media == "video" and ("frame_count" not in item or "fps" not in item):
+        return False
+    path = item["path"]
+    if not _text(item["id"], 1) or not _text(item["name"]) or not _text(path, 1) or not _pattern("item", "path").search(path):
+        return False
+    for field in ("width", "height", "frame_count"):
+        if field in item and not (_plain_int(item[field]) and item[field] >= 1):
+            return False
+    if "frame" in item and not (_plain_int(item["frame"]) and item["frame"] >= 0):
+        return False
+    if "checksum" in item and not (type(item["checksum"]) is str and _pattern("item", "checksum").search(item["checksum"])):
+        return False
+    if "subset" in item and not _text(item["subset"], 1):
+        return False
+    if "video" in item and type(item["video"]) is not str:
+        return False
+    if "fps" in item and not (_plain_number(item["fps"]) and item["fps"] > 0):
+        return False
+    return _vouch_annotation(item["annotation"])
+
+
+def _vouch_dataset(doc: Any) -> bool:
+    """Tell whether ``doc`` certainly matches ``$defs/dataset`` (False: let jsonschema decide).
+
+    Labels and tracks are few or rare, so they go to jsonschema one by one; so does any item
+    the plain check cannot vouch for.
+    """
+    if type(doc) is not dict or not doc.keys() <= _DATASET_KEYS or not doc.keys() >= _DATASET_REQUIRED:
+        return False
+    version, labels, items = doc["version"], doc["labels"], doc["items"]
+    if type(version) is not int or version != 1 or type(labels) is not list or type(items) is not list:
+        return False
+    tracks = doc.get("tracks", [])
+    if type(tracks) is not list:
+        return False
+    label_validator, item_validator, track_validator = _validator("label"), _validator("item"), _validator("track")
+    return (
+        all(label_validator.is_valid(label) for label in labels)
+        and all(_vouch_item(item) or item_validator.is_valid(item) for item in items)
+        and all(track_validator.is_valid(track) for track in tracks)
+    )
+
+
+_DATASET_KEYS = frozenset(("version", "labels", "items", "tracks"))
+_DATASET_REQUIRED = frozenset(("version", "labels", "items"))

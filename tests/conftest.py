@@ -29,6 +29,12 @@ PG_URL = os.environ.get("ANNOTATE_TEST_DATABASE_URL", "postgresql://postgres@127
 REDIS_URL = os.environ.get("ANNOTATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+def pytest_sessionstart(session):
+    """In CI the shared corpus must be there: a missing corpus would silently skip real-data tests."""
+    if REQUIRE_SERVICES and not CORPUS.is_dir():
+        pytest.exit(f"the test corpus {CORPUS} is missing (set ANNOTATE_CORPUS) and ANNOTATE_TEST_REQUIRE_SERVICES=1", returncode=3)
+
+
 def corpus_file(relative: str) -> Path:
     """Return a corpus path, skipping the test (with the reason) when the corpus is absent."""
     path = CORPUS / relative

@@ -1,6 +1,7 @@
 """The demo command, the CLI and the OpenAPI document."""
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -110,3 +111,42 @@ def test_who_may_open_what(world, login, method, url, expected):
         target = url.format(p=world.project.id)
         response = session.form(target) if method == "POST" else session.client.get(target)
         assert response.status_code == status, (username, target, response.status_code)
+
+
+def test_demo_serves_the_platform(tmp_path):
+    """`annotate demo` must really serve (app.run() is a no-op inside a Flask CLI command)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    media = tmp_path / "media"
+    media.mkdir()
+    from tests.helpers import png_bytes
+
+    (media / "one.png").write_bytes(png_bytes((32, 24)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANNOTATE_")}
+    env["ANNOTATE_INSTANCE_PATH"] = str(tmp_path / "instance")
+    command = [str(Path(sys.executable).with_name("annotate")), "demo", "--media", str(media), "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    assert response.status == 200 and b"Log in" in response.read()
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "the demo server did not answer within 90 s"
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "labeler1" in output and "Open http://127.0.0.1:" in output
+    assert (tmp_path / "instance" / "annotate.sqlite3").is_file()

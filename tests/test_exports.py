@@ -128,3 +128,18 @@ def test_export_permissions_and_bad_format(app, world, photos, login):
     bad = login("manager").api("POST", f"/api/v1/projects/{world.project.id}/exports", json={"format": "yaml"})
     assert bad.status_code == 422 and "format" in json.dumps(bad.get_json()["errors"])
     assert db.session.scalar(select(Job)) is None
+
+
+def test_yolo_and_cvat_exports_from_the_platform(app, redis_connection, world, photos, login, tmp_path):
+    manager = login("manager")
+    archive, _ = export(app, redis_connection, manager, world.project.id, "yolo")
+    names = archive.namelist()
+    assert "obj.names" in names and archive.read("obj.names").decode().split() == ["person", "cat"]
+    (hopper,) = [n for n in names if n.endswith("grace_hopper.txt")]
+    rows = sorted(archive.read(hopper).decode().split("\n"))
+    # Person box [10.5, 20.25, 300, 500] on 512x600: centre (160.5, 270.25) / (512, 600), size (300, 500) / (512, 600),
+    # written with as many decimals (up to 12) as the value needs.
+    assert "0 0.3134765625 0.450416666667 0.5859375 0.833333333333" in rows
+    archive, _ = export(app, redis_connection, manager, world.project.id, "cvat", with_images=False)
+    xml = archive.read("annotations.xml").decode()
+    assert 'xtl="100" ytl="50" xbr="350" ybr="250"' in xml and 'label="cat"' in xml

@@ -175,7 +175,7 @@ def test_decompression_bomb_is_refused(app, world, login):
     session = login("manager")
     response = upload(session, world.project.id, [("bomb.png", _png(mode="1", size=(200, 200)))])
     assert response.status_code == 400
-    assert "too large" in response.get_json()["errors"]["files"]["bomb.png"]
+    assert "more than 10,000 pixels" in response.get_json()["errors"]["files"]["bomb.png"]
 
 
 def test_only_managers_upload_and_other_tenants_see_nothing(world, login):
@@ -198,3 +198,36 @@ def test_folder_import_is_confined_to_roots(app, world, login, tmp_path):
     assert outside.status_code == 302 and count(Item) == 0
     assert session.form(url, {"folder": str(root / "photos")}).status_code == 302
     assert sorted(db.session.scalars(select(Item.path))) == ["a.png", "sub/b.png"]
+
+
+@pytest.mark.parametrize(
+    ("name", "stored", "error"),
+    [
+        ("bad\x00name.png", None, "NUL character"),
+        ("x" * 300 + ".png", None, "too long"),
+        ("safe\u202egnp.exe.png", "safegnp.exe.png", None),
+        ("  spaced name.png", "spaced name.png", None),
+    ],
+)
+def test_file_names_are_cleaned_or_refused(world, login, name, stored, error):
+    response = upload(login("manager"), world.project.id, [(name, _png())])
+    if error:
+        assert response.status_code == 400 and error in str(response.get_json()["errors"])
+    else:
+        assert response.status_code == 201, response.get_json()
+        assert db.session.scalar(select(Item.path)) == stored
+
+
+def test_zip_inside_a_zip_says_so(world, login):
+    response = upload(login("manager"), world.project.id, [("outer.zip", _zip({"inner.zip": _zip({"a.png": _png()})}))])
+    assert response.status_code == 400
+    assert "zips inside a zip are not unpacked" in str(response.get_json()["errors"])
+
+
+def test_page_forms_check_whole_numbers(world, login):
+    session = login("manager")
+    response = session.form(f"/projects/{world.project.id}/media", {"frame_step": "abc", "files": [(io.BytesIO(_png()), "a.png")]})
+    assert response.status_code == 422 and "frame step must be a whole number" in response.get_data(as_text=True)
+    response = session.form(f"/projects/{world.project.id}/train", {"epochs": "0"})
+    assert response.status_code == 422 and "epochs must be a whole number from 1 to 500" in response.get_data(as_text=True)
+    assert count(Item) == 0

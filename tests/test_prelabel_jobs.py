@@ -78,7 +78,8 @@ def test_registered_model_prelabels_untouched_items_once(app, redis_connection, 
     run_jobs(app, redis_connection)
     done = manager.api("GET", f"/api/v1/jobs/{job['id']}").get_json()
     assert done["status"] == "finished", done
-    assert done["result"] == {"items": 2, "shapes": 4, "skipped": 0, "model_version": 1}
+    assert done["result"] == {"items": 2, "shapes": 4, "skipped": 0, "empty": 0, "model_version": 1}
+    assert done["message"] == "model v1: 4 boxes on 2 of 2 items"
     # The human's item is untouched; the others hold the model's boxes, clipped to the image,
     # with the 0.2 score dropped by the project's 0.5 threshold.
     human_doc = db.session.scalars(select(AnnotationRevision).where(AnnotationRevision.item_id == items[0].id)).one().document
@@ -163,3 +164,24 @@ def test_register_refuses_unknown_labels(world, login):
     assert response.status_code == 422 and "dog" in response.get_json()["errors"]["labels"]
     assert login("labeler1").api("POST", f"/api/v1/projects/{world.project.id}/prelabel").status_code == 403
     assert login("manager").api("POST", f"/api/v1/projects/{world.project.id}/prelabel").status_code == 404
+
+
+@allow_jit[0]
+@allow_jit[1]
+def test_threshold_that_keeps_nothing_writes_no_empty_revisions(app, redis_connection, world, login):
+    add_images(world.project, [(100, 100), (100, 100)])
+    manager = login("manager")
+    changed = manager.api("PATCH", f"/api/v1/projects/{world.project.id}", json={"prelabel_threshold": 0.95})
+    assert changed.status_code == 200 and changed.get_json()["prelabel_threshold"] == 0.95
+    assert manager.api("PATCH", f"/api/v1/projects/{world.project.id}", json={"prelabel_threshold": 2}).status_code == 422
+    manager.api(
+        "POST", f"/api/v1/projects/{world.project.id}/models", content_type="multipart/form-data",
+        data={"file": (io.BytesIO(torchscript_bytes()), "fixed.pt"), "format": "torchscript", "labels": "person,cat"},
+    )  # fmt: skip
+    job = manager.api("POST", f"/api/v1/projects/{world.project.id}/prelabel").get_json()
+    run_jobs(app, redis_connection)
+    done = manager.api("GET", f"/api/v1/jobs/{job['id']}").get_json()
+    assert done["result"]["shapes"] == 0 and done["result"]["empty"] == 2
+    assert "2 items had no box scoring 0.95 or more" in done["message"]
+    assert db.session.scalar(select(func.count()).select_from(AnnotationRevision)) == 0
+    assert db.session.scalar(select(func.count()).select_from(PrelabelRecord)) == 2

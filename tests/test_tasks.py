@@ -42,6 +42,8 @@ def test_save_creates_revisions_and_refuses_stale_saves(world, items, login):
     assert first.status_code == 200 and first.get_json() == {"revision": 1}
     doc["shapes"][0]["bbox"] = [12, 10, 20, 30]
     assert session.api("PUT", url, json={"base_revision": 1, "annotation": doc}).get_json() == {"revision": 2}
+    ahead = session.api("PUT", url, json={"base_revision": 7, "annotation": document()})
+    assert ahead.status_code == 422 and "base_revision" in ahead.get_json()["errors"]
     stale = session.api("PUT", url, json={"base_revision": 1, "annotation": document()})
     assert stale.status_code == 409
     assert stale.get_json()["errors"]["latest_revision"] == 2

@@ -16,6 +16,7 @@ from annotate.api.schemas import (
     LabelSchema,
     MemberSchema,
     ProjectSchema,
+    ProjectSettingsSchema,
 )  # fmt: skip
 from annotate.errors import Forbidden
 from annotate.extensions import db
@@ -31,6 +32,7 @@ def _project_out(project, role) -> dict:
     return {
         "id": project.id, "name": project.name, "description": project.description, "labels": project.labels,
         "role": role, "progress": projects.progress(project), "created_at": project.created_at,
+        "prelabel_threshold": project.prelabel_threshold,
     }  # fmt: skip
 
 
@@ -59,6 +61,14 @@ class ProjectById(MethodView):
     def get(self, project_id: int):
         """Get a project with its labels and progress per state."""
         project, role = access.get_project(project_id, current_user)
+        return _project_out(project, role)
+
+    @blp.arguments(ProjectSettingsSchema)
+    @blp.response(200, ProjectSchema)
+    def patch(self, data, project_id: int):
+        """Change the description or the pre-label score threshold (managers)."""
+        project, role = access.get_project(project_id, current_user, MANAGERS)
+        projects.update_settings(project, **data)
         return _project_out(project, role)
 
 

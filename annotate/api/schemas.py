@@ -21,9 +21,17 @@ class ProjectSchema(Schema):
     name = fields.Str(required=True, validate=validate.Length(1, 200))
     description = fields.Str(load_default="")
     labels = fields.List(fields.Nested(LabelSchema), load_default=list)
+    prelabel_threshold = fields.Float(dump_only=True)
     role = fields.Str(dump_only=True)
     progress = fields.Dict(keys=fields.Str(), values=fields.Int(), dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+
+
+class ProjectSettingsSchema(Schema):
+    """Settings a manager may change."""
+
+    description = fields.Str()
+    prelabel_threshold = fields.Float(validate=validate.Range(0, 1))
 
 
 class MemberSchema(Schema):
@@ -86,7 +94,9 @@ class ReviewSchema(Schema):
 class ExportSchema(Schema):
     """An export request."""
 
-    format = fields.Str(required=True, validate=validate.OneOf(["coco", "voc"]))
+    format = fields.Str(
+        required=True, metadata={"description": "coco, voc, yolo, ultralytics, cvat, labelme, labelstudio, via, imagenet or native"}
+    )
     include_images = fields.Bool(load_default=True)
     accepted_only = fields.Bool(load_default=True)
 

@@ -12,11 +12,12 @@ and the other modules of this package; ``list_formats()`` names them all.
 
 Typical use::
 
-    from annotate.converters import export_dataset, import_dataset
+    from annotate.converters import export_dataset, export_to_zip, import_dataset
 
     dataset, report = import_dataset("coco", Path("upload/"))
     report = export_dataset("voc", dataset, Path("out/"), images=read_image)
     print("\\n".join(report.lines()))
+    report = export_to_zip("voc", dataset, Path("out.zip"), images=read_image)  # no folder in between
 
 The exception tree is drawn in :mod:`annotate.converters.errors`.
 """
@@ -24,12 +25,15 @@ The exception tree is drawn in :mod:`annotate.converters.errors`.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import secrets
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
+from annotate.converters._output import ZipWriter
 from annotate.converters._tracks import report_dropped_tracks
 from annotate.converters.errors import (
     ConversionError,
@@ -54,6 +58,11 @@ for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in _SUPPORT_MODULES:
         importlib.import_module(f"{__name__}.{_module.name}")
 
+#: Formats whose exporter still writes to a folder path only, not through a DatasetWriter:
+#: :func:`export_to_zip` stages them in a temporary folder and then copies that into the zip.
+#: Remove a name once its module writes through ``as_writer(dest)``.
+_FOLDER_ONLY_FORMATS = frozenset({"coco", "native", "voc", "yolo"})
+
 __all__ = [
     "ConversionError",
     "ConversionLossError",
@@ -64,6 +73,7 @@ __all__ = [
     "UnknownFormatError",
     "detect_format",
     "export_dataset",
+    "export_to_zip",
     "get_format",
     "import_dataset",
     "list_formats",
@@ -158,6 +168,100 @@ def export_dataset(
     return report
 
 
+def export_to_zip(
+    format_name: str,
+    dataset: dict[str, Any],
+    zip_path: Path,
+    *,
+    images: ImageSource | None = None,
+    strict: bool = False,
+    overwrite: bool = False,
+) -> ConversionReport:
+    """Write ``dataset`` in the named format straight into the zip file ``zip_path``, all or nothing.
+
+    The format's files go into a new zip at a hidden temporary name next to ``zip_path``
+    (``.<name>.<random>.tmp``, on the same file system), with no folder of small files in
+    between; the zip is renamed to ``zip_path`` only when the whole export succeeded. When
+    anything fails (an invalid dataset, a strict loss, an error from ``images``, a full
+    disk, Ctrl-C), the temporary file is removed and ``zip_path`` is left as it was;
+    parent folders created for it are removed again. Images (``.jpg``, ``.png``) are
+    stored in the zip as they are, everything else is deflated; the archive holds the
+    same paths and bytes as :func:`export_dataset` writes into a folder.
+
+    Args:
+        format_name: a name from :func:`list_formats`.
+        dataset: a dataset document.
+        zip_path: the zip file to create; missing parent folders are created.
+        images: ``images(item) -> (bytes, ".jpg" | ".png") | None``, already EXIF-oriented
+            8-bit images; None writes annotations only.
+        strict: raise instead of leaving out anything the format cannot hold.
+        overwrite: replace an existing file at ``zip_path``.
+
+    Returns:
+        The report of what was lost, clipped or dropped.
+
+    Raises:
+        UnknownFormatError: no such format.
+        FileExistsError: ``zip_path`` exists and ``overwrite`` is False, or it is a folder
+            or a symbolic link.
+        schemas.SchemaError: ``dataset`` is not a valid dataset document.
+        ConversionLossError: ``strict`` and something would be lost.
+        FormatError: the format cannot write this dataset (for example, it needs images).
+    """
+    fmt = get_format(format_name)
+    zip_path = Path(zip_path)
+    if zip_path.is_symlink() or zip_path.is_dir():
+        raise FileExistsError(f"{zip_path}: exists and is not a file; refusing to replace it")
+    if zip_path.exists() and not overwrite:
+        raise FileExistsError(f"{zip_path}: the file exists; refusing to replace it")
+    created_parents = [parent for parent in (zip_path.parent, *zip_path.parent.parents) if not parent.exists()]
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    staging = _new_sibling_file(zip_path, "tmp")
+    try:
+        report = ConversionReport(strict=strict)
+        if not fmt.holds_tracks:
+            report_dropped_tracks(dataset, report, fmt.name)
+        with zipfile.ZipFile(staging, "w", allowZip64=True) as archive:
+            if fmt.name in _FOLDER_ONLY_FORMATS:
+                _export_through_folder(fmt, dataset, ZipWriter(archive), _new_sibling(zip_path, "stage"), images=images, report=report)
+            else:
+                fmt.export_dataset(dataset, ZipWriter(archive), images=images, report=report)
+        os.replace(staging, zip_path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        for parent in created_parents:  # deepest first
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+        raise
+    return report
+
+
+def _export_through_folder(
+    fmt: DatasetFormat,
+    dataset: dict[str, Any],
+    writer: ZipWriter,
+    folder: Path,
+    *,
+    images: ImageSource | None,
+    report: ConversionReport,
+) -> None:
+    """Export a folder-only format into the empty ``folder``, copy its tree into ``writer``, delete ``folder``."""
+    try:
+        fmt.export_dataset(dataset, folder, images=images, report=report)
+        for path in sorted(folder.rglob("*")):
+            relpath = path.relative_to(folder).as_posix()
+            if path.is_dir():
+                if not any(path.iterdir()):
+                    writer.mkdir(relpath)
+                continue
+            with path.open("rb") as source, writer.open(relpath) as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _check_destination(dest: Path, *, overwrite: bool) -> None:
     if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
         raise FileExistsError(f"{dest}: exists and is not a folder; refusing to replace it")
@@ -171,6 +275,17 @@ def _new_sibling(dest: Path, kind: str) -> Path:
         candidate = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.{kind}"
         try:
             candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+
+
+def _new_sibling_file(dest: Path, kind: str) -> Path:
+    """Create and return an empty hidden file next to ``dest`` (same file system)."""
+    while True:
+        candidate = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.{kind}"
+        try:
+            candidate.open("xb").close()
         except FileExistsError:
             continue
         return candidate

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 
+from annotate.converters._output import DatasetWriter
 from annotate.converters.geometry import path_with_extension
 from annotate.converters.registry import ImageSource
 from annotate.converters.report import ConversionReport
@@ -153,25 +154,59 @@ def decode_mask(rle: dict[str, Any]) -> np.ndarray:
         return np.asarray(mask_utils.decode(c_rle), dtype=np.uint8)
 
 
-def write_image(dest: Path, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> str:
-    """Write the item's image under ``dest`` at its path (extension fixed to the data's type).
+def write_image(
+    writer: DatasetWriter, item: dict[str, Any], images: ImageSource | None, report: ConversionReport, *, under: str = ""
+) -> str:
+    """Write the item's image at its path (extension fixed to the data's type).
 
     Args:
-        dest: the export folder.
+        writer: the export's destination.
         item: the item.
-        images: the image callback of the export.
+        images: the image callback of the export; None writes nothing.
         report: notes a missing image.
+        under: a folder (relative POSIX path) the item path is relative to; ``""`` for the
+            top of the export.
 
     Returns:
-        The relative path the image was written to (the item path when there is no image).
+        The path the image was written to, relative to ``under`` (the item path when there
+        is no image); ``<stem>_2<ext>``... when another image took the name.
+
+    Raises:
+        ValueError: the item path is not a safe relative path.
     """
+    if images is None:
+        return item["path"]
     image = images(item)
     if image is None:
         report.note(f"no image for item {item['id']!r}; annotations only")
         return item["path"]
     data, ext = image
-    path = path_with_extension(item["path"], ext)
-    target = dest / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    path = free_path(writer, path_with_extension(item["path"], ext), item, report, under=under)
+    writer.write_bytes(f"{under}/{path}" if under else path, data)
+    return path
+
+
+def free_path(writer: DatasetWriter, wanted: str, item: dict[str, Any], report: ConversionReport, *, under: str = "") -> str:
+    """Return ``wanted``, or ``<stem>_2<ext>``... when the writer already holds that path.
+
+    Another item's image may have taken the name (``a.png`` and ``a.jpg`` both given as
+    JPEG): a folder would overwrite it and a zip cannot hold both, so this one gets a
+    suffix and the report a note.
+
+    Args:
+        writer: the export's destination.
+        wanted: the preferred path, relative to ``under``.
+        item: the item whose file it is (named in the note).
+        report: notes a renamed file.
+        under: the folder ``wanted`` is relative to; ``""`` for the top of the export.
+
+    Returns:
+        A path relative to ``under`` that the writer does not hold yet.
+    """
+    path, number, pure = wanted, 1, PurePosixPath(wanted)
+    while writer.exists(f"{under}/{path}" if under else path):
+        number += 1
+        path = str(pure.with_name(f"{pure.stem}_{number}{pure.suffix}"))
+    if path != wanted:
+        report.note(f"image of item {item['id']!r} written as {path!r}: {wanted!r} is taken")
     return path

@@ -96,9 +96,11 @@ def format_number(value: float) -> str:
         Fixed-point text without trailing zeros beyond the sixth decimal.
     """
     text = f"{value + 0.0:.12f}"
+    if text[-13:-12] == ".":
+        # A finite number: the first 6 of the 12 decimals stay, trailing zeros go from the rest.
+        return text[:-6] + text[-6:].rstrip("0")
     whole, _, decimals = text.partition(".")
-    decimals = decimals.rstrip("0").ljust(6, "0")
-    return f"{whole}.{decimals}"
+    return f"{whole}.{decimals.rstrip('0').ljust(6, '0')}"
 
 
 def read_text_lines(path: Path) -> list[str]:
@@ -311,8 +313,10 @@ def box_line(class_index: int, bbox: list[float], width: int, height: int) -> st
         The line, without a line end.
     """
     x, y, w, h = bbox
-    values = ((x + w / 2) / width, (y + h / 2) / height, w / width, h / height)
-    return " ".join([str(class_index), *(format_number(value) for value in values)])
+    return (
+        f"{class_index} {format_number((x + w / 2) / width)} {format_number((y + h / 2) / height)}"
+        f" {format_number(w / width)} {format_number(h / height)}"
+    )
 
 
 def points_line(class_index: int, points: list[float], width: int, height: int) -> str:

@@ -34,10 +34,12 @@ instead of a list of rings, categories that annotations use but do not declare.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import orjson
 from pycocotools import mask as mask_utils
 
 from annotate.converters.errors import FormatError
@@ -115,7 +117,7 @@ class CocoFormat(DatasetFormat):
         annotation_id = 0
         for image_id, item in enumerate(dataset["items"], start=1):
             subset = item.get("subset", DEFAULT_SUBSET)
-            coco = subsets.setdefault(subset, {"images": [], "annotations": []})
+            coco = subsets.setdefault(subset, {"images": [], "annotations": [], "finite": True})
             file_name = item["path"]
             if images is not None:
                 file_name = _write_image(dest, subset, item, images, report)
@@ -135,6 +137,8 @@ class CocoFormat(DatasetFormat):
                 if annotation is None:
                     continue
                 annotation_id += 1
+                if coco["finite"] and not _all_finite(annotation):
+                    coco["finite"] = False
                 coco["annotations"].append(
                     {
                         "id": annotation_id,
@@ -144,7 +148,7 @@ class CocoFormat(DatasetFormat):
                     }
                 )
         if not subsets:
-            subsets[DEFAULT_SUBSET] = {"images": [], "annotations": []}
+            subsets[DEFAULT_SUBSET] = {"images": [], "annotations": [], "finite": True}
         folder = dest / ANNOTATIONS_DIR
         folder.mkdir(parents=True, exist_ok=True)
         for subset, coco in subsets.items():
@@ -156,7 +160,7 @@ class CocoFormat(DatasetFormat):
                 "annotations": coco["annotations"],
             }
             target = folder / f"instances_{_file_safe(subset)}.json"
-            target.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+            target.write_bytes(_dump_json(document, finite=coco["finite"]))
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -179,6 +183,36 @@ class CocoFormat(DatasetFormat):
 
 def _file_safe(subset: str) -> str:
     return re.sub(r"[\\/:*?\"<>|]", "_", subset)
+
+
+def _dump_json(document: dict[str, Any], *, finite: bool) -> bytes:
+    """Return the document as UTF-8 JSON.
+
+    orjson is several times faster than ``json``; the text differs only in spacing and in
+    how some floats are spelled (``1e-07`` vs ``1e-7``), never in value. ``json`` is kept for
+    what orjson writes differently or refuses: NaN and infinities (``json`` writes ``NaN``,
+    orjson ``null``), integers beyond 64 bits, lone surrogates.
+    """
+    if finite:
+        try:
+            return orjson.dumps(document)
+        except orjson.JSONEncodeError:
+            pass
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def _all_finite(annotation: dict[str, Any]) -> bool:
+    """Tell whether every float of a COCO annotation is finite (a sum overflowing to inf only sends it to ``json``)."""
+    total = annotation["area"] + sum(annotation["bbox"])
+    segmentation = annotation["segmentation"]
+    if type(segmentation) is list:
+        for ring in segmentation:
+            total += sum(ring)
+    if "keypoints" in annotation:
+        total += sum(annotation["keypoints"])
+    if not math.isfinite(total):
+        return False
+    return all(math.isfinite(value) for value in annotation["attributes"].values() if type(value) is float)
 
 
 def _write_image(dest: Path, subset: str, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> str:
@@ -304,6 +338,21 @@ def _looks_like_coco(file: Path) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("images"), list) and "annotations" in doc
 
 
+def _load_json(file: Path) -> Any:
+    """Parse a JSON file: with orjson (several times faster), else with ``json``.
+
+    ``json`` reads what orjson refuses (NaN, a BOM-less file with lone surrogates, integers
+    beyond 64 bits) and words the error for files that are not JSON at all.
+
+    Raises:
+        OSError, UnicodeDecodeError, json.JSONDecodeError: as ``json.loads(file.read_text())``.
+    """
+    try:
+        return orjson.loads(file.read_bytes())
+    except orjson.JSONDecodeError:
+        return json.loads(file.read_text("utf-8"))
+
+
 class _Reader:
     """Collects labels and items from one or more COCO files."""
 
@@ -313,13 +362,15 @@ class _Reader:
         self.label_names: set[str] = set()
         self.items: list[dict[str, Any]] = []
         self.item_ids: set[str] = set()
+        # Shape ids used in each item, by item id.
+        self.shape_ids: dict[str, set[str]] = {}
 
     def dataset(self) -> dict[str, Any]:
         return {"version": 1, "labels": list(self.labels.values()), "items": self.items}
 
     def read_file(self, subset: str, file: Path) -> None:
         try:
-            doc = json.loads(file.read_text("utf-8"))
+            doc = _load_json(file)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise FormatError(f"{file}: not a readable JSON file: {exc}") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
@@ -400,7 +451,8 @@ class _Reader:
         }
 
     def _shapes(self, annotation: dict[str, Any], item: dict[str, Any], label: dict[str, Any]) -> list[dict[str, Any]]:
-        used = {shape["id"] for shape in item["annotation"]["shapes"]}
+        # The ids of the item's shapes, kept up to date rather than rebuilt per annotation.
+        used = self.shape_ids.setdefault(item["id"], set())
         common: dict[str, Any] = {"label": label["name"], "source": dict(HUMAN)}
         if parse_bool(annotation.get("iscrowd")):
             common["iscrowd"] = True
@@ -416,7 +468,8 @@ class _Reader:
             if bbox is not None:
                 shape["bbox"] = bbox
             if geometry is not None and geometry["type"] == "bbox":
-                # A box plus keypoints is one keypoints shape with its box.
+                # A box plus keypoints is one keypoints shape with its box; the box's id is free again.
+                used.discard(shapes[0]["id"])
                 shapes = [shape]
             else:
                 shapes.append(shape)

@@ -78,6 +78,7 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from PIL import Image
 
+from annotate.converters._common import free_path
 from annotate.converters._cvat_common import (
     CvatLabel,
     child_text,
@@ -96,6 +97,7 @@ from annotate.converters._cvat_common import (
     read_attribute_value,
     read_labels,
 )
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
     HUMAN,
@@ -162,7 +164,7 @@ class CvatFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -170,9 +172,8 @@ class CvatFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
-        _Writer(dataset, dest, images, report).write()
+        writer = as_writer(dest)
+        _Writer(dataset, writer, images, report).write()
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -529,9 +530,9 @@ def _polygon_has_area(rings: list[list[float]], width: int, height: int) -> bool
 class _Writer:
     """Writes one dataset document as a CVAT project export."""
 
-    def __init__(self, dataset: dict[str, Any], dest: Path, images: ImageSource | None, report: ConversionReport) -> None:
+    def __init__(self, dataset: dict[str, Any], writer: DatasetWriter, images: ImageSource | None, report: ConversionReport) -> None:
         self.dataset = dataset
-        self.dest = dest
+        self.writer = writer
         self.images = images
         self.report = report
         self.labels = {label["name"]: label for label in dataset["labels"]}
@@ -567,7 +568,7 @@ class _Writer:
         if video_frames:
             self.report.note(f"{video_frames} video frames written as images (CVAT for images keeps no video name or frame number)")
         indent(root)
-        (self.dest / ANNOTATIONS_FILE).write_bytes(tostring(root, encoding="utf-8", xml_declaration=True))
+        self.writer.write_bytes(ANNOTATIONS_FILE, tostring(root, encoding="utf-8", xml_declaration=True))
 
     # labels
 
@@ -608,10 +609,8 @@ class _Writer:
             self.report.note(f"no image for item {item['id']!r}; annotations only")
             return name
         data, ext = image
-        name = path_with_extension(name, ext)
-        target = self.dest / IMAGES_DIR / subset / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        name = free_path(self.writer, path_with_extension(name, ext), item, self.report, under=f"{IMAGES_DIR}/{subset}")
+        self.writer.write_bytes(f"{IMAGES_DIR}/{subset}/{name}", data)
         return name
 
     def _image(self, root: Element, item: dict[str, Any], image_id: int, name: str, task_id: int) -> None:

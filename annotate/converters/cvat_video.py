@@ -57,6 +57,7 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from defusedxml import ElementTree as SafeET
 
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, format_attribute_value, parse_attribute_value, parse_bool
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -118,7 +119,7 @@ class CvatVideoFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -126,9 +127,8 @@ class CvatVideoFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
-        _Writer(dataset, dest, images, report).write()
+        writer = as_writer(dest)
+        _Writer(dataset, writer, images, report).write()
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -446,9 +446,9 @@ def _number(value: float) -> str:
 
 
 class _Writer:
-    def __init__(self, dataset: dict[str, Any], dest: Path, images: ImageSource | None, report: ConversionReport) -> None:
+    def __init__(self, dataset: dict[str, Any], writer: DatasetWriter, images: ImageSource | None, report: ConversionReport) -> None:
         self.dataset = dataset
-        self.dest = dest
+        self.writer = writer
         self.images = images
         self.report = report
         self.labels = {label["name"]: label for label in dataset["labels"]}
@@ -512,7 +512,7 @@ class _Writer:
                     one["shapes"].append({**one["shapes"][0], "frame": frame + step, "outside": True})
                 self._write_track(root, self._track_id(one), one)
         indent(root)
-        (self.dest / ANNOTATIONS_FILE).write_bytes(tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
+        self.writer.write_bytes(ANNOTATIONS_FILE, tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
         if self.images is not None:
             for frame, item in sorted(frames.items()):
                 image = self.images(item)
@@ -520,9 +520,7 @@ class _Writer:
                     self.report.note(f"no image for item {item['id']!r}; annotations only")
                     continue
                 data, ext = image
-                target = self.dest / IMAGES_DIR / f"frame_{frame:06d}{ext}"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                self.writer.write_bytes(f"{IMAGES_DIR}/frame_{frame:06d}{ext}", data)
 
     def _track_id(self, track: dict[str, Any]) -> int:
         if track["id"].isdigit() and track in self.dataset.get("tracks", []):

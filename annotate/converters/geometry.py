@@ -26,7 +26,7 @@ def clip_bbox(bbox: list[float], width: int, height: int) -> tuple[list[float] |
         ``(box, clipped)``: the box inside the image, or None when nothing with an area
         is left; ``clipped`` tells whether the box had to be cut.
     """
-    x, y, w, h = (float(value) for value in bbox)
+    x, y, w, h = map(float, bbox)
     left, top = max(x, 0.0), max(y, 0.0)
     right, bottom = min(x + w, float(width)), min(y + h, float(height))
     if right <= left or bottom <= top:

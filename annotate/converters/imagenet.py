@@ -51,6 +51,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, is_safe_relative_path, path_with_extension
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -115,7 +116,7 @@ class ImagenetFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -129,8 +130,7 @@ class ImagenetFormat(DatasetFormat):
         validate_dataset(dataset)
         if images is None:
             raise FormatError("ImageNet export requires the images: the format is nothing but image files in class folders")
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
+        writer = as_writer(dest)
         folders = _class_folders(dataset["labels"], report)
         subsets = {item["subset"] for item in dataset["items"] if item.get("subset", "default") != "default"}
         if subsets:
@@ -151,9 +151,7 @@ class ImagenetFormat(DatasetFormat):
             wanted = _target_path(item["path"], folder, ext)
             target = _unique_path(wanted, used_names)
             renamed += target != wanted
-            path = dest / target
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            writer.write_bytes(target, data)
             used_labels.add(label)
         if renamed:
             report.note(f"{_count(renamed, 'file name')} given a suffix to stay distinct in the class folder")

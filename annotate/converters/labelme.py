@@ -79,6 +79,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from annotate.converters._common import LabelSet, decode_mask, encode_mask, image_bytes_size, image_size, new_item, write_image
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path, rings_bbox, shoelace_area, unique_name
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -135,7 +136,7 @@ class LabelMeFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -143,8 +144,7 @@ class LabelMeFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
+        writer = as_writer(dest)
         tag_names = [label["name"] for label in dataset["labels"] if label["kind"] == "tag"]
         for item in dataset["items"]:
             for tag in item["annotation"]["tags"]:
@@ -153,12 +153,10 @@ class LabelMeFormat(DatasetFormat):
         used_json: set[str] = set()
         split = {"ring": 0, "points": 0}
         for item in dataset["items"]:
-            image_path = write_image(dest, item, images, report) if images is not None else item["path"]
+            image_path = write_image(writer, item, images, report)
             json_path = _json_path_for(item["path"], used_json)
             document = _item_document(item, PurePosixPath(image_path).name, tag_names, report, split)
-            target = dest / json_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", "utf-8")
+            writer.write_text(json_path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         if split["ring"]:
             report.note(f"{split['ring']} polygons with several rings were written as one LabelMe polygon per ring, joined by group_id")
         if split["points"]:

@@ -79,6 +79,7 @@ from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import quoteattr
 
 from annotate.converters._common import LabelSet, image_size, new_item, write_image
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, normalize_relative_path, shoelace_area, unique_name
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -156,7 +157,7 @@ class LabelStudioFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -164,15 +165,14 @@ class LabelStudioFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
+        writer = as_writer(dest)
         used: dict[str, list[str]] = {}
         tasks = []
         for task_id, item in enumerate(dataset["items"], start=1):
-            path = write_image(dest, item, images, report) if images is not None else item["path"]
+            path = write_image(writer, item, images, report)
             tasks.append(_item_task(task_id, item, path, report, used))
-        (dest / TASKS_FILE).write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", "utf-8")
-        (dest / CONFIG_FILE).write_text(_label_config(used), "utf-8")
+        writer.write_text(TASKS_FILE, json.dumps(tasks, ensure_ascii=False, indent=1) + "\n")
+        writer.write_text(CONFIG_FILE, _label_config(used))
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""

@@ -68,6 +68,7 @@ from typing import Any
 
 from PIL import Image
 
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters._tracks import on_the_way, same_state, visible_shapes
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox
@@ -139,7 +140,7 @@ class MotFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -147,7 +148,8 @@ class MotFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        _Writer(dataset, Path(dest), images, report).write()
+        writer = as_writer(dest)
+        _Writer(dataset, writer, images, report).write()
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -449,9 +451,9 @@ def _mot_number(value: float, shift: int = 0) -> str:
 
 
 class _Writer:
-    def __init__(self, dataset: dict[str, Any], dest: Path, images: ImageSource | None, report: ConversionReport) -> None:
+    def __init__(self, dataset: dict[str, Any], writer: DatasetWriter, images: ImageSource | None, report: ConversionReport) -> None:
         self.dataset = dataset
-        self.dest = dest
+        self.writer = writer
         self.images = images
         self.report = report
 
@@ -494,10 +496,9 @@ class _Writer:
                     (shape["frame"], mot_id, self._row(shape["frame"], mot_id, shape, track.get("attributes", {}), classes[track["label"]]))
                 )
         rows.sort(key=lambda row: (row[0], row[1]))
-        (self.dest / "gt").mkdir(parents=True, exist_ok=True)
-        (self.dest / GT_FILE).write_text("".join(text + "\n" for _, _, text in rows), "utf-8")
+        self.writer.write_text(GT_FILE, "".join(text + "\n" for _, _, text in rows))
         names = [label["name"] for label in self.dataset["labels"] if label["kind"] == "shape"]
-        (self.dest / LABELS_FILE).write_text("".join(name + "\n" for name in names), "utf-8")
+        self.writer.write_text(LABELS_FILE, "".join(name + "\n" for name in names))
         self._write_seqinfo(video, frames, frame_count)
 
     def _frames(self) -> tuple[str, dict[int, dict[str, Any]], int, list[dict[str, Any]]]:
@@ -575,9 +576,7 @@ class _Writer:
                     continue
                 data, image_ext = image
                 exts.add(image_ext)
-                target = self.dest / DEFAULT_IMAGE_DIR / f"{frame + 1:06d}{image_ext}"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                self.writer.write_bytes(f"{DEFAULT_IMAGE_DIR}/{frame + 1:06d}{image_ext}", data)
             if len(exts) > 1:
                 self.report.note(f"frames have different image types {sorted(exts)}; imExt names the first")
             ext = sorted(exts)[0] if exts else ext
@@ -592,4 +591,4 @@ class _Writer:
             if len(sizes) > 1:
                 self.report.note(f"frames have different sizes; seqinfo.ini gives {first['width']}x{first['height']}")
         lines.append(f"imExt={ext}")
-        (self.dest / SEQINFO_FILE).write_text("\n".join(lines) + "\n", "utf-8")
+        self.writer.write_text(SEQINFO_FILE, "\n".join(lines) + "\n")

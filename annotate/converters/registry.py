@@ -83,7 +83,7 @@ class DatasetFormat:
 
         Args:
             dataset: a dataset document.
-            dest: the output folder; created when missing.
+            dest: the output folder (created when missing), or an ``annotate.converters._output.DatasetWriter`` such as a zip.
             images: gives each item's image bytes; None writes annotations only.
             report: collects what the format cannot hold; a lenient one when None.
 

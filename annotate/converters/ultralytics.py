@@ -72,6 +72,7 @@ those are read as rotated boxes with the ``difficult`` flag. Malformed lines rai
 from __future__ import annotations
 
 import os
+import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -79,6 +80,8 @@ from typing import Any
 
 import yaml
 
+from annotate.converters._common import write_image
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters._yolo_common import (
     IMAGE_META_FILE,
     box_from_normalized,
@@ -102,8 +105,6 @@ from annotate.converters._yolo_common import (
     rotated_from_corners,
     rounding_tolerance,
     to_pixels,
-    write_image,
-    write_image_meta,
 )
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path, parse_bool, shoelace_area
@@ -175,7 +176,7 @@ class UltralyticsFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -185,7 +186,7 @@ class UltralyticsFormat(DatasetFormat):
 
         Args:
             dataset: a dataset document.
-            dest: the output folder; created when missing.
+            dest: the output folder (created when missing) or a writer, such as a zip.
             images: gives each item's image bytes; None writes annotations only.
             report: collects what the task cannot hold; a lenient one when None.
             task: ``detect``, ``segment``, ``obb`` or ``pose``; None picks the task that
@@ -200,7 +201,8 @@ class UltralyticsFormat(DatasetFormat):
         validate_dataset(dataset)
         if task is not None and task not in TASKS:
             raise ValueError(f"unknown Ultralytics task {task!r}; expected one of {', '.join(TASKS)}")
-        _Writer(dataset, Path(dest), images, report, task or choose_task(dataset)).write()
+        writer = as_writer(dest)
+        _Writer(dataset, writer, images, report, task or choose_task(dataset)).write()
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -243,9 +245,11 @@ def _dir_safe(subset: str) -> str:
 class _Writer:
     """Writes one dataset document as an Ultralytics dataset."""
 
-    def __init__(self, dataset: dict[str, Any], dest: Path, images: ImageSource | None, report: ConversionReport, task: str) -> None:
+    def __init__(
+        self, dataset: dict[str, Any], writer: DatasetWriter, images: ImageSource | None, report: ConversionReport, task: str
+    ) -> None:
         self.dataset = dataset
-        self.dest = dest
+        self.writer = writer
         self.images = images
         self.report = report
         self.task = task
@@ -256,7 +260,6 @@ class _Writer:
         self.split_rings = 0
 
     def write(self) -> None:
-        self.dest.mkdir(parents=True, exist_ok=True)
         folders: dict[str, str] = {}
         used_stems: dict[str, set[str]] = {}
         sizes: dict[str, tuple[int, int]] = {}
@@ -266,11 +269,10 @@ class _Writer:
                 folders[subset] = self._subset_folder(subset, set(folders.values()))
             folder = folders[subset]
             renamed = _unique_path(item, used_stems.setdefault(folder, set()), self.report)
-            path = write_image(self.dest / "images" / folder, renamed, self.images, self.report)
-            label_file = self.dest / "labels" / folder / PurePosixPath(path).with_suffix(".txt")
-            label_file.parent.mkdir(parents=True, exist_ok=True)
-            label_file.write_text(self._item_lines(item), "utf-8")
-            (self.dest / "images" / folder).mkdir(parents=True, exist_ok=True)
+            path = write_image(self.writer, renamed, self.images, self.report, under=f"images/{folder}")
+            self.writer.write_text(f"labels/{folder}/{PurePosixPath(path).with_suffix('.txt')}", self._item_lines(item))
+            # The importer finds a split by its images folder, which must exist without images too.
+            self.writer.mkdir(f"images/{folder}")
             sizes[f"images/{folder}/{path}"] = (item["width"], item["height"])
         if self.split_rings:
             self.report.note(
@@ -289,8 +291,8 @@ class _Writer:
         config["nc"] = len(self.classes)
         config["names"] = {index: name for name, index in self.classes.items()}
         text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-        (self.dest / CONFIG_FILE).write_text(text, "utf-8")
-        write_image_meta(self.dest / IMAGE_META_FILE, sizes)
+        self.writer.write_text(CONFIG_FILE, text)
+        self.writer.write_text(IMAGE_META_FILE, _image_meta_text(sizes))
 
     def _subset_folder(self, subset: str, used: set[str]) -> str:
         folder = _dir_safe(subset)
@@ -384,6 +386,16 @@ class _Writer:
         if clipped:
             self.report.clip("keypoints")
         return [box_line(class_index, bbox, width, height) + " " + " ".join(values)]
+
+
+def _image_meta_text(sizes: dict[str, tuple[int, int]]) -> str:
+    """Return Datumaro's ``images.meta``: ``<name> <height> <width>`` lines, names shell-quoted.
+
+    The same text as ``_yolo_common.write_image_meta``, as a string for a writer.
+    """
+    lines = ["# <image name> <height> <width>\n"]
+    lines += [f"{shlex.quote(name)} {height} {width}\n" for name, (width, height) in sizes.items()]
+    return "".join(lines)
 
 
 def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionReport) -> dict[str, Any]:

@@ -80,6 +80,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from annotate.converters._common import LabelSet, image_size, new_item, write_image
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, normalize_relative_path, parse_bool, shoelace_area, unique_name
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -169,7 +170,7 @@ class ViaFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -177,8 +178,7 @@ class ViaFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
+        writer = as_writer(dest)
         label_attribute = self.label_attribute or DEFAULT_LABEL_ATTRIBUTE
         metadata: dict[str, Any] = {}
         region_attributes: dict[str, str] = {}
@@ -192,7 +192,7 @@ class ViaFormat(DatasetFormat):
                 if image is None:
                     report.note(f"no image for item {item['id']!r}; annotations only")
                 else:
-                    path = write_image(dest, item, lambda _item, image=image: image, report)
+                    path = write_image(writer, item, lambda _item, image=image: image, report)
                     size = len(image[0])
             regions = []
             for shape in item["annotation"]["shapes"]:
@@ -222,7 +222,7 @@ class ViaFormat(DatasetFormat):
             "_via_data_format_version": VIA_VERSION,
             "_via_image_id_list": list(metadata),
         }
-        (dest / PROJECT_FILE).write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", "utf-8")
+        writer.write_text(PROJECT_FILE, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""

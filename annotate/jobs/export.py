@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
-import zipfile
-from pathlib import Path
-
-from annotate.converters import export_dataset
+from annotate.converters import export_to_zip
 from annotate.extensions import db
 from annotate.models import Item, Project
 from annotate.services import exports
@@ -33,17 +29,11 @@ def run_export(job_id: str) -> None:
                 set_progress(job, 0.1 + 0.7 * done["n"] / total, f"{done['n']} of {total} images")
             return fetch(entry)
 
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "dataset"
-            report = export_dataset(params["format"], dataset, out, images=images if params.get("include_images") else None)
-            set_progress(job, 0.85, "zipping")
-            archive = Path(tmp) / "export.zip"
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-                for path in sorted(out.rglob("*")):
-                    if path.is_file():
-                        zf.write(path, path.relative_to(out).as_posix())
-            key = f"exports/{job.org_id}/{job.id}.zip"
-            get_storage().put_file(key, archive)
+        key = f"exports/{job.org_id}/{job.id}.zip"
+        # Written straight into the zip, which appears in storage only once it is complete.
+        report = export_to_zip(
+            params["format"], dataset, get_storage().path(key), images=images if params.get("include_images") else None, overwrite=True
+        )
         safe_name = "".join(c if c.isalnum() or c in "-_" else "_" for c in project.name)
         job.result = {
             "key": key,
@@ -51,4 +41,5 @@ def run_export(job_id: str) -> None:
             "items": len(dataset["items"]),
             "report": report.lines(),
         }
+        job.message = f"exported {len(dataset['items'])} items as {params['format']}"
         log.info("exported %d items as %s", len(dataset["items"]), params["format"])

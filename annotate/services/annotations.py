@@ -118,6 +118,10 @@ def save_revision(
     """
     check_document(document, project, item)
     latest = db.session.scalar(select(func.max(AnnotationRevision.number)).where(AnnotationRevision.item_id == item.id)) or 0
+    if base_revision > latest:
+        raise ValidationFailed(
+            f"base_revision {base_revision} does not exist: the latest revision is {latest}", {"base_revision": "ahead of the latest"}
+        )
     if base_revision != latest:
         raise Conflict(
             f"this item was saved as revision {latest} since revision {base_revision} was loaded; reload to see it",

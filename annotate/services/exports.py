@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from annotate.converters import list_formats
+from annotate.converters import get_format, list_formats
 from annotate.errors import ValidationFailed
 from annotate.extensions import db
 from annotate.models import Item, ItemKind, Project, Task, User
@@ -14,7 +14,8 @@ from annotate.queue import enqueue
 from annotate.services import annotations, media
 from workflows import TaskState
 
-EXPORT_FORMATS = ("coco", "voc")
+#: Formats a project can be exported to, first the ones most people want.
+EXPORT_FORMATS = ("coco", "voc", "yolo", "ultralytics", "cvat", "labelme", "labelstudio", "via", "imagenet", "native")
 
 
 def dataset_document(project: Project, *, accepted_only: bool = True) -> dict[str, Any]:
@@ -56,6 +57,11 @@ def start_export(project: Project, user: User, fmt: str, *, include_images: bool
         raise ValidationFailed(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}", {"format": "unknown"})
     params = {"format": fmt, "include_images": bool(include_images), "accepted_only": bool(accepted_only)}
     return enqueue("export", org_id=project.org_id, project_id=project.id, user_id=user.id, params=params)
+
+
+def export_choices() -> list[tuple[str, str]]:
+    """Return ``(format name, description)`` for the export form, in :data:`EXPORT_FORMATS` order."""
+    return [(name, get_format(name).description) for name in EXPORT_FORMATS if name in list_formats()]
 
 
 def image_source(items_by_id: dict[str, Item]):

@@ -69,8 +69,8 @@ def decode_image(data: bytes, *, max_pixels: int, thumb_size: int = 256) -> Deco
                 mime = Image.MIME.get(img.format, "application/octet-stream")
                 img.load()
                 oriented = ImageOps.exif_transpose(img)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"image is too large (over {max_pixels} pixels): {exc}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(f"the image has more than {max_pixels:,} pixels, the most this server takes") from None
     except UnidentifiedImageError:
         raise ImageRejected("not an image, or an image format we do not read") from None
     except (OSError, SyntaxError, ValueError) as exc:

@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -54,20 +55,31 @@ class _Pending:
     data: bytes
 
 
+MAX_NAME_LENGTH = 255  # characters in one path part, as on most file systems
+MAX_PATH_LENGTH = 1000
+
+
 def clean_relative_path(name: str) -> str:
     """Return ``name`` as a safe relative POSIX path, or raise ValueError saying why.
 
-    Refuses absolute paths, drive letters, ``..`` parts and empty names.
+    Refuses absolute paths, drive letters, ``..`` parts, NUL characters, empty and overlong
+    names. Other control and formatting characters (such as the right-to-left override,
+    which can make ``gnp.exe`` look like ``exe.png``) are removed.
     """
-    raw = (name or "").replace("\\", "/")
+    if "\x00" in (name or ""):
+        raise ValueError("the file name contains a NUL character")
+    name = "".join(c for c in (name or "") if not unicodedata.category(c).startswith("C"))
+    raw = name.replace("\\", "/")
     path = PurePosixPath(raw)
     if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
         raise ValueError("absolute paths are not allowed")
     if ".." in path.parts:
         raise ValueError("'..' is not allowed in a path")
-    parts = [p for p in path.parts if p not in ("", ".")]
+    parts = [p.strip() for p in path.parts if p.strip() not in ("", ".")]
     if not parts:
         raise ValueError("empty file name")
+    if any(len(p) > MAX_NAME_LENGTH for p in parts) or len("/".join(parts)) > MAX_PATH_LENGTH:
+        raise ValueError(f"the file name is too long (over {MAX_NAME_LENGTH} characters a part)")
     return "/".join(parts)
 
 
@@ -203,6 +215,9 @@ def _prepare(pending: _Pending, errors: dict[str, str]) -> _Prepared | None:
                 errors[pending.name] = str(exc)
                 return None
         return _Prepared(pending.name, pending.data, sha, video=info, ext=ext)
+    if ext == ".zip":
+        errors[pending.name] = "zips inside a zip are not unpacked; upload the inner zip on its own"
+        return None
     supported = ", ".join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | {".zip"}))
     errors[pending.name] = f"unsupported file type {ext or '(none)'}; supported: {supported}"
     return None

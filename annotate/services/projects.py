@@ -121,6 +121,26 @@ def members(project: Project) -> list[ProjectMember]:
     return list(db.session.scalars(select(ProjectMember).join(User).where(ProjectMember.project_id == project.id).order_by(User.username)))
 
 
+def update_settings(project: Project, *, prelabel_threshold: float | None = None, description: str | None = None) -> Project:
+    """Change a project's settings (committed).
+
+    Args:
+        prelabel_threshold: pre-labels scoring below this (0 to 1) are not stored.
+        description: free text.
+
+    Raises:
+        ValidationFailed: a threshold outside 0..1.
+    """
+    if prelabel_threshold is not None:
+        if not 0.0 <= prelabel_threshold <= 1.0:
+            raise ValidationFailed("the pre-label threshold must be from 0 to 1", {"prelabel_threshold": "out of range"})
+        project.prelabel_threshold = prelabel_threshold
+    if description is not None:
+        project.description = description
+    db.session.commit()
+    return project
+
+
 def progress(project: Project) -> dict[str, int]:
     """Count the project's tasks per state; every state is present, zero when empty."""
     counts = dict(db.session.execute(select(Task.state, func.count()).where(Task.project_id == project.id).group_by(Task.state)).all())

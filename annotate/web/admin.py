@@ -17,6 +17,16 @@ from workflows import Role
 bp = Blueprint("admin", __name__)
 
 
+def _whole_number(name: str, default: int | None, minimum: int, maximum: int) -> int | None:
+    """Read a whole-number form field, or raise ValidationFailed naming it."""
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        raise ValidationFailed(f"{name.replace('_', ' ')} must be a whole number from {minimum} to {maximum}", {name: "invalid"})
+    return int(raw)
+
+
 def _manage_url(project_id: int, anchor: str = "") -> str:
     return url_for("admin.project", project_id=project_id) + (f"#{anchor}" if anchor else "")
 
@@ -50,7 +60,7 @@ def project(project_id: int):
     return render_template(
         "admin/project.html", project=project, progress=projects.progress(project), members=projects.members(project),
         jobs=jobs, items=items, videos=videos, versions=models.versions(project), latest=models.latest_version(project),
-        org_users=_org_usernames(), formats=exports.EXPORT_FORMATS, detectors=models.DETECTORS,
+        org_users=_org_usernames(), formats=exports.export_choices(), detectors=models.DETECTORS,
     )  # fmt: skip
 
 
@@ -94,7 +104,7 @@ def upload(project_id: int):
     project, _ = access.get_project(project_id, current_user, MANAGERS)
     uploads = read_uploads(request.files.getlist("files"))
     report = media.ingest(
-        project, uploads, skip_invalid=bool(request.form.get("skip_invalid")), frame_step=int(request.form.get("frame_step") or 1)
+        project, uploads, skip_invalid=bool(request.form.get("skip_invalid")), frame_step=_whole_number("frame_step", 1, 1, 100_000)
     )
     _flash_ingest(report)
     return redirect(_manage_url(project.id, "media"))
@@ -107,7 +117,7 @@ def import_folder(project_id: int):
     project, _ = access.get_project(project_id, current_user, MANAGERS)
     report = media.import_folder(
         project, request.form.get("folder", ""), skip_invalid=bool(request.form.get("skip_invalid")),
-        frame_step=int(request.form.get("frame_step") or 1),
+        frame_step=_whole_number("frame_step", 1, 1, 100_000),
     )  # fmt: skip
     _flash_ingest(report)
     return redirect(_manage_url(project.id, "media"))
@@ -116,7 +126,8 @@ def import_folder(project_id: int):
 def _flash_ingest(report: media.IngestReport) -> None:
     message = f"Added {len(report.added)} item(s)"
     if report.duplicates:
-        message += f"; {len(report.duplicates)} duplicate(s) skipped"
+        names = ", ".join(report.duplicates[:5]) + (" ..." if len(report.duplicates) > 5 else "")
+        message += f"; {len(report.duplicates)} duplicate(s) skipped ({names})"
     if report.errors:
         message += "; refused: " + "; ".join(f"{name}: {why}" for name, why in report.errors.items())
     flash(message + ".", "success" if not report.errors else "error")
@@ -140,10 +151,8 @@ def export(project_id: int):
 def train(project_id: int):
     """Start training a detector on accepted boxes."""
     project, _ = access.get_project(project_id, current_user, MANAGERS)
-    epochs = request.form.get("epochs")
-    models.start_training(
-        project, current_user, epochs=int(epochs) if epochs else None, prelabel_after=bool(request.form.get("prelabel_after"))
-    )
+    epochs = _whole_number("epochs", None, 1, 500)
+    models.start_training(project, current_user, epochs=epochs, prelabel_after=bool(request.form.get("prelabel_after")))
     flash("Training started.", "success")
     return redirect(_manage_url(project.id, "jobs"))
 
@@ -162,6 +171,21 @@ def register_model(project_id: int):
         label_names=labels, data=read_uploads([upload])[0][1], origin="registered", user_id=current_user.id,
     )  # fmt: skip
     flash(f"Model version {version.version} registered.", "success")
+    return redirect(_manage_url(project.id, "models"))
+
+
+@bp.post("/projects/<int:project_id>/settings")
+@login_required
+def settings(project_id: int):
+    """Change the project's pre-label score threshold."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    raw = (request.form.get("prelabel_threshold") or "").strip()
+    try:
+        threshold = float(raw)
+    except ValueError:
+        raise ValidationFailed("the pre-label threshold must be a number from 0 to 1", {"prelabel_threshold": "invalid"}) from None
+    projects.update_settings(project, prelabel_threshold=threshold)
+    flash(f"Pre-labels now need a score of at least {project.prelabel_threshold:g}.", "success")
     return redirect(_manage_url(project.id, "models"))
 
 

@@ -9,7 +9,15 @@ async function poll(row) {
   row.dataset.status = job.status;
   row.querySelector(".job-status").textContent = job.status;
   row.querySelector("progress").value = job.progress;
-  row.querySelector(".job-message").textContent = job.error || job.message || "";
+  const message = row.querySelector(".job-message");
+  message.textContent = job.error || job.message || "";
+  const report = (job.result && job.result.report) || [];
+  if (report.length) {
+    const details = document.createElement("span");
+    details.className = "muted";
+    details.textContent = report.join("; ");
+    message.append(document.createElement("br"), details);
+  }
   if (job.status === "finished" && job.download_url) {
     row.querySelector(".job-link").innerHTML = `<a href="${job.download_url}">Download</a>`;
   }
