@@ -4,7 +4,7 @@ from annotate.models.accounts import ApiToken, Membership, Organization, User
 from annotate.models.annotations import AnnotationRevision
 from annotate.models.jobs import Job, JobStatus
 from annotate.models.media import Item, ItemKind, Video
-from annotate.models.ml import ModelVersion, PrelabelRecord
+from annotate.models.ml import ModelVersion, PrelabelOutcome, PrelabelRecord
 from annotate.models.projects import Label, LabelKind, Project, ProjectMember
 from annotate.models.tasks import Task, TaskEvent
 
@@ -20,6 +20,7 @@ __all__ = [
     "Membership",
     "ModelVersion",
     "Organization",
+    "PrelabelOutcome",
     "PrelabelRecord",
     "Project",
     "ProjectMember",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import DateTime, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotate.extensions import db
@@ -29,5 +29,8 @@ class AnnotationRevision(db.Model):
     source: Mapped[str] = mapped_column(String(10), default="human")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
+    #: Seconds the author actively worked on the item since their previous save, as measured
+    #: by the labeling tool (idle time is not counted).
+    active_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     author: Mapped[User | None] = relationship()  # noqa: F821

@@ -64,5 +64,8 @@ class Item(db.Model):
     height: Mapped[int]
     video_id: Mapped[int | None] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
     frame_index: Mapped[int | None]
+    #: The latest model's uncertainty about this item (0 = sure, 1 = unsure), for active
+    #: learning; None until a model has pre-labeled it.
+    uncertainty: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     video: Mapped[Video | None] = relationship()

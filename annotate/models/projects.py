@@ -30,8 +30,13 @@ class Project(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     #: Pre-labels below this score are not stored.
     prelabel_threshold: Mapped[float] = mapped_column(Float, default=0.5)
-    #: A pinned model version id; ``None`` means "the newest ready version".
+    #: A pinned model version id; ``None`` means "the newest version that passed the gate".
     pinned_model_version_id: Mapped[int | None] = mapped_column(Integer)
+    #: A new model version becomes the latest only if its held-out mAP@.5 is at least this.
+    metric_gate: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    #: How "next task" orders new items: ``sequential`` (by id), ``least_confidence`` or
+    #: ``entropy`` (active learning: the items the latest model is least sure about first).
+    queue_order: Mapped[str] = mapped_column(String(20), default="sequential", server_default="sequential")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     labels: Mapped[list[Label]] = relationship(back_populates="project", order_by="Label.position", cascade="all, delete-orphan")
 
