@@ -1,0 +1,239 @@
+"""Wall time and peak memory of our COCO conversions against Datumaro 1.13 and a plain-I/O floor.
+
+For each dataset size a synthetic COCO instances file (boxes only, deterministic seed, no
+image files) is converted to VOC, YOLO and COCO by:
+
+* ours: ``import_dataset("coco", src)`` then ``export_dataset(fmt, dataset, dst)``;
+* Datumaro: ``dm.Dataset.import_from(src, "coco_instances")`` then ``.export(dst, ...)``;
+
+each in a fresh subprocess, so that the peak resident memory (``ru_maxrss`` of the child,
+interpreter and imported libraries included) and the wall time (conversion only, after the
+imports) are measured cleanly. The floor is what plain Python needs for the same I/O:
+``orjson`` loading the source file, plus writing files with the same count, names and sizes
+as our output (the COCO output is ``orjson.dumps`` of the loaded document) to the same disk.
+
+Goal (issue #3): per conversion, ours is at least 10x faster than Datumaro, or within 1.5x of
+the floor where the floor itself is more than a tenth of Datumaro's time; and our peak
+memory is at most half of Datumaro's.
+
+    .venv/bin/python bench/convert_vs_datumaro.py --sizes 1000
+    .venv/bin/python bench/convert_vs_datumaro.py --sizes 10000 50000 --tmpfs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BOXES_PER_IMAGE = 10
+CONVERSIONS = {
+    # target: (our format, Datumaro exporter, Datumaro export options)
+    "voc": ("voc", "voc_detection", {"save_media": False}),
+    "yolo": ("yolo", "yolo", {"save_media": False}),
+    "coco": ("coco", "coco_instances", {"save_media": False}),
+}
+SPEED_RATIO = 10.0
+FLOOR_RATIO = 1.5
+FLOOR_SHARE = 0.1
+MEMORY_RATIO = 0.5
+
+
+# -- synthetic data -----------------------------------------------------------------------
+
+
+def make_coco(path: Path, images: int, boxes: int, seed: int = 0) -> None:
+    """Write a COCO instances file with ``images`` images and ``boxes`` boxes inside them.
+
+    Args:
+        path: the JSON file to write (its folder is created).
+        images: number of image entries (width and height set, no image files).
+        boxes: total number of box annotations, spread at random over the images.
+        seed: the random seed; the same arguments give the same file.
+    """
+    rng = random.Random(seed)
+    # Category ids with gaps and a large one, as real exports have (no 0: Datumaro reads it as "no label").
+    category_ids = [*range(1, 60), *range(70, 90), 1000]
+    categories = [{"id": cid, "name": f"class_{cid}", "supercategory": ""} for cid in category_ids]
+    sizes = [(640, 480), (1280, 720), (1920, 1080), (800, 600), (500, 375)]
+    image_list = []
+    for image_id in range(1, images + 1):
+        width, height = rng.choice(sizes)
+        image_list.append({"id": image_id, "file_name": f"{image_id:07d}.jpg", "width": width, "height": height})
+    annotations = []
+    for annotation_id in range(1, boxes + 1):
+        image = image_list[rng.randrange(images)]
+        width, height = image["width"], image["height"]
+        w = round(rng.uniform(2, width / 3), 2)
+        h = round(rng.uniform(2, height / 3), 2)
+        x = round(rng.uniform(0, width - w), 2)
+        y = round(rng.uniform(0, height - h), 2)
+        annotations.append(
+            {
+                "id": annotation_id,
+                "image_id": image["id"],
+                "category_id": rng.choice(category_ids),
+                "bbox": [x, y, w, h],
+                "area": round(w * h, 4),
+                "segmentation": [],
+                "iscrowd": 0,
+            }
+        )
+    annotations.sort(key=lambda annotation: annotation["image_id"])
+    doc = {"info": {}, "licenses": [], "categories": categories, "images": image_list, "annotations": annotations}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc), "utf-8")
+
+
+# -- children -----------------------------------------------------------------------------
+
+
+def child(impl: str, target: str, src: Path, dst: Path) -> dict[str, Any]:
+    """Run one conversion in this process and return its figures.
+
+    Args:
+        impl: ``"ours"``, ``"datumaro"`` or ``"floor"``.
+        target: ``"voc"``, ``"yolo"`` or ``"coco"``.
+        src: the COCO dataset folder.
+        dst: the output folder (must not exist); for ``floor``, ``dst`` holds the manifest of
+            our output (``manifest.json``) and the files go to ``dst/out``.
+
+    Returns:
+        ``{"seconds": wall time of the conversion, "peak_mb": ru_maxrss in MiB}``.
+    """
+    if impl == "ours":
+        from annotate.converters import export_dataset, import_dataset
+
+        start = time.perf_counter()
+        dataset, _ = import_dataset("coco", src)
+        export_dataset(CONVERSIONS[target][0], dataset, dst)
+    elif impl == "datumaro":
+        import datumaro as dm
+
+        _, exporter, options = CONVERSIONS[target]
+        start = time.perf_counter()
+        dataset = dm.Dataset.import_from(str(src), "coco_instances")
+        dataset.export(str(dst), exporter, **options)
+    else:
+        import orjson
+
+        manifest = json.loads((dst / "manifest.json").read_text("utf-8"))
+        out = dst / "out"
+        source = next((src / "annotations").glob("*.json"))
+        start = time.perf_counter()
+        doc = orjson.loads(source.read_bytes())
+        folders = {str(Path(name).parent) for name, _ in manifest}
+        for folder in sorted(folders):
+            (out / folder).mkdir(parents=True, exist_ok=True)
+        for name, size in manifest:
+            if name.endswith(".json"):
+                (out / name).write_bytes(orjson.dumps(doc))
+            else:
+                with open(out / name, "wb") as file:
+                    file.write(b"x" * size)
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {"seconds": seconds, "peak_mb": peak_kib / 1024}
+
+
+def run_child(impl: str, target: str, src: Path, dst: Path) -> dict[str, Any]:
+    """Run :func:`child` in a fresh interpreter and return its figures."""
+    command = [sys.executable, __file__, "--child", impl, target, str(src), str(dst)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{impl} {target} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def manifest_of(folder: Path) -> list[tuple[str, int]]:
+    """Return ``(relative path, size in bytes)`` of every file under ``folder``."""
+    return [(str(path.relative_to(folder)), path.stat().st_size) for path in sorted(folder.rglob("*")) if path.is_file()]
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def verdict(ours: dict[str, Any], theirs: dict[str, Any], floor: dict[str, Any]) -> tuple[bool, bool]:
+    """Return ``(speed goal holds, memory goal holds)``."""
+    fast = ours["seconds"] * SPEED_RATIO <= theirs["seconds"]
+    near_floor = floor["seconds"] > FLOOR_SHARE * theirs["seconds"] and ours["seconds"] <= FLOOR_RATIO * floor["seconds"]
+    small = ours["peak_mb"] <= MEMORY_RATIO * theirs["peak_mb"]
+    return fast or near_floor, small
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000], help="numbers of images (10 boxes each)")
+    parser.add_argument("--targets", nargs="+", default=list(CONVERSIONS), choices=list(CONVERSIONS))
+    parser.add_argument("--skip-datumaro", action="store_true", help="measure ours and the floor only")
+    place = parser.add_mutually_exclusive_group()
+    place.add_argument("--tmpfs", action="store_true", help="work in /dev/shm instead of /tmp")
+    place.add_argument("--dir", type=Path, help="work in this folder")
+    parser.add_argument("--child", nargs=4, metavar=("IMPL", "TARGET", "SRC", "DST"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        impl, target, src, dst = args.child
+        print(json.dumps(child(impl, target, Path(src), Path(dst))))
+        return
+
+    base = Path("/dev/shm") if args.tmpfs else args.dir or Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="convert-bench-", dir=base))
+    rows = []
+    try:
+        for size in args.sizes:
+            src = work / f"coco_{size}"
+            start = time.perf_counter()
+            make_coco(src / "annotations" / "instances_default.json", size, size * BOXES_PER_IMAGE)
+            (src / "images" / "default").mkdir(parents=True)  # Datumaro insists on the folder
+            print(f"# generated {size} images, {size * BOXES_PER_IMAGE} boxes in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+            for target in args.targets:
+                ours_dst = work / f"ours_{target}_{size}"
+                ours = run_child("ours", target, src, ours_dst)
+                floor_dir = work / f"floor_{target}_{size}"
+                floor_dir.mkdir()
+                (floor_dir / "manifest.json").write_text(json.dumps(manifest_of(ours_dst)), "utf-8")
+                shutil.rmtree(ours_dst)
+                floor = run_child("floor", target, src, floor_dir)
+                shutil.rmtree(floor_dir)
+                theirs = None
+                if not args.skip_datumaro:
+                    theirs_dst = work / f"datumaro_{target}_{size}"
+                    theirs = run_child("datumaro", target, src, theirs_dst)
+                    shutil.rmtree(theirs_dst, ignore_errors=True)
+                rows.append((f"coco->{target}", size, ours, theirs, floor))
+                print(f"# {rows[-1]}", file=sys.stderr)
+            shutil.rmtree(src)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    columns = ("ours s", "ours MB", "dm s", "dm MB", "speedup", "memory", "floor s")
+    header = f"{'conversion':<11} {'images':>7} " + " ".join(f"{column:>8}" for column in columns) + "  goal"
+    print(header)
+    print("-" * len(header))
+    for name, size, ours, theirs, floor in rows:
+        start = f"{name:<11} {size:>7} {ours['seconds']:>8.2f} {ours['peak_mb']:>8.0f}"
+        if theirs is None:
+            print(f"{start} " + " ".join(f"{'-':>8}" for _ in range(4)) + f" {floor['seconds']:>8.2f}")
+            continue
+        fast, small = verdict(ours, theirs, floor)
+        speedup = theirs["seconds"] / ours["seconds"]
+        memory = ours["peak_mb"] / theirs["peak_mb"]
+        goal = f"speed {'yes' if fast else 'NO'}, memory {'yes' if small else 'NO'}"
+        print(
+            f"{start} {theirs['seconds']:>8.2f} {theirs['peak_mb']:>8.0f} {speedup:>7.1f}x {memory:>7.2f}x {floor['seconds']:>8.2f}  {goal}"
+        )
+
+
+if __name__ == "__main__":
+    main()
