@@ -1,7 +1,7 @@
 """The ``annotate`` command: a Flask CLI group.
 
 ``annotate demo``, ``annotate run``, ``annotate worker``, ``annotate db upgrade``,
-``annotate user create`` and ``annotate export``; ``annotate --help`` lists them all.
+``annotate user create``, ``annotate export`` and ``annotate model register``; ``annotate --help`` lists them all.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ main.add_command(convert)
 
 def register(app: Flask) -> None:
     """Attach our commands to ``app.cli``."""
-    for command in (demo, worker, user, export):
+    for command in (demo, worker, user, export, model):
         app.cli.add_command(command)
 
 
@@ -167,6 +167,54 @@ def export(project_id: int, fmt: str, out: Path, with_images: bool, all_items: b
     click.echo(f"Wrote {job.result['items']} items as {fmt} to {out}")
     for line in job.result.get("report", []):
         click.echo(f"  {line}")
+
+
+@click.group()
+def model() -> None:
+    """Manage a project's model versions."""
+
+
+@model.command("register")
+@click.option("--project", "project_id", type=int, required=True, help="Project id.")
+@click.option("--file", "model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="Model file (.pt).")
+@click.option(
+    "--labels", "labels_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+    help="JSON list of the model's label names in class order, e.g. [\"person\", \"cat\"].",
+)  # fmt: skip
+@click.option("--architecture", default="fasterrcnn_mobilenet_v3_large_320_fpn", show_default=True, help="Detector architecture.")
+@click.option(
+    "--format", "file_format", type=click.Choice(["annotate", "state_dict", "torchscript"]), default="annotate", show_default=True,
+    help="annotate model file, torchvision state dict, or TorchScript.",
+)  # fmt: skip
+@with_appcontext
+def register_model_command(project_id: int, model_file: Path, labels_file: Path, architecture: str, file_format: str) -> None:
+    """Register a model file as a project's newest version (it passes the metric gate: you chose it)."""
+    import json
+
+    from annotate.errors import AnnotateError
+    from annotate.models import Project
+    from annotate.services import models
+
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise click.ClickException(f"project {project_id} not found")
+    try:
+        labels = json.loads(labels_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{labels_file}: not JSON: {exc}") from None
+    if not isinstance(labels, list) or not all(isinstance(name, str) for name in labels):
+        raise click.ClickException(f'{labels_file}: give a JSON list of label names in class order, e.g. ["person", "cat"]')
+    try:
+        version = models.add_version(
+            project, architecture=architecture, file_format=file_format, label_names=labels, data=model_file.read_bytes(),
+            origin="registered", user_id=None,
+        )  # fmt: skip
+    except AnnotateError as exc:
+        db.session.rollback()
+        reasons = "; ".join(f"{field}: {why}" for field, why in (exc.errors or {}).items())
+        raise click.ClickException(f"{exc.message}" + (f" ({reasons})" if reasons else "")) from None
+    labels_text = ", ".join(version.label_names)
+    click.echo(f"Registered model v{version.version} (id {version.id}, {version.architecture}, labels {labels_text}) in {project.name}.")
 
 
 def random_password() -> str:

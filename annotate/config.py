@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_IMAGE_PIXELS": 178_956_970,  # Pillow's own default bomb limit
     "THUMBNAIL_SIZE": 256,
     "JOB_TIMEOUT": 3600,
+    "LEASE_SECONDS": 1800,  # how long a served task stays the labeler's without a heartbeat
     "TRAIN_EPOCHS": 12,
     "TRAIN_MIN_SIZE": 320,  # pixels: images are resized so the shorter side is this long
     "TRAIN_MAX_SIZE": 640,

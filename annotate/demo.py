@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from annotate.extensions import db
 from annotate.models import Organization, Project, User
-from annotate.services import accounts, media, projects
+from annotate.services import accounts, media, models, projects
 from annotate.services.images import IMAGE_EXTENSIONS
 from annotate.services.video import VIDEO_EXTENSIONS, probe_video
 
@@ -134,4 +134,7 @@ def setup_demo(media_dir: Path | None = None, *, reset_passwords: bool = False) 
     for video in (p for p in files if p.suffix.lower() in VIDEO_EXTENSIONS):
         step = max(1, probe_video(video).frame_count // FRAMES_PER_VIDEO)
         media.ingest(project, [(video.name, video.read_bytes())], skip_invalid=True, frame_step=step)
+    # Version 1: OpenCV's HOG people detector (no weights file, no torch), so "Pre-label" works
+    # at once; trained versions replace it once they pass the project's metric gate.
+    models.add_builtin_version(project, "opencv_hog_people")
     return DemoResult(created=True, project_id=project.id, passwords=passwords, media=[p.name for p in files])

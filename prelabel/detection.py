@@ -219,6 +219,8 @@ def train_detector(
     should_stop: StopCallback | None = None,
     min_size: int = 320,
     max_size: int = 640,
+    resume_state: Mapping[str, Any] | None = None,
+    on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> TrainResult:
     """Train a torchvision detector on labeled images.
 
@@ -244,6 +246,11 @@ def train_detector(
         min_size: Shorter image side the model resizes to, pixels (Faster R-CNN only;
             SSDlite always uses 320x320).
         max_size: Upper bound on the longer side after resizing, pixels.
+        resume_state: A state that ``on_epoch_end`` handed out earlier (``epoch``, ``model``,
+            ``optimizer``, ``scheduler``, ``losses``): training goes on from there with the
+            same optimizer momentum, learning-rate schedule and shuffling as an unbroken run.
+        on_epoch_end: Called after each epoch as ``on_epoch_end(epochs_done, state)`` with
+            such a state (CPU tensors), e.g. to write a checkpoint.
 
     Returns:
         A ``TrainResult`` with CPU weights and the mean loss of each epoch.
@@ -291,9 +298,18 @@ def train_detector(
     scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=steps_per_epoch)
 
     losses: list[float] = []
+    start_epoch = 0
+    if resume_state is not None:
+        model.load_state_dict(resume_state["model"])
+        optimizer.load_state_dict(resume_state["optimizer"])
+        scheduler.load_state_dict(resume_state["scheduler"])
+        losses = [float(v) for v in resume_state["losses"]]
+        start_epoch = int(resume_state["epoch"])
     for epoch in range(epochs):
         order = rng.permutation(len(samples))
         flips = rng.random(len(samples)) < 0.5
+        if epoch < start_epoch:  # drawn anyway, so a resumed run shuffles like an unbroken one
+            continue
         epoch_loss = 0.0
         for start in range(0, len(order), batch_size):
             if should_stop is not None and should_stop():
@@ -317,6 +333,17 @@ def train_detector(
             scheduler.step()
             epoch_loss += loss_value
         losses.append(epoch_loss / steps_per_epoch)
+        if on_epoch_end is not None:
+            on_epoch_end(
+                epoch + 1,
+                {
+                    "epoch": epoch + 1,
+                    "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+                    "optimizer": _to_cpu(optimizer.state_dict()),
+                    "scheduler": scheduler.state_dict(),
+                    "losses": list(losses),
+                },
+            )
         if progress is not None:
             progress(
                 (epoch + 1) / epochs,
@@ -332,6 +359,17 @@ def train_detector(
         min_size=min_size,
         max_size=max_size,
     )
+
+
+def _to_cpu(value: Any) -> Any:
+    """Copy every tensor inside nested dicts and lists to the CPU (optimizer state for a checkpoint)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().clone()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
 
 
 def save_model_file(path: PathLike, result_or_fields: TrainResult | Mapping[str, Any]) -> None:

@@ -90,6 +90,8 @@ def test_registered_model_prelabels_untouched_items_once(app, redis_connection, 
         got = sorted((s["label"], s["bbox"], s["source"]["score"]) for s in revision.document["shapes"])
         assert got == [("cat", [60.0, 50.0, 40.0, 40.0], 0.7), ("person", [10.0, 10.0, 30.0, 30.0], 0.9)]
         assert all(s["source"]["model_version"] == 1 for s in revision.document["shapes"])
+        # Least confidence: 1 - the best score (0.9), for active learning.
+        assert db.session.get(Item, item.id).uncertainty == pytest.approx(0.1)
     # A second run writes nothing twice.
     again = manager.api("POST", f"/api/v1/projects/{world.project.id}/prelabel").get_json()
     run_jobs(app, redis_connection)

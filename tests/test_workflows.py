@@ -22,6 +22,8 @@ EXPECTED = {
     (S.SUBMITTED, A.ACCEPT): (REVIEWING, S.ACCEPTED),
     (S.SUBMITTED, A.REJECT): (REVIEWING, S.REJECTED),
     (S.ACCEPTED, A.REOPEN): ({R.MANAGER, R.ADMIN}, S.REJECTED),
+    (S.IN_PROGRESS, A.SKIP): (LABELING, S.NEW),
+    (S.IN_PROGRESS, A.EXPIRE): ({R.ADMIN}, S.NEW),  # the system, acting as admin
 }
 
 
@@ -37,12 +39,13 @@ def test_every_triple(state, action, role):
 
 
 def test_table_has_no_rows_beyond_the_expected_ones():
-    assert len(TRANSITIONS) == sum(len(roles) for roles, _ in EXPECTED.values()) == 23
+    assert len(TRANSITIONS) == sum(len(roles) for roles, _ in EXPECTED.values()) == 27
 
 
 def test_allowed_actions_and_messages():
     assert allowed_actions("submitted", "reviewer") == [A.ACCEPT, A.REJECT]
     assert allowed_actions("submitted", "labeler") == []
+    assert allowed_actions("in_progress", "labeler") == [A.START, A.SAVE, A.SUBMIT, A.SKIP]
     with pytest.raises(TransitionError, match="a labeler cannot accept a task that is submitted"):
         next_state("submitted", "accept", "labeler")
     with pytest.raises(ValueError):

@@ -2,12 +2,17 @@
 
 A task is one item to be labeled. Its life is::
 
+     +-----skip, expire-----+
+     v                      |
     new --start--> in_progress --submit--> submitted --accept--> accepted
                         ^                      |
                         |                   reject
                         +---start--- rejected <+
 
 ``save`` keeps a task ``in_progress``; ``reopen`` lets a manager send accepted work back.
+``skip`` is the labeler handing an in-progress task back to the pool (with a reason);
+``expire`` is the system doing the same when the labeler's lease ran out. Nobody does
+``expire`` by hand: the service applies it with the ``admin`` role and records no actor.
 Anything not in :data:`TRANSITIONS` is refused with :class:`TransitionError`; no view or
 service checks states by hand. Stages (annotation, validation, acceptance) in the sense of
 CVAT are derived from the state; they are not stored separately.
@@ -37,6 +42,9 @@ class Action(StrEnum):
     ACCEPT = "accept"
     REJECT = "reject"
     REOPEN = "reopen"
+    SKIP = "skip"
+    #: Done by the system, not a person: the service applies it with the admin role.
+    EXPIRE = "expire"
 
 
 class Role(StrEnum):
@@ -65,6 +73,9 @@ class TransitionError(Exception):
 _LABELING = (Role.LABELER, Role.MANAGER, Role.ADMIN)
 _REVIEWING = (Role.REVIEWER, Role.MANAGER, Role.ADMIN)
 _MANAGING = (Role.MANAGER, Role.ADMIN)
+#: The role the system acts with (an expired lease); there is no separate system role, so
+#: that every role stays a role a person can hold in a project.
+_SYSTEM = (Role.ADMIN,)
 
 
 def _rows(state: TaskState, action: Action, roles: tuple[Role, ...], new: TaskState):
@@ -81,6 +92,8 @@ TRANSITIONS: dict[tuple[TaskState, Action, Role], TaskState] = {
     **_rows(TaskState.SUBMITTED, Action.ACCEPT, _REVIEWING, TaskState.ACCEPTED),
     **_rows(TaskState.SUBMITTED, Action.REJECT, _REVIEWING, TaskState.REJECTED),
     **_rows(TaskState.ACCEPTED, Action.REOPEN, _MANAGING, TaskState.REJECTED),
+    **_rows(TaskState.IN_PROGRESS, Action.SKIP, _LABELING, TaskState.NEW),
+    **_rows(TaskState.IN_PROGRESS, Action.EXPIRE, _SYSTEM, TaskState.NEW),
 }
 
 

@@ -1,10 +1,11 @@
-"""Model versions: list, register a file, train, pre-label."""
+"""Model versions: list, register a file, pin and unpin, set the metric gate, train, cancel, pre-label."""
 
 from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
 from flask_login import current_user
+from marshmallow import Schema, fields, validate
 
 from annotate.api.common import api_blueprint
 from annotate.api.schemas import JobSchema, ModelVersionSchema, TrainSchema
@@ -16,15 +17,46 @@ from annotate.web import read_uploads
 blp = api_blueprint("models", __name__, "Model versions, training and pre-labeling.")
 
 
+class ModelVersionDetailSchema(ModelVersionSchema):
+    """A model version with what it was trained on and whether it passed the metric gate."""
+
+    input_size = fields.Int(allow_none=True)
+    snapshot = fields.Dict()
+    passed_gate = fields.Bool()
+
+
+class ModelStateSchema(Schema):
+    """Which version pre-labeling uses: ``latest_version_id`` is the pinned one, else the newest that passed the gate."""
+
+    metric_gate = fields.Float()
+    pinned_version_id = fields.Int(allow_none=True)
+    latest_version_id = fields.Int(allow_none=True)
+
+
+class GateSchema(Schema):
+    """A new metric gate: the minimum held-out mAP@.5 for a trained version to become the latest."""
+
+    metric_gate = fields.Float(required=True, validate=validate.Range(0, 1))
+
+
+def _state(project) -> dict:
+    latest = models.latest_version(project)
+    return {
+        "metric_gate": project.metric_gate,
+        "pinned_version_id": project.pinned_model_version_id,
+        "latest_version_id": latest.id if latest else None,
+    }
+
+
 @blp.route("/projects/<int:project_id>/models")
 class Models(MethodView):
-    @blp.response(200, ModelVersionSchema(many=True))
+    @blp.response(200, ModelVersionDetailSchema(many=True))
     def get(self, project_id: int):
         """List the project's model versions, newest first (managers)."""
         project, _ = access.get_project(project_id, current_user, MANAGERS)
         return models.versions(project)
 
-    @blp.response(201, ModelVersionSchema)
+    @blp.response(201, ModelVersionDetailSchema)
     def post(self, project_id: int):
         """Register a model file (multipart: ``file``, ``format``, ``architecture``, ``labels``
         as comma-separated names in class order) as the project's newest version (managers)."""
@@ -54,3 +86,47 @@ def prelabel(project_id: int):
     """Pre-label untouched items with the latest model version (managers)."""
     project, _ = access.get_project(project_id, current_user, MANAGERS)
     return models.start_prelabel(project, current_user)
+
+
+@blp.route("/projects/<int:project_id>/models/state", methods=["GET"])
+@blp.response(200, ModelStateSchema)
+def state(project_id: int):
+    """Show the metric gate, the pinned version and the latest version (managers)."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    return _state(project)
+
+
+@blp.route("/projects/<int:project_id>/models/<int:version_id>/pin", methods=["POST"])
+@blp.response(200, ModelStateSchema)
+def pin(project_id: int, version_id: int):
+    """Pin a version as the latest, whatever its gate; pin an older one to roll back (managers)."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    models.pin_version(project, version_id)
+    return _state(project)
+
+
+@blp.route("/projects/<int:project_id>/models/pin", methods=["DELETE"])
+@blp.response(200, ModelStateSchema)
+def unpin(project_id: int):
+    """Unpin: the latest is the newest version that passed the gate again (managers)."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    models.unpin(project)
+    return _state(project)
+
+
+@blp.route("/projects/<int:project_id>/models/gate", methods=["POST"])
+@blp.arguments(GateSchema)
+@blp.response(200, ModelStateSchema)
+def gate(data, project_id: int):
+    """Set the minimum held-out mAP@.5 a newly trained version needs to become the latest (managers)."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    models.set_metric_gate(project, data["metric_gate"])
+    return _state(project)
+
+
+@blp.route("/projects/<int:project_id>/train/<job_id>/cancel", methods=["POST"])
+@blp.response(202, JobSchema)
+def cancel_training(project_id: int, job_id: str):
+    """Ask a queued or running training job to stop; it ends as failed, "cancelled" (managers)."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    return models.cancel_training(project, job_id)

@@ -76,6 +76,10 @@ class AnnotationPutSchema(Schema):
 
     base_revision = fields.Int(required=True, validate=validate.Range(min=0))
     annotation = fields.Dict(required=True)
+    active_seconds = fields.Float(
+        load_default=0.0, validate=validate.Range(0, 86400),
+        metadata={"description": "seconds the person actively worked since their previous save, as the tool measured them"},
+    )  # fmt: skip
 
 
 class SubmitSchema(Schema):
@@ -161,3 +165,17 @@ class TokenSchema(Schema):
     last_used_at = fields.DateTime(allow_none=True)
     revoked_at = fields.DateTime(allow_none=True)
     token = fields.Str()
+
+
+class SkipSchema(Schema):
+    """A skip: the task goes back to the pool and is not served to the caller again."""
+
+    reason = fields.Str(required=True, validate=validate.Length(1, 2000), metadata={"description": "why the task is skipped"})
+
+
+class LeaseSchema(Schema):
+    """The caller's lease on a task after a heartbeat."""
+
+    task_id = fields.Int()
+    lease_expires_at = fields.DateTime(metadata={"description": "when the task goes back to the pool unless renewed (UTC)"})
+    lease_seconds = fields.Float(metadata={"description": "how long each renewal lasts"})

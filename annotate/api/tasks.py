@@ -1,13 +1,13 @@
-"""Tasks: the next task, its annotation, submit, and review."""
+"""Tasks: the next task (leased), heartbeat, skip, its annotation, submit, and review."""
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_login import current_user
 
 from annotate.api.common import api_blueprint
-from annotate.api.schemas import AnnotationPutSchema, NextTaskQuery, ReviewSchema, SubmitSchema
+from annotate.api.schemas import AnnotationPutSchema, LeaseSchema, NextTaskQuery, ReviewSchema, SkipSchema, SubmitSchema
 from annotate.extensions import db
 from annotate.models import Project
 from annotate.services import access, annotations, tasks
@@ -38,13 +38,18 @@ def task_out(task, role) -> dict:
         ],
         "can_edit": tasks.can_edit(task, current_user, role),
         "assignee": task.assignee.username if task.assignee else None,
+        "lease_expires_at": _iso(tasks.aware(task.lease_expires_at)),
     }  # fmt: skip
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 @blp.route("/tasks/next", methods=["POST"])
 @blp.arguments(NextTaskQuery, location="query")
 def next_task(query):
-    """Serve the caller's next task in a project; 204 when none is left."""
+    """Serve the caller's next task in a project, leased to them; 204 when none is left."""
     project, role = access.get_project(query["project"], current_user, LABELING)
     task = tasks.next_task(project, current_user, role)
     if task is None:
@@ -71,7 +76,7 @@ class Annotation(MethodView):
     def put(self, data, task_id: int):
         """Save the whole document as a new revision; 409 if ``base_revision`` is not the latest."""
         task, role = access.get_task(task_id, current_user, LABELING)
-        revision = tasks.save_annotation(task, current_user, role, data["annotation"], data["base_revision"])
+        revision = tasks.save_annotation(task, current_user, role, data["annotation"], data["base_revision"], data["active_seconds"])
         return {"revision": revision.number}
 
 
@@ -81,6 +86,24 @@ def submit(data, task_id: int):
     """Send the task to review and serve the caller's next task."""
     task, role = access.get_task(task_id, current_user, LABELING)
     following = tasks.submit(task, current_user, role, data["base_revision"])
+    return {"state": task.state, "next_task_id": following.id if following else None}
+
+
+@blp.route("/tasks/<int:task_id>/heartbeat", methods=["POST"])
+@blp.response(200, LeaseSchema)
+def heartbeat(task_id: int):
+    """Extend the caller's lease on their in-progress task; answers the new expiry."""
+    task, role = access.get_task(task_id, current_user, LABELING)
+    expires = tasks.heartbeat(task, current_user, role)
+    return {"task_id": task_id, "lease_expires_at": expires, "lease_seconds": float(current_app.config["LEASE_SECONDS"])}
+
+
+@blp.route("/tasks/<int:task_id>/skip", methods=["POST"])
+@blp.arguments(SkipSchema)
+def skip(data, task_id: int):
+    """Hand the task back to the pool with a reason (never served to the caller again); serve the next one."""
+    task, role = access.get_task(task_id, current_user, LABELING)
+    following = tasks.skip(task, current_user, role, data["reason"])
     return {"state": task.state, "next_task_id": following.id if following else None}
 
 

@@ -58,11 +58,6 @@ for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in _SUPPORT_MODULES:
         importlib.import_module(f"{__name__}.{_module.name}")
 
-#: Formats whose exporter still writes to a folder path only, not through a DatasetWriter:
-#: :func:`export_to_zip` stages them in a temporary folder and then copies that into the zip.
-#: Remove a name once its module writes through ``as_writer(dest)``.
-_FOLDER_ONLY_FORMATS = frozenset({"coco", "native", "voc", "yolo"})
-
 __all__ = [
     "ConversionError",
     "ConversionLossError",
@@ -222,10 +217,7 @@ def export_to_zip(
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
         with zipfile.ZipFile(staging, "w", allowZip64=True) as archive:
-            if fmt.name in _FOLDER_ONLY_FORMATS:
-                _export_through_folder(fmt, dataset, ZipWriter(archive), _new_sibling(zip_path, "stage"), images=images, report=report)
-            else:
-                fmt.export_dataset(dataset, ZipWriter(archive), images=images, report=report)
+            fmt.export_dataset(dataset, ZipWriter(archive), images=images, report=report)
         os.replace(staging, zip_path)
     except BaseException:
         staging.unlink(missing_ok=True)
@@ -236,30 +228,6 @@ def export_to_zip(
                 break
         raise
     return report
-
-
-def _export_through_folder(
-    fmt: DatasetFormat,
-    dataset: dict[str, Any],
-    writer: ZipWriter,
-    folder: Path,
-    *,
-    images: ImageSource | None,
-    report: ConversionReport,
-) -> None:
-    """Export a folder-only format into the empty ``folder``, copy its tree into ``writer``, delete ``folder``."""
-    try:
-        fmt.export_dataset(dataset, folder, images=images, report=report)
-        for path in sorted(folder.rglob("*")):
-            relpath = path.relative_to(folder).as_posix()
-            if path.is_dir():
-                if not any(path.iterdir()):
-                    writer.mkdir(relpath)
-                continue
-            with path.open("rb") as source, writer.open(relpath) as target:
-                shutil.copyfileobj(source, target, 1 << 20)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_destination(dest: Path, *, overwrite: bool) -> None:

@@ -13,14 +13,16 @@ up to 12 when needed (:func:`format_number`), so a round trip is exact to 1e-6 p
 
 from __future__ import annotations
 
-import io
 import math
+import posixpath
 import shlex
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from annotate.converters._common import free_path
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import clip_bbox, path_with_extension, shoelace_area
 from annotate.converters.registry import ImageSource
@@ -453,17 +455,22 @@ def lose_shape_extras(shape: dict[str, Any], report: ConversionReport, format_na
         report.lose("attribute", f"{format_name} has no shape attributes or flags", count)
 
 
-def write_image(target_dir: Path, item: dict[str, Any], images: ImageSource | None, report: ConversionReport) -> str:
-    """Write an item's image under ``target_dir`` at its path, and return that path.
+def write_image(writer: DatasetWriter, under: str, item: dict[str, Any], images: ImageSource | None, report: ConversionReport) -> str:
+    """Write an item's image under the folder ``under`` at its path, and return that path.
 
     Args:
-        target_dir: the folder the item path is relative to.
+        writer: the export's destination.
+        under: the folder (relative POSIX path) the item path is relative to.
         item: the item.
         images: the image source; None writes nothing.
-        report: receives a note when the source has no image for the item.
+        report: receives a note when the source has no image for the item, or when another
+            image took its name (it then gets ``<stem>_2<ext>``...).
 
     Returns:
         The item path, with the extension of the written image when one was written.
+
+    Raises:
+        ValueError: the item path leaves the dataset folder.
     """
     if images is None:
         return item["path"]
@@ -473,24 +480,38 @@ def write_image(target_dir: Path, item: dict[str, Any], images: ImageSource | No
         return item["path"]
     data, ext = image
     path = path_with_extension(item["path"], ext)
-    target = target_dir / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    # Spelled as a folder path would resolve it ("a//b.jpg", "./a.jpg"), for the writer's check.
+    relpath = posixpath.normpath(f"{under}/{path}")
+    free = free_path(writer, relpath, item, report)
+    if free != relpath:
+        path = free[len(under) + 1 :]
+    writer.write_bytes(free, data)
     return path
 
 
-def write_image_meta(path: Path, sizes: dict[str, tuple[int, int]]) -> None:
-    """Write Datumaro's ``images.meta``: ``<name> <height> <width>`` lines, names shell-quoted.
+def image_meta_text(sizes: dict[str, tuple[int, int]]) -> str:
+    """Return Datumaro's ``images.meta``: ``<name> <height> <width>`` lines, names shell-quoted.
 
     Args:
-        path: the file to write.
+        sizes: ``{name: (width, height)}``.
+
+    Returns:
+        The file's text, a comment line first.
+    """
+    lines = ["# <image name> <height> <width>\n"]
+    lines += [f"{shlex.quote(name)} {height} {width}\n" for name, (width, height) in sizes.items()]
+    return "".join(lines)
+
+
+def write_image_meta(writer: DatasetWriter, relpath: str, sizes: dict[str, tuple[int, int]]) -> None:
+    """Write Datumaro's ``images.meta`` (see :func:`image_meta_text`).
+
+    Args:
+        writer: the export's destination.
+        relpath: the file's relative POSIX path, such as ``"images.meta"``.
         sizes: ``{name: (width, height)}``.
     """
-    buffer = io.StringIO()
-    buffer.write("# <image name> <height> <width>\n")
-    for name, (width, height) in sizes.items():
-        buffer.write(f"{shlex.quote(name)} {height} {width}\n")
-    path.write_text(buffer.getvalue(), "utf-8")
+    writer.write_text(relpath, image_meta_text(sizes))
 
 
 def read_image_meta(path: Path) -> dict[str, tuple[int, int]]:

@@ -18,7 +18,10 @@ annotations with ``keypoints``/``num_keypoints``.
 
 Ids. Category ids are the label ids, exactly (0, gaps and large ids are kept). Image ids
 are 1..N and annotation ids 1..M in item order, across all subsets. Items with no shapes
-are kept. Shape attributes go to the annotation's ``attributes`` object, together with the
+are kept. Two subsets whose file names would be the same (``a/b`` and ``a_b``) get
+``instances_a_b.json`` and ``instances_a_b_2.json``, and two images that would land on the
+same file (``a.png`` and ``a.jpg`` both given as JPEG) ``a.jpg`` and ``a_2.jpg``; the report
+notes each such name. Shape attributes go to the annotation's ``attributes`` object, together with the
 ``occluded``/``truncated``/``difficult`` flags when set.
 
 What COCO instances cannot hold is counted in the report: tags, rotated boxes,
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,6 +46,8 @@ from typing import Any
 import orjson
 from pycocotools import mask as mask_utils
 
+from annotate.converters._common import free_path
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
     HUMAN,
@@ -97,7 +103,7 @@ class CocoFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -105,7 +111,7 @@ class CocoFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        dest = Path(dest)
+        writer = as_writer(dest)
         label_ids = {label["name"]: label["id"] for label in dataset["labels"]}
         used_by_shapes = {shape["label"] for item in dataset["items"] for shape in item["annotation"]["shapes"]}
         categories = [
@@ -120,7 +126,7 @@ class CocoFormat(DatasetFormat):
             coco = subsets.setdefault(subset, {"images": [], "annotations": [], "finite": True})
             file_name = item["path"]
             if images is not None:
-                file_name = _write_image(dest, subset, item, images, report)
+                file_name = _write_image(writer, subset, item, images, report)
             coco["images"].append(
                 {
                     "id": image_id,
@@ -149,8 +155,7 @@ class CocoFormat(DatasetFormat):
                 )
         if not subsets:
             subsets[DEFAULT_SUBSET] = {"images": [], "annotations": [], "finite": True}
-        folder = dest / ANNOTATIONS_DIR
-        folder.mkdir(parents=True, exist_ok=True)
+        used_files: set[str] = set()
         for subset, coco in subsets.items():
             document = {
                 "info": {"description": "exported by annotate", "version": "1.0"},
@@ -159,8 +164,10 @@ class CocoFormat(DatasetFormat):
                 "images": coco["images"],
                 "annotations": coco["annotations"],
             }
-            target = folder / f"instances_{_file_safe(subset)}.json"
-            target.write_bytes(_dump_json(document, finite=coco["finite"]))
+            file_name = unique_name(f"instances_{_file_safe(subset)}", used_files) + ".json"
+            if file_name != f"instances_{_file_safe(subset)}.json":
+                report.note(f"subset {subset!r} written to {file_name!r}: another subset has the same file name")
+            writer.write_bytes(f"{ANNOTATIONS_DIR}/{file_name}", _dump_json(document, finite=coco["finite"]))
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -215,17 +222,19 @@ def _all_finite(annotation: dict[str, Any]) -> bool:
     return all(math.isfinite(value) for value in annotation["attributes"].values() if type(value) is float)
 
 
-def _write_image(dest: Path, subset: str, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> str:
+def _write_image(writer: DatasetWriter, subset: str, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> str:
     image = images(item)
     if image is None:
         report.note(f"no image for item {item['id']!r}; annotations only")
         return item["path"]
     data, ext = image
     file_name = path_with_extension(item["path"], ext)
-    target = dest / IMAGES_DIR / _file_safe(subset) / file_name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return file_name
+    # Spelled as a folder path resolves it ("a//b.jpg", "./a.jpg"), for the writer's check.
+    folder = posixpath.normpath(f"{IMAGES_DIR}/{_file_safe(subset)}")
+    wanted = posixpath.normpath(f"{folder}/{file_name}")
+    relpath = free_path(writer, wanted, item, report)
+    writer.write_bytes(relpath, data)
+    return file_name if relpath == wanted else posixpath.relpath(relpath, folder)
 
 
 def _shape_to_annotation(shape: dict[str, Any], item: dict[str, Any], report: ConversionReport) -> dict[str, Any] | None:

@@ -9,15 +9,21 @@ Coordinates are exactly those of the annotation schema (``schemas/README.md``): 
 image pixels, (0, 0) the top-left corner of the top-left pixel. Nothing is lost in this
 format. When an image comes back from the ``images`` callback with another type than its
 path says (a ``.png`` for ``a.jpg``), the exported item's path takes the new extension.
+When two items' images would land on the same file (the same path in two subsets, or
+``a.png`` and ``a.jpg`` both given as JPEG), the later one is written as ``a_2.jpg``, its
+item path says so, and the report notes it.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import posixpath
 from pathlib import Path
 from typing import Any
 
+from annotate.converters._common import free_path
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import path_with_extension
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -62,7 +68,7 @@ class NativeFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -70,8 +76,7 @@ class NativeFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
+        writer = as_writer(dest)
         out = copy.deepcopy(dataset)
         if images is not None:
             for item in out["items"]:
@@ -81,11 +86,14 @@ class NativeFormat(DatasetFormat):
                     continue
                 data, ext = image
                 item["path"] = path_with_extension(item["path"], ext)
-                target = dest / IMAGES_DIR / item["path"]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                # Spelled as a folder path resolves it ("a//b.jpg", "./a.jpg"), for the writer's check.
+                wanted = posixpath.normpath(f"{IMAGES_DIR}/{item['path']}")
+                relpath = free_path(writer, wanted, item, report)
+                if relpath != wanted:
+                    item["path"] = relpath[len(IMAGES_DIR) + 1 :]
+                writer.write_bytes(relpath, data)
         text = json.dumps(out, ensure_ascii=False, indent=1)
-        (dest / DATASET_FILE).write_text(text + "\n", "utf-8")
+        writer.write_text(DATASET_FILE, text + "\n")
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""

@@ -21,7 +21,9 @@ image first; a box with no area left is dropped.
 
 Item ids are derived from the item path, filesystem-safe: ``photos/a.jpg`` becomes
 ``photos__a`` (unicode and spaces are kept); colliding ids get ``_2``, ``_3``... The item
-path is kept in each XML's ``<path>`` so that an import restores it.
+path is kept in each XML's ``<path>`` so that an import restores it. Subsets whose list
+names would be the same (``a/b`` and ``a_b``) are listed in ``a_b.txt`` and ``a_b_2.txt``,
+with a note in the report.
 
 VOC detection holds only boxes: every other shape type and every tag is counted as lost.
 Objects carry ``name``, ``pose`` (the shape attribute ``pose``, or ``Unspecified``),
@@ -45,6 +47,7 @@ from xml.sax.saxutils import escape
 from defusedxml import ElementTree as SafeET
 from PIL import Image
 
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
     HUMAN,
@@ -97,7 +100,7 @@ class VocFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -105,22 +108,24 @@ class VocFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        dest = Path(dest)
-        for folder in (ANNOTATIONS_DIR, LISTS_DIR):
-            (dest / folder).mkdir(parents=True, exist_ok=True)
+        writer = as_writer(dest)
         subsets: dict[str, list[str]] = {}
         used: set[str] = set()
         for item in dataset["items"]:
             voc_id = unique_name(voc_id_for(item["path"]), used)
             subsets.setdefault(item.get("subset", DEFAULT_SUBSET), []).append(voc_id)
             if images is not None:
-                _write_image(dest, voc_id, item, images, report)
-            xml = _item_xml(item, voc_id, report)
-            (dest / ANNOTATIONS_DIR / f"{voc_id}.xml").write_bytes(xml)
+                _write_image(writer, voc_id, item, images, report)
+            writer.write_bytes(f"{ANNOTATIONS_DIR}/{voc_id}.xml", _item_xml(item, voc_id, report))
+        writer.mkdir(ANNOTATIONS_DIR)  # kept when there are no items, as VOC loaders expect it
         if not subsets:
             subsets[DEFAULT_SUBSET] = []
+        used_lists: set[str] = set()
         for subset, ids in subsets.items():
-            _write_list(dest / LISTS_DIR / f"{_file_safe(subset)}.txt", ids)
+            list_name = unique_name(_file_safe(subset), used_lists)
+            if list_name != _file_safe(subset):
+                report.note(f"subset {subset!r} listed in {list_name + '.txt'!r}: another subset has the same file name")
+            _write_list(writer, f"{LISTS_DIR}/{list_name}.txt", ids)
         # Always write the list of all ids: VOC loaders (torchvision's VOCDetection among them)
         # accept only train, val, trainval and test as list names.
         if ALL_IDS_LIST in subsets:
@@ -128,8 +133,8 @@ class VocFormat(DatasetFormat):
                 report.note(f"subset {ALL_IDS_LIST!r} exists, so no list of all ids was written")
         else:
             all_ids = [voc_id for ids in subsets.values() for voc_id in ids]
-            _write_list(dest / LISTS_DIR / f"{ALL_IDS_LIST}.txt", all_ids)
-        _write_labelmap(dest / LABELMAP_FILE, dataset["labels"])
+            _write_list(writer, f"{LISTS_DIR}/{ALL_IDS_LIST}.txt", all_ids)
+        _write_labelmap(writer, LABELMAP_FILE, dataset["labels"])
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -160,11 +165,11 @@ def _file_safe(name: str) -> str:
     return _UNSAFE_CHARS.sub("_", name.replace("/", "_"))
 
 
-def _write_list(path: Path, ids: list[str]) -> None:
-    path.write_text("".join(f"{voc_id}\n" for voc_id in ids), "utf-8")
+def _write_list(writer: DatasetWriter, relpath: str, ids: list[str]) -> None:
+    writer.write_text(relpath, "".join(f"{voc_id}\n" for voc_id in ids))
 
 
-def _write_labelmap(path: Path, labels: list[dict[str, Any]]) -> None:
+def _write_labelmap(writer: DatasetWriter, relpath: str, labels: list[dict[str, Any]]) -> None:
     lines = ["# label:color_rgb:parts:actions"]
     for label in labels:
         if label["kind"] != "shape":
@@ -172,10 +177,10 @@ def _write_labelmap(path: Path, labels: list[dict[str, Any]]) -> None:
         color = label.get("color")
         rgb = ",".join(str(int(color[i : i + 2], 16)) for i in (1, 3, 5)) if color else ""
         lines.append(f"{label['name']}:{rgb}::")
-    path.write_text("\n".join(lines) + "\n", "utf-8")
+    writer.write_text(relpath, "\n".join(lines) + "\n")
 
 
-def _write_image(dest: Path, voc_id: str, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> None:
+def _write_image(writer: DatasetWriter, voc_id: str, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> None:
     image = images(item)
     if image is None:
         report.note(f"no image for item {item['id']!r}; annotations only")
@@ -190,9 +195,7 @@ def _write_image(dest: Path, voc_id: str, item: dict[str, Any], images: ImageSou
         buffer = io.BytesIO()
         flat.save(buffer, format="JPEG", quality=95)
         data = buffer.getvalue()
-    target = dest / IMAGES_DIR / f"{voc_id}.jpg"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    writer.write_bytes(f"{IMAGES_DIR}/{voc_id}.jpg", data)
 
 
 def _leaf(indent: str, tag: str, value: Any) -> str:

@@ -49,11 +49,13 @@ refused (``obj.data``) or counted as a lost item (list files).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters._yolo_common import (
     IMAGE_META_FILE,
     box_from_normalized,
@@ -165,7 +167,7 @@ class YoloFormat(DatasetFormat):
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
@@ -173,37 +175,34 @@ class YoloFormat(DatasetFormat):
         """See :meth:`DatasetFormat.export_dataset`."""
         report = report if report is not None else ConversionReport()
         validate_dataset(dataset)
-        dest = Path(dest)
-        dest.mkdir(parents=True, exist_ok=True)
+        writer = as_writer(dest)
         classes = class_indices(dataset)
-        (dest / "obj.names").write_text("".join(f"{name}\n" for name in classes), "utf-8")
+        writer.write_text("obj.names", "".join(f"{name}\n" for name in classes))
         keys: dict[str, str] = {}
         lists: dict[str, list[str]] = {}
         used_stems: dict[str, set[str]] = {}
         sizes: dict[str, tuple[int, int]] = {}
         for item in dataset["items"]:
             subset = item.get("subset", DEFAULT_SUBSET)
-            if subset not in keys:
-                keys[subset] = _subset_key(subset, set(keys.values()), report)
-            key = keys[subset]
-            folder = dest / f"obj_{key}_data"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = write_image(folder, _unique_path(item, used_stems.setdefault(key, set()), report), images, report)
-            label_file = folder / PurePosixPath(path).with_suffix(".txt")
-            label_file.parent.mkdir(parents=True, exist_ok=True)
-            label_file.write_text(_item_lines(item, classes, report), "utf-8")
-            lists.setdefault(key, []).append(f"data/obj_{key}_data/{path}")
-            stem = str(PurePosixPath(path).with_suffix(""))
-            if sizes.get(stem, (item["width"], item["height"])) != (item["width"], item["height"]):
+            key = keys.get(subset)
+            if key is None:
+                key = keys[subset] = _subset_key(subset, set(keys.values()), report)
+            folder = f"obj_{key}_data"
+            path = write_image(writer, folder, _unique_path(item, used_stems.setdefault(key, set()), report), images, report)
+            stem = _stem(path)
+            writer.write_text(f"{folder}/{stem}.txt", _item_lines(item, classes, report))
+            lists.setdefault(key, []).append(f"data/{folder}/{path}")
+            size = (item["width"], item["height"])
+            if sizes.setdefault(stem, size) != size:
                 report.note(f"images.meta holds one size per name: {stem!r} differs between subsets; read the size from the images")
-            sizes[stem] = (item["width"], item["height"])
+                sizes[stem] = size
         config = [f"classes = {len(classes)}"]
         for key, paths in lists.items():
-            (dest / f"{key}.txt").write_text("".join(f"{line}\n" for line in paths), "utf-8")
+            writer.write_text(f"{key}.txt", "".join(f"{line}\n" for line in paths))
             config.append(f"{key} = data/{key}.txt")
         config += ["names = data/obj.names", "backup = backup/"]
-        (dest / CONFIG_FILE).write_text("\n".join(config) + "\n", "utf-8")
-        write_image_meta(dest / IMAGE_META_FILE, sizes)
+        writer.write_text(CONFIG_FILE, "\n".join(config) + "\n")
+        write_image_meta(writer, IMAGE_META_FILE, sizes)
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -219,6 +218,23 @@ def _item_id(entry: _Entry) -> str:
 
 
 # -- export ---------------------------------------------------------------------------
+
+
+def _normalized(path: str) -> str:
+    """Return ``path`` as ``PurePosixPath`` spells it (``a//b`` -> ``a/b``, ``./a`` -> ``a``), without pathlib's cost."""
+    if "//" in path or "/./" in path or path.startswith("./") or path.endswith(("/", "/.")):
+        return posixpath.normpath(path)
+    return path
+
+
+def _stem(path: str) -> str:
+    """Return ``str(PurePosixPath(path).with_suffix(""))``: a name whose only dot leads or ends it (``.x``, ``a.``) keeps it."""
+    path = _normalized(path)
+    slash = path.rfind("/")
+    dot = path.rfind(".")
+    if slash + 1 < dot < len(path) - 1:
+        return path[:dot]
+    return path
 
 
 def _subset_key(subset: str, used: set[str], report: ConversionReport) -> str:
@@ -240,8 +256,8 @@ def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionR
 
     ``a.jpg`` and ``a.png`` would share the label file ``a.txt``.
     """
-    pure = PurePosixPath(item["path"])
-    stem = str(pure.with_suffix(""))
+    normalized = _normalized(item["path"])
+    stem = _stem(normalized)
     candidate, number = stem, 1
     while candidate.lower() in used_stems:
         number += 1
@@ -249,7 +265,7 @@ def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionR
     used_stems.add(candidate.lower())
     if candidate == stem:
         return item
-    path = candidate + pure.suffix
+    path = candidate + normalized[len(stem) :]
     report.note(f"item {item['id']!r} written as {path!r}: its label file name is taken")
     return {**item, "path": path}
 
@@ -269,7 +285,8 @@ def _item_lines(item: dict[str, Any], classes: dict[str, int], report: Conversio
             continue
         if clipped:
             report.clip("bbox")
-        lose_shape_extras(shape, report, "YOLO")
+        if shape.get("attributes") or shape.get("occluded") or shape.get("truncated") or shape.get("difficult") or shape.get("iscrowd"):
+            lose_shape_extras(shape, report, "YOLO")
         lines.append(box_line(classes[shape["label"]], bbox, item["width"], item["height"]) + "\n")
     return "".join(lines)
 

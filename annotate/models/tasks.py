@@ -13,7 +13,13 @@ from workflows import TaskState
 
 
 class Task(db.Model):
-    """The work of labeling one item, moved through states by :mod:`workflows`."""
+    """The work of labeling one item, moved through states by :mod:`workflows`.
+
+    ``lease_expires_at`` is when the assignee's hold on an in-progress task runs out unless the
+    tool's heartbeat extends it (None when the task is not leased). An expired lease on a task
+    with no saved work by its assignee returns the task to the pool; see
+    :func:`annotate.services.tasks.next_task`.
+    """
 
     __tablename__ = "tasks"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -22,6 +28,7 @@ class Task(db.Model):
     state: Mapped[str] = mapped_column(String(20), default=TaskState.NEW, index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     item: Mapped[Item] = relationship()  # noqa: F821
     assignee: Mapped[User | None] = relationship()  # noqa: F821
 

@@ -96,7 +96,7 @@ def _outside(shape: dict, width: int, height: int) -> tuple[str, str] | None:
 
 def save_revision(
     item: Item, project: Project, document: dict[str, Any], base_revision: int, *,
-    author: User | None = None, model_version_id: int | None = None, commit: bool = True,
+    author: User | None = None, model_version_id: int | None = None, commit: bool = True, active_seconds: float = 0.0,
 ) -> AnnotationRevision:  # fmt: skip
     """Store ``document`` as the next revision of ``item``.
 
@@ -108,6 +108,8 @@ def save_revision(
         author: the person saving; None for a model's pre-label.
         model_version_id: set when a model wrote this revision.
         commit: commit the transaction (callers doing more work in it pass False).
+        active_seconds: seconds the author actively worked since their previous save (0 to
+            86400), as the labeling tool measured them.
 
     Returns:
         The new revision (number ``base_revision + 1``).
@@ -130,7 +132,7 @@ def save_revision(
     stamped = _stamp(document, author)
     revision = AnnotationRevision(
         item_id=item.id, number=latest + 1, document=stamped, source="model" if model_version_id else "human",
-        author_id=author.id if author else None, model_version_id=model_version_id,
+        author_id=author.id if author else None, model_version_id=model_version_id, active_seconds=float(active_seconds),
     )  # fmt: skip
     db.session.add(revision)
     try:

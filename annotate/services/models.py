@@ -1,4 +1,10 @@
-"""Model versions of a project: register a file, find the latest, start training and pre-labeling.
+"""Model versions of a project: register a file, find the latest, pin, gate, train, pre-label.
+
+"Latest" is the version pre-labeling uses: the pinned version if a manager pinned one, else
+the newest version that passed the project's metric gate (``Project.metric_gate``, a minimum
+held-out mAP@.5). Trained versions get ``passed_gate`` from their held-out metrics when they
+are made; registered files and built-in detectors pass (a person chose them). So a demo
+project's built-in HOG people detector stays the latest until a trained version passes.
 
 Nothing here imports torch: files are checked by the worker that loads them.
 """
@@ -10,25 +16,123 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from annotate.errors import NotFound, ValidationFailed
+from annotate.errors import Conflict, NotFound, ValidationFailed
 from annotate.extensions import db
-from annotate.models import Job, LabelKind, ModelVersion, Project, User
+from annotate.models import Job, JobStatus, LabelKind, ModelVersion, Project, User
 from annotate.queue import enqueue
 from annotate.storage import get_storage
 
 FILE_FORMATS = ("annotate", "state_dict", "torchscript")
 DETECTORS = ("fasterrcnn_mobilenet_v3_large_320_fpn", "ssdlite320_mobilenet_v3_large")
+#: Detectors built into the worker (no weights file): architecture -> label names, class order.
+#: Mirrors ``prelabel.pretrained.BUILTIN_LABELS`` without importing OpenCV into the web process.
+BUILTIN = {"opencv_hog_people": ["person"]}
 
 
 def latest_version(project: Project) -> ModelVersion | None:
-    """Return the project's pinned version, else its newest, or None."""
+    """Return the version pre-labeling uses.
+
+    Returns:
+        The pinned version if one is pinned, else the newest version with ``passed_gate``,
+        or None when there is none.
+    """
     if project.pinned_model_version_id:
         pinned = db.session.get(ModelVersion, project.pinned_model_version_id)
         if pinned is not None and pinned.project_id == project.id:
             return pinned
     return db.session.scalar(
-        select(ModelVersion).where(ModelVersion.project_id == project.id).order_by(ModelVersion.version.desc()).limit(1)
+        select(ModelVersion)
+        .where(ModelVersion.project_id == project.id, ModelVersion.passed_gate.is_(True))
+        .order_by(ModelVersion.version.desc())
+        .limit(1)
     )
+
+
+def passes_gate(project: Project, map50: float | None) -> bool:
+    """Whether a held-out mAP@.5 reaches the project's metric gate.
+
+    Args:
+        map50: The version's held-out AP at IoU 0.5 in [0, 1], or None when it could not
+            be measured (too few accepted items).
+
+    Returns:
+        True when the gate is 0 (off), or when ``map50`` is known and at least the gate.
+    """
+    gate = project.metric_gate or 0.0
+    return gate <= 0 or (map50 is not None and map50 >= gate)
+
+
+def pin_version(project: Project, version_id: int) -> ModelVersion:
+    """Pin one of the project's versions as the latest, whatever its gate (committed).
+
+    Rolling back is pinning an older version.
+
+    Raises:
+        NotFound: no such version in this project.
+    """
+    version = get_version(project, version_id)
+    project.pinned_model_version_id = version.id
+    db.session.commit()
+    return version
+
+
+def unpin(project: Project) -> None:
+    """Unpin: the latest becomes the newest version that passed the gate again (committed)."""
+    project.pinned_model_version_id = None
+    db.session.commit()
+
+
+def set_metric_gate(project: Project, metric_gate: float) -> None:
+    """Set the minimum held-out mAP@.5 a trained version needs to become the latest (committed).
+
+    Versions already made keep their ``passed_gate``; the gate applies to new ones.
+
+    Args:
+        metric_gate: In [0, 1]; 0 turns the gate off.
+
+    Raises:
+        ValidationFailed: not a number in [0, 1].
+    """
+    if isinstance(metric_gate, bool) or not isinstance(metric_gate, int | float) or not 0 <= metric_gate <= 1:
+        raise ValidationFailed("the metric gate must be a number from 0 to 1", {"metric_gate": "invalid"})
+    project.metric_gate = float(metric_gate)
+    db.session.commit()
+
+
+def cancel_training(project: Project, job_id: str) -> Job:
+    """Ask a queued or running training job of the project to stop (committed).
+
+    The job checks before every batch and then ends as failed with the message "cancelled".
+
+    Raises:
+        NotFound: no training job with that id in this project.
+        Conflict: the job has already ended.
+    """
+    job = db.session.get(Job, job_id)
+    if job is None or job.project_id != project.id or job.kind != "train":
+        raise NotFound(f"training job {job_id} not found in this project")
+    if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        raise Conflict(f"the job has already {job.status}", {"status": job.status})
+    job.params = {**job.params, "cancel": True}
+    db.session.commit()
+    return job
+
+
+def add_builtin_version(project: Project, architecture: str, *, user_id: int | None = None) -> ModelVersion:
+    """Register a built-in detector (no weights file) as the project's next version (committed).
+
+    Args:
+        architecture: A key of :data:`BUILTIN`, e.g. ``"opencv_hog_people"``.
+
+    Raises:
+        ValidationFailed: unknown built-in, or the project lacks one of its shape labels.
+    """
+    if architecture not in BUILTIN:
+        raise ValidationFailed("the model cannot be registered", {"architecture": f"built in: {', '.join(BUILTIN)}"})
+    return add_version(
+        project, architecture=architecture, file_format="builtin", label_names=BUILTIN[architecture], weights_key="",
+        origin="pretrained", user_id=user_id,
+    )  # fmt: skip
 
 
 def versions(project: Project) -> list[ModelVersion]:
@@ -51,20 +155,30 @@ def get_version(project: Project, version_id: int) -> ModelVersion:
 def add_version(
     project: Project, *, architecture: str, file_format: str, label_names: list[str], data: bytes | None = None,
     weights_key: str | None = None, metrics: dict[str, Any] | None = None, origin: str, user_id: int | None,
+    snapshot: dict[str, Any] | None = None, passed_gate: bool = True, input_size: int | None = None,
 ) -> ModelVersion:  # fmt: skip
     """Store a weights file and create the project's next model version (committed).
 
     Args:
-        data: the file's bytes, stored under a key made from its hash; or give ``weights_key``.
+        data: the file's bytes, stored under a key made from its hash; or give ``weights_key``
+            (``""`` for a built-in detector, ``file_format="builtin"``).
         label_names: the model's 0-based class index -> project label name.
+        snapshot: what a trained version saw, ``{"train": [[item id, revision], ...], "val": [...], "seed": n}``.
+        passed_gate: whether the version reached the project's metric gate (see :func:`passes_gate`).
+        input_size: the shorter image side the model resizes to, pixels, if known.
 
     Raises:
         ValidationFailed: unknown architecture or format, or labels not in the project.
     """
     errors = {}
-    if architecture not in DETECTORS and file_format != "torchscript":
+    if file_format == "builtin":
+        if architecture not in BUILTIN:
+            errors["architecture"] = f"built in: {', '.join(BUILTIN)}"
+        if data is not None:
+            errors["format"] = "a built-in detector has no file; use one of " + ", ".join(FILE_FORMATS)
+    elif architecture not in DETECTORS and file_format != "torchscript":
         errors["architecture"] = f"use one of {', '.join(DETECTORS)}"
-    if file_format not in FILE_FORMATS:
+    if file_format not in FILE_FORMATS and file_format != "builtin":
         errors["format"] = f"use one of {', '.join(FILE_FORMATS)}"
     shape_labels = {label.name for label in project.labels if label.kind == LabelKind.SHAPE}
     unknown = [name for name in label_names if name not in shape_labels]
@@ -81,6 +195,7 @@ def add_version(
     version = ModelVersion(
         project_id=project.id, version=number, architecture=architecture, file_format=file_format,
         label_names=list(label_names), weights_key=weights_key, metrics=metrics or {}, origin=origin, created_by_id=user_id,
+        snapshot=snapshot or {}, passed_gate=passed_gate, input_size=input_size,
     )  # fmt: skip
     db.session.add(version)
     db.session.commit()
@@ -88,7 +203,12 @@ def add_version(
 
 
 def start_training(project: Project, user: User, *, epochs: int | None = None, prelabel_after: bool = True) -> Job:
-    """Queue a training job on the project's accepted boxes (committed)."""
+    """Queue a training job on the project's accepted boxes (committed).
+
+    Args:
+        epochs: passes over the training items; None: the ``TRAIN_EPOCHS`` setting.
+        prelabel_after: pre-label untouched items afterwards if the new version becomes the latest.
+    """
     params = {"architecture": DETECTORS[0], "epochs": epochs, "prelabel_after": prelabel_after}
     return enqueue("train", org_id=project.org_id, project_id=project.id, user_id=user.id if user else None, params=params)
 

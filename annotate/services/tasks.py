@@ -1,22 +1,46 @@
 """Serving tasks to labelers, saving their work, submitting and reviewing it.
 
-Every change of state goes through :func:`apply_action`, which asks the transition table in
-:mod:`workflows` and records a :class:`~annotate.models.TaskEvent`.
+Every change of state goes through :func:`apply_action` (or, where two requests may race for
+the same row, :func:`_transition_if`), which asks the transition table in :mod:`workflows` and
+records a :class:`~annotate.models.TaskEvent`.
+
+Leases. A task served by :func:`next_task` is leased to its labeler for ``LEASE_SECONDS``
+(config, default 30 minutes): ``Task.lease_expires_at``. The labeling tool's heartbeat
+(:func:`heartbeat`) extends it while the person works. The rule for an expired lease:
+
+* an in-progress task whose lease has expired and on whose item its assignee has saved no
+  human revision (ever) goes back to the pool (``new``, unassigned) the next time anyone in
+  the project asks for work, recorded as an ``expire`` event with no actor;
+* one on which its assignee HAS saved work stays theirs, lease or not, so nobody's work is
+  lost or handed over silently (a manager may reassign it; not offered yet);
+* until someone asks for work, an expired lease changes nothing: the assignee may still save,
+  submit or send a heartbeat (which renews the lease), and asking for work themselves gives
+  them the same task back with a fresh lease;
+* tasks without a lease (served before leases existed, submitted, rejected) never expire.
+
+A labeler may :func:`skip` an in-progress task with a reason: it goes back to the pool, the
+``skip`` event records who and why, and :func:`next_task` never serves it to them again.
+Whatever they saved stays on the item as the next labeler's starting point.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select, update
+from flask import current_app
+from sqlalchemy import ColumnElement, case, exists, select, update
 
 from annotate.errors import Conflict, Forbidden, ValidationFailed
 from annotate.extensions import db
-from annotate.models import Project, Task, TaskEvent, User
-from annotate.services import annotations
+from annotate.models import AnnotationRevision, Item, Project, Task, TaskEvent, User
+from annotate.models.types import utcnow
+from annotate.services import annotations, work_saved
 from workflows import Action, Role, TaskState, TransitionError, next_state
 
 CLAIM_ATTEMPTS = 20
+#: The role the system acts with when it expires a lease (the table has no system role).
+SYSTEM_ROLE = Role.ADMIN
 
 
 def apply_action(task: Task, user: User, role: Role, action: Action, comment: str = "") -> TaskEvent:
@@ -35,12 +59,25 @@ def apply_action(task: Task, user: User, role: Role, action: Action, comment: st
     return event
 
 
-def next_task(project: Project, user: User, role: Role) -> Task | None:
-    """Serve ``user`` their next task in ``project`` (committed), or None when none is left.
+def lease_duration() -> timedelta:
+    """Return how long a served task stays its labeler's without a heartbeat (``LEASE_SECONDS``)."""
+    return timedelta(seconds=float(current_app.config["LEASE_SECONDS"]))
 
-    Work already theirs comes first (returned by a reviewer, then in progress); otherwise the
-    oldest unassigned new task is taken. On PostgreSQL the row is locked with
-    ``FOR UPDATE SKIP LOCKED`` so two labelers asking at once never get the same task.
+
+def next_task(project: Project, user: User, role: Role) -> Task | None:
+    """Serve ``user`` their next task in ``project`` with a fresh lease (committed), or None.
+
+    Work already theirs comes first (returned by a reviewer, then in progress). Otherwise
+    expired leases in the project are released first (see the module docstring), then an
+    unassigned new task that ``user`` has not skipped is taken: the oldest one when the
+    project's ``queue_order`` is ``sequential``; else the one whose item the latest model is
+    least sure about (``Item.uncertainty`` highest first, items no model has scored last, then
+    oldest). On PostgreSQL the row is locked with ``FOR UPDATE SKIP LOCKED``, and the claim is
+    a conditional UPDATE on every database, so two labelers asking at once never get the same
+    task. The served task's ``lease_expires_at`` is now + ``LEASE_SECONDS``.
+
+    Returns:
+        The task, in progress and assigned to ``user``; None when nothing is left for them.
     """
     own = db.session.scalar(
         select(Task)
@@ -49,17 +86,28 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
         .limit(1)
     )
     if own is not None:
+        expires = utcnow() + lease_duration()
         if own.state == TaskState.REJECTED:
+            # A rejected task has no lease, so nobody else can take it meanwhile.
             apply_action(own, user, role, Action.START)
+            own.lease_expires_at = expires
             db.session.commit()
-        return own
-    query = (
-        select(Task)
-        .where(Task.project_id == project.id, Task.state == TaskState.NEW, Task.assignee_id.is_(None))
-        .order_by(Task.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
+            return own
+        if _renew_lease(own.id, user.id, expires):
+            db.session.commit()
+            return own
+        # Its lease expired and someone released it just now: serve from the pool instead.
+        db.session.rollback()
+    release_expired(project)
+    db.session.commit()  # releases stand even if this caller then finds nothing to claim
+    skipped = exists().where(TaskEvent.task_id == Task.id, TaskEvent.action == Action.SKIP, TaskEvent.actor_id == user.id)
+    query = select(Task).where(Task.project_id == project.id, Task.state == TaskState.NEW, Task.assignee_id.is_(None), ~skipped)
+    if project.queue_order == "sequential":
+        query = query.order_by(Task.id)
+    else:
+        # The method (least confidence, entropy) only matters where the uncertainty is computed.
+        query = query.join(Item, Item.id == Task.item_id).order_by(Item.uncertainty.desc().nulls_last(), Task.id)
+    query = query.limit(1).with_for_update(skip_locked=True, of=Task)
     for _ in range(CLAIM_ATTEMPTS):
         task = db.session.scalar(query)
         if task is None:
@@ -70,7 +118,7 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
         claimed = db.session.execute(
             update(Task)
             .where(Task.id == task.id, Task.assignee_id.is_(None), Task.state == TaskState.NEW)
-            .values(assignee_id=user.id)
+            .values(assignee_id=user.id, lease_expires_at=utcnow() + lease_duration())
             .execution_options(synchronize_session=False)
         ).rowcount
         if claimed:
@@ -82,8 +130,160 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
     return None
 
 
-def save_annotation(task: Task, user: User, role: Role, document: Any, base_revision: int):
+def release_expired(project: Project) -> list[int]:
+    """Return the project's expired, workless in-progress tasks to the pool (not committed).
+
+    A task is released when it is in progress, its lease has expired, and its assignee has
+    saved no human revision of its item. Each release is an ``expire`` event with no actor,
+    whose comment names the former assignee. Rows another transaction holds are skipped, and
+    each release is a conditional UPDATE, so concurrent callers release a task once.
+
+    Returns:
+        The ids of the tasks released.
+    """
+    now = utcnow()
+    expired = _expired_without_work(now)
+    rows = db.session.execute(
+        select(Task.id, Task.assignee_id, Task.lease_expires_at)
+        .where(Task.project_id == project.id, expired)
+        .order_by(Task.id)
+        .with_for_update(skip_locked=True, of=Task)
+    ).all()
+    released = []
+    for task_id, assignee_id, expires in rows:
+        assignee = db.session.get(User, assignee_id) if assignee_id is not None else None
+        who = assignee.username if assignee else "nobody"
+        comment = f"the lease of {who} expired at {aware(expires).isoformat(timespec='seconds')} with no work saved"
+        event = _transition_if(
+            task_id, TaskState.IN_PROGRESS, assignee_id, Action.EXPIRE, SYSTEM_ROLE, None, comment, extra_where=(expired,)
+        )
+        if event is not None:
+            released.append(task_id)
+    return released
+
+
+def heartbeat(task: Task, user: User, role: Role) -> datetime:
+    """Extend the caller's lease on ``task`` to now + ``LEASE_SECONDS`` (committed).
+
+    A lease that expired but was not yet released is renewed too: the task is still theirs.
+
+    Returns:
+        The new expiry, timezone-aware (UTC).
+
+    Raises:
+        Forbidden: the task is not the caller's.
+        Conflict: the task is not in progress, or went back to the pool meanwhile.
+    """
+    _check_editor(task, user, role)
+    if task.state != TaskState.IN_PROGRESS:
+        raise Conflict(f"task {task.id} is {task.state.replace('_', ' ')}, not in progress", {"state": task.state})
+    expires = utcnow() + lease_duration()
+    if not _renew_lease(task.id, user.id, expires):
+        db.session.rollback()
+        raise Conflict(f"task {task.id} is no longer yours", {"state": "released"})
+    db.session.commit()
+    return expires
+
+
+def skip(task: Task, user: User, role: Role, reason: str) -> Task | None:
+    """Hand ``task`` back to the pool with a reason (committed) and serve the caller's next task.
+
+    The ``skip`` event (actor, reason) is the record that keeps :func:`next_task` from serving
+    this task to the caller again. Work they saved stays on the item.
+
+    Args:
+        reason: why; required (blank is refused).
+
+    Returns:
+        The caller's next task, or None.
+
+    Raises:
+        ValidationFailed: no reason.
+        Forbidden: the task is not the caller's.
+        Conflict: the task is not in progress, or went back to the pool meanwhile.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("say why you skip this task", {"reason": "required"})
+    _check_editor(task, user, role)
+    if _transition_if(task.id, task.state, user.id, Action.SKIP, role, user.id, reason) is None:
+        db.session.rollback()
+        raise Conflict(f"task {task.id} is no longer yours", {"state": "released"})
+    db.session.commit()
+    return next_task(db.session.get(Project, task.project_id), user, role)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """Return ``moment`` as a UTC-aware datetime (SQLite hands back naive UTC ones)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _expired_without_work(now: datetime) -> ColumnElement[bool]:
+    work = exists().where(
+        AnnotationRevision.item_id == Task.item_id, AnnotationRevision.source == "human", AnnotationRevision.author_id == Task.assignee_id
+    )
+    return (Task.state == TaskState.IN_PROGRESS) & Task.lease_expires_at.is_not(None) & (Task.lease_expires_at < now) & ~work
+
+
+def _renew_lease(task_id: int, user_id: int, expires: datetime) -> bool:
+    # Conditional, so a renewal never resurrects a task that was released a moment ago.
+    return bool(
+        db.session.execute(
+            update(Task)
+            .where(Task.id == task_id, Task.assignee_id == user_id, Task.state == TaskState.IN_PROGRESS)
+            .values(lease_expires_at=expires)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def _transition_if(
+    task_id: int,
+    state: str,
+    assignee_id: int | None,
+    action: Action,
+    role: Role,
+    actor_id: int | None,
+    comment: str,
+    extra_where: tuple[ColumnElement[bool], ...] = (),
+) -> TaskEvent | None:
+    """Apply ``action`` only if the task is still in ``state`` with ``assignee_id`` (not committed).
+
+    For actions that hand a task back to the pool (skip, expire), where another request may
+    have changed the row since it was read. The new state comes from the transition table; the
+    task loses its assignee and lease.
+
+    Returns:
+        The recorded event, or None when the task had changed meanwhile.
+
+    Raises:
+        Conflict: the table does not allow ``action`` in ``state`` for ``role``.
+    """
+    try:
+        new = next_state(state, action, role)
+    except TransitionError as exc:
+        raise Conflict(f"task {task_id}: {exc}", {"state": state}) from None
+    changed = db.session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.state == state, Task.assignee_id == assignee_id, *extra_where)
+        .values(state=new, assignee_id=None, lease_expires_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return None
+    event = TaskEvent(task_id=task_id, actor_id=actor_id, action=action, from_state=state, to_state=new, comment=comment)
+    db.session.add(event)
+    return event
+
+
+def save_annotation(task: Task, user: User, role: Role, document: Any, base_revision: int, active_seconds: float = 0.0):
     """Save the labeler's document for ``task`` as a new revision (committed).
+
+    Args:
+        active_seconds: seconds the person actively worked since their previous save, as the
+            labeling tool measured them; stored on the revision.
 
     Raises:
         Forbidden: the task is not the caller's to edit.
@@ -93,11 +293,14 @@ def save_annotation(task: Task, user: User, role: Role, document: Any, base_revi
     _check_editor(task, user, role)
     apply_action(task, user, role, Action.SAVE)
     project = db.session.get(Project, task.project_id)
-    return annotations.save_revision(task.item, project, document, base_revision, author=user)
+    return annotations.save_revision(task.item, project, document, base_revision, author=user, active_seconds=active_seconds)
 
 
 def submit(task: Task, user: User, role: Role, base_revision: int | None = None) -> Task | None:
     """Send the task to review (committed) and serve the caller's next task.
+
+    When the item had pre-labels, what the person did with them is recorded in the same
+    transaction (:func:`annotate.services.work_saved.record_outcomes`).
 
     Args:
         base_revision: when given, the submit is refused if the item was saved since.
@@ -115,6 +318,8 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
         if latest != base_revision:
             raise Conflict(f"the item was saved as revision {latest} since revision {base_revision}", {"latest_revision": latest})
     apply_action(task, user, role, Action.SUBMIT)
+    task.lease_expires_at = None  # a lease only guards work in progress
+    work_saved.record_outcomes(task.item_id)
     db.session.commit()
     return next_task(db.session.get(Project, task.project_id), user, role)
 

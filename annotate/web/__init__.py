@@ -5,9 +5,9 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register every page blueprint on ``app``."""
-    from annotate.web import admin, auth, home, label, media, review
+    from annotate.web import admin, auth, home, label, media, review, stats
 
-    for module in (auth, home, label, review, admin, media):
+    for module in (auth, home, label, review, admin, media, stats):
         app.register_blueprint(module.bp)
 
 

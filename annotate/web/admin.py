@@ -197,3 +197,48 @@ def prelabel(project_id: int):
     models.start_prelabel(project, current_user)
     flash("Pre-labeling started.", "success")
     return redirect(_manage_url(project.id, "jobs"))
+
+
+@bp.post("/projects/<int:project_id>/models/<int:version_id>/pin")
+@login_required
+def pin_model(project_id: int, version_id: int):
+    """Pin a model version as the latest (pinning an older one rolls back)."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    version = models.pin_version(project, version_id)
+    flash(f"Model v{version.version} is pinned: pre-labeling uses it until you unpin.", "success")
+    return redirect(_manage_url(project.id, "models"))
+
+
+@bp.post("/projects/<int:project_id>/models/unpin")
+@login_required
+def unpin_model(project_id: int):
+    """Unpin: the latest is the newest version that passed the metric gate."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    models.unpin(project)
+    latest = models.latest_version(project)
+    flash(f"Unpinned; the latest is now {f'v{latest.version}' if latest else 'none'}.", "success")
+    return redirect(_manage_url(project.id, "models"))
+
+
+@bp.post("/projects/<int:project_id>/models/gate")
+@login_required
+def model_gate(project_id: int):
+    """Set the minimum held-out mAP@.5 a trained version needs to become the latest."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    try:
+        gate = float((request.form.get("metric_gate") or "").strip())
+    except ValueError:
+        raise ValidationFailed("the metric gate must be a number from 0 to 1", {"metric_gate": "invalid"}) from None
+    models.set_metric_gate(project, gate)
+    flash(f"New trained versions now need a held-out mAP@.5 of at least {project.metric_gate:g} to become the latest.", "success")
+    return redirect(_manage_url(project.id, "models"))
+
+
+@bp.post("/projects/<int:project_id>/train/<job_id>/cancel")
+@login_required
+def cancel_training(project_id: int, job_id: str):
+    """Ask a queued or running training job to stop."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    models.cancel_training(project, job_id)
+    flash("Cancelling: training stops before its next batch.", "success")
+    return redirect(_manage_url(project.id, "jobs"))

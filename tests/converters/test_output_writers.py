@@ -88,6 +88,49 @@ def test_a_zip_of_the_box_dataset_imports_like_the_folder(tmp_path, format_name)
     assert len(from_zip["items"]) == len(box_dataset()["items"])
 
 
+@pytest.mark.parametrize("format_name", list_formats())
+def test_every_format_writes_only_through_the_writer(tmp_path, monkeypatch, format_name):
+    dataset = sample(format_name)
+    monkeypatch.chdir(tmp_path)
+    with zipfile.ZipFile(tmp_path / "out.zip", "w") as archive:
+        get_format(format_name).export_dataset(dataset, ZipWriter(archive), images=image_bytes)
+    assert listing(tmp_path) == ["out.zip"]  # no staging folder, nothing written beside the zip
+    assert zip_tree(tmp_path / "out.zip")[0]
+
+
+@pytest.mark.parametrize("format_name", ["coco", "voc", "yolo", "native"])
+def test_an_empty_dataset_keeps_its_folders_in_the_zip(tmp_path, format_name):
+    dataset = {"version": 1, "labels": [], "items": []}
+    export_dataset(format_name, dataset, tmp_path / "folder")
+    export_to_zip(format_name, dataset, tmp_path / "out.zip")
+    assert zip_tree(tmp_path / "out.zip") == folder_tree(tmp_path / "folder")
+    if format_name == "voc":
+        assert "Annotations" in folder_tree(tmp_path / "folder")[1]  # empty, but VOC loaders expect it
+
+
+@pytest.mark.parametrize("format_name", ["coco", "voc", "yolo", "native"])
+def test_files_that_would_share_a_name_are_all_kept(tmp_path, format_name):
+    # Subsets "a/b" and "a_b" give the same file-safe name; "x.png" and "x.jpg" both come back as JPEG.
+    dataset = box_dataset()
+    for item, subset, path in zip(dataset["items"], ["a/b", "a_b", "a_b"], ["x.jpg", "x.png", "x.jpg"], strict=False):
+        item["subset"], item["path"], item["name"] = subset, path, path
+
+    def jpeg(item):
+        return image_bytes({**item, "path": "x.jpg"})
+
+    folder_report = export_dataset(format_name, dataset, tmp_path / "folder", images=jpeg)
+    zip_report = export_to_zip(format_name, dataset, tmp_path / "out.zip", images=jpeg)
+    assert zip_report.lines() == folder_report.lines()
+    files, folders = folder_tree(tmp_path / "folder")
+    assert zip_tree(tmp_path / "out.zip") == (files, folders)
+    assert sum(name.endswith(".jpg") for name in files) == len(dataset["items"])  # no image overwritten
+    again, _ = import_dataset(format_name, tmp_path / "folder")
+    assert len(again["items"]) == len(dataset["items"])
+    assert sorted(len(item["annotation"]["shapes"]) for item in again["items"]) == sorted(
+        len(item["annotation"]["shapes"]) for item in dataset["items"]
+    )
+
+
 def raising_on_second_item():
     calls = {"n": 0}
 
@@ -100,7 +143,7 @@ def raising_on_second_item():
     return images
 
 
-@pytest.mark.parametrize("format_name", ["cvat", "ultralytics", "coco"])  # coco: through the staging folder
+@pytest.mark.parametrize("format_name", ["cvat", "ultralytics", "coco", "voc", "yolo", "native"])
 def test_export_to_zip_is_all_or_nothing(tmp_path, format_name):
     with pytest.raises(RuntimeError, match="disk on fire"):
         export_to_zip(format_name, box_dataset(), tmp_path / "a" / "b" / "out.zip", images=raising_on_second_item())

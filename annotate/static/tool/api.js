@@ -1,7 +1,12 @@
 /**
  * The server edge of the labeling tool: the only module that knows URLs.
  *
- *   createApi({apiBase, csrfToken})  -> {getTask, saveAnnotation, submitTask}
+ *   createApi({apiBase, csrfToken, activity})
+ *                                    -> {getTask, saveAnnotation, submitTask,
+ *                                        heartbeat, skipTask};
+ *                                       with an ActivityClock (activity.js), every
+ *                                       save sends the active seconds since the
+ *                                       last one as `active_seconds`
  *   ApiError                            every failed request; `.status` is the
  *                                       HTTP status (0 for a network failure)
  *   Autosaver                           debounced saving with optimistic
@@ -31,7 +36,10 @@ export function csrfTokenFrom(config, doc = globalThis.document) {
   return doc?.querySelector('meta[name="csrf-token"]')?.getAttribute("content") ?? "";
 }
 
-export function createApi({ apiBase = "/api/v1", csrfToken = "", fetch: fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
+/** The most active seconds one save may report (the server's limit); the rest waits for the next save. */
+export const MAX_ACTIVE_SECONDS = 86400;
+
+export function createApi({ apiBase = "/api/v1", csrfToken = "", fetch: fetchImpl = globalThis.fetch.bind(globalThis), activity = null } = {}) {
   const base = apiBase.replace(/\/+$/, "");
   const taskUrl = (id) => `${base}/tasks/${encodeURIComponent(id)}`;
 
@@ -68,9 +76,28 @@ export function createApi({ apiBase = "/api/v1", csrfToken = "", fetch: fetchImp
 
   return {
     getTask: (id) => request("GET", taskUrl(id)),
-    saveAnnotation: (id, baseRevision, annotation) =>
-      request("PUT", `${taskUrl(id)}/annotation`, { base_revision: baseRevision, annotation }),
+    saveAnnotation: async (id, baseRevision, annotation) => {
+      const body = { base_revision: baseRevision, annotation };
+      let seconds = 0;
+      if (activity) {
+        const taken = activity.take();
+        seconds = Math.min(taken, MAX_ACTIVE_SECONDS);
+        activity.restore(taken - seconds);
+        body.active_seconds = seconds;
+      }
+      try {
+        return await request("PUT", `${taskUrl(id)}/annotation`, body);
+      } catch (err) {
+        // Nothing was stored, so the time belongs to the next save.
+        if (activity) activity.restore(seconds);
+        throw err;
+      }
+    },
     submitTask: (id, baseRevision) => request("POST", `${taskUrl(id)}/submit`, { base_revision: baseRevision }),
+    /** Renew the caller's lease on the task; resolves `{task_id, lease_expires_at, lease_seconds}`. */
+    heartbeat: (id) => request("POST", `${taskUrl(id)}/heartbeat`),
+    /** Give the task back with a reason; resolves `{state, next_task_id}`. */
+    skipTask: (id, reason) => request("POST", `${taskUrl(id)}/skip`, { reason }),
   };
 }
 
@@ -139,14 +166,18 @@ export class Autosaver extends EventTarget {
 
   /**
    * Save now (and wait for any save in flight). Resolves true when everything
-   * is saved, false on conflict or error. Never rejects.
+   * is saved, false on conflict or error. Never rejects. With `force`, saves
+   * at least once even when nothing changed (so a submit can report the
+   * active time spent since the last save).
    */
-  async flush() {
+  async flush({ force = false } = {}) {
     this._cancelTimer();
+    let mustSave = force;
     for (;;) {
       if (this._inflight) await this._inflight;
       if (this.status === "conflict") return false;
-      if (!this.hasUnsavedChanges) return true;
+      if (!this.hasUnsavedChanges && !mustSave) return true;
+      mustSave = false;
       if (!(await this._saveOnce())) return false;
     }
   }

@@ -2,6 +2,9 @@
  * Labeling page entry (templates/tool/label.html). Wires the pieces:
  *
  *   api.js     loads the task, saves and submits (the only module with URLs)
+ *   activity.js  the active-time clock; this file feeds it pointer, key,
+ *              wheel and visibility events, api.js sends its seconds with saves
+ *   lease.js   when to send the lease heartbeat (visible tab, recent work)
  *   store.js   the only writer of annotation state; emits "change"/"select"
  *   canvas.js  draws and reports gestures as events; never writes state
  *   this file  turns canvas/DOM events into store calls, renders the side
@@ -11,8 +14,10 @@
  * {taskId, apiBase, csrfToken, user, homeUrl, taskUrlTemplate}.
  */
 
+import { ActivityClock } from "./activity.js";
 import { Autosaver, conflictRevision, createApi, csrfTokenFrom, formatFieldErrors } from "./api.js";
 import { Canvas, Tool } from "./canvas.js";
+import { LeasePolicy } from "./lease.js";
 import { AnnotationStore } from "./store.js";
 import { labelColors, sourceText, UNKNOWN_COLOR } from "./viewer.js";
 
@@ -42,10 +47,11 @@ function formatDate(iso) {
 }
 
 class LabelingPage {
-  constructor(config, api, task) {
+  constructor(config, api, task, clock = null) {
     this.config = config;
     this.api = api;
     this.task = task;
+    this.clock = clock;
     this.canEdit = Boolean(task.can_edit);
     this.shapeLabels = task.labels.filter((l) => l.kind !== "tag");
     this.tagLabels = task.labels.filter((l) => l.kind === "tag");
@@ -137,6 +143,7 @@ class LabelingPage {
     click("#redo-btn", () => store.redo());
     click("#delete-btn", () => this.deleteSelected());
     click("#submit-btn", () => this.submit());
+    click("#skip-btn", () => this.skip());
 
     document.addEventListener("keydown", (e) => this.onKeyDown(e));
     document.addEventListener("keyup", (e) => {
@@ -250,7 +257,9 @@ class LabelingPage {
     this.submitting = true;
     this.updateButtons();
     try {
-      if (!(await this.saver.flush())) {
+      // Save once more if the person worked since the last save, so that time is counted too.
+      const unreported = (this.clock?.pending() ?? 0) >= 0.05;
+      if (!(await this.saver.flush({ force: unreported }))) {
         if (this.saver.status !== "conflict") this.showBanner("Not submitted: your work could not be saved. Fix the problem and try again.", "error");
         return;
       }
@@ -259,6 +268,34 @@ class LabelingPage {
       window.location.assign(this.nextUrl(result?.next_task_id ?? null));
     } catch (err) {
       this.showApiError("Submit failed", err);
+    } finally {
+      this.submitting = false;
+      this.updateButtons();
+    }
+  }
+
+  /** Ask why, save what there is, give the task back, and open the next one. */
+  async skip() {
+    if (!this.canEdit || this.submitting) return;
+    const answer = window.prompt("Why do you skip this task? It goes to someone else and will not come back to you.");
+    if (answer === null) return;
+    const reason = answer.trim();
+    if (!reason) {
+      this.showBanner("Not skipped: say why you skip the task.", "error");
+      return;
+    }
+    this.submitting = true;
+    this.updateButtons();
+    try {
+      if (!(await this.saver.flush())) {
+        if (this.saver.status !== "conflict") this.showBanner("Not skipped: your work could not be saved. Fix the problem and try again.", "error");
+        return;
+      }
+      const result = await this.api.skipTask(this.config.taskId, reason);
+      this.navigating = true;
+      window.location.assign(this.nextUrl(result?.next_task_id ?? null));
+    } catch (err) {
+      this.showApiError("Skip failed", err);
     } finally {
       this.submitting = false;
       this.updateButtons();
@@ -426,6 +463,11 @@ class LabelingPage {
     const submit = $("#submit-btn");
     submit.disabled = !this.canEdit || this.submitting || this.saver?.status === "conflict";
     submit.hidden = !this.canEdit;
+    const skip = $("#skip-btn");
+    if (skip) {
+      skip.disabled = !this.canEdit || this.submitting || this.saver?.status === "conflict";
+      skip.hidden = !this.canEdit;
+    }
   }
 
   renderSaveStatus() {
@@ -490,11 +532,46 @@ class LabelingPage {
   }
 }
 
+/** Feed the clock every pointer, key and wheel event, and the tab's visibility; opening the task counts as activity. */
+function watchActivity(clock) {
+  const options = { capture: true, passive: true };
+  for (const type of ["pointerdown", "pointermove", "keydown", "wheel"]) document.addEventListener(type, () => clock.activity(), options);
+  document.addEventListener("visibilitychange", () => clock.setVisible(document.visibilityState !== "hidden"));
+  clock.activity();
+  return clock;
+}
+
+/** How often the lease policy is asked; it sends at most one heartbeat a minute. */
+const LEASE_TICK_MS = 15_000;
+
+/** Renew the lease on the open task while the person works (lease.js decides when); say so if it was lost. */
+function keepLease(page, policy) {
+  const options = { capture: true, passive: true };
+  for (const type of ["pointerdown", "pointermove", "keydown", "wheel"]) document.addEventListener(type, () => policy.activity(), options);
+  document.addEventListener("visibilitychange", () => policy.setVisible(document.visibilityState !== "hidden"));
+  policy.activity();
+  const timer = setInterval(async () => {
+    if (!page.canEdit || page.navigating || !policy.due()) return;
+    policy.beaten();
+    try {
+      await page.api.heartbeat(page.config.taskId);
+    } catch (err) {
+      // A network error is retried at the next interval; 404/409 mean the task is no longer ours.
+      if (err?.status === 404 || err?.status === 409) {
+        clearInterval(timer);
+        page.showBanner("This task went back to the pool while you were away and may be someone else's now. Open your next task from the home page.", "error");
+      }
+    }
+  }, LEASE_TICK_MS);
+  return timer;
+}
+
 async function main() {
   const configEl = $("#tool-config");
   if (!configEl) return;
   const config = JSON.parse(configEl.textContent);
-  const api = createApi({ apiBase: config.apiBase ?? "/api/v1", csrfToken: csrfTokenFrom(config) });
+  const clock = watchActivity(new ActivityClock({ visible: document.visibilityState !== "hidden" }));
+  const api = createApi({ apiBase: config.apiBase ?? "/api/v1", csrfToken: csrfTokenFrom(config), activity: clock });
   const status = $("#save-status");
   status.textContent = "Loading…";
   let task;
@@ -508,7 +585,8 @@ async function main() {
     banner.hidden = false;
     return;
   }
-  window.annotateTool = new LabelingPage(config, api, task);
+  window.annotateTool = new LabelingPage(config, api, task, clock);
+  keepLease(window.annotateTool, new LeasePolicy({ visible: document.visibilityState !== "hidden" }));
   $("#tool").dataset.ready = "true";
 }
 
