@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from annotate.errors import Conflict
 from annotate.extensions import db
@@ -93,15 +93,23 @@ def run_training(job_id: str) -> None:
     after a killed worker) with the same snapshot, architecture and labels, training goes on
     from that checkpoint and runs only the remaining epochs, as an unbroken run would.
 
+    With ``params["task"] == "classification"`` it trains an image classifier instead
+    (:func:`_train_classifier`).
+
     Cancelling (``params["cancel"]``, checked before every batch) ends the job as failed
     with the message "cancelled"; the job function then returns normally so RQ doesn't
     retry it.
     """
+    from prelabel.classification import TrainingCancelled as ClassifierCancelled
     from prelabel.detection import TrainingCancelled
 
     try:
-        _train(job_id)
-    except TrainingCancelled:
+        job = db.session.get(Job, job_id)
+        if job is not None and job.params.get("task") == "classification":
+            _train_classifier(job_id)
+        else:
+            _train(job_id)
+    except (TrainingCancelled, ClassifierCancelled):
         db.session.rollback()
         job = db.session.get(Job, job_id)
         job.status, job.message, job.error = JobStatus.FAILED, "cancelled", "cancelled"
@@ -217,6 +225,111 @@ def _train(job_id: str) -> None:
             job.result = {**job.result, "prelabel_job_id": follow.id}
 
 
+def tagged_samples(project: Project) -> tuple[list[str], dict[int, tuple[int, int]], list[Item]]:
+    """The accepted items of ``project`` that carry exactly one of its tag labels.
+
+    Returns:
+        ``(label names, {item id: (revision number, class index)}, items)``: the label names
+        are the project's tag labels in project order; items with no tag or with several of
+        them are left out (a single-label classifier cannot learn from them).
+    """
+    label_names = [label.name for label in project.labels if label.kind == LabelKind.TAG]
+    index = {name: i for i, name in enumerate(label_names)}
+    accepted = list(
+        db.session.scalars(
+            select(Item)
+            .join(Task, Task.item_id == Item.id)
+            .where(Item.project_id == project.id, Task.state == TaskState.ACCEPTED)
+            .order_by(Item.id)
+        )
+    )
+    labeled, items = {}, []
+    for item in accepted:
+        document, number = annotations.latest_document(item.id)
+        names = {t["label"] for t in document["tags"] if t["label"] in index}
+        if len(names) == 1:
+            labeled[item.id] = (number, index[names.pop()])
+            items.append(item)
+    return label_names, labeled, items
+
+
+def _train_classifier(job_id: str) -> None:
+    """Train an image classifier on accepted items' tags and register a ``classification`` version.
+
+    The split is :func:`split_snapshot`'s; the held-out accuracy plays the part mAP@.5 plays
+    for detectors in the project's metric gate. No checkpoint or resume: these models are small.
+    """
+    from flask import current_app
+
+    from prelabel.classification import save_classifier, train_classifier
+
+    log = job_logger(job_id)
+    with running(job_id) as job:
+        project = db.session.get(Project, job.project_id)
+        label_names, labeled, items = tagged_samples(project)
+        if len(label_names) < 2:
+            raise ValueError("classification needs at least two tag labels in the project")
+        if len({cls for _, cls in labeled.values()}) < 2 or len(labeled) < 2:
+            raise ValueError("there are too few accepted tagged items to train on: accept items with one tag each, of at least two tags")
+        seed = int(job.params.get("seed") or 0)
+        train_part, val_part = split_snapshot([(i, number) for i, (number, _) in labeled.items()], seed)
+        snapshot = {"train": train_part, "val": val_part, "seed": seed}
+        by_id = {item.id: item for item in items}
+        epochs = int(job.params.get("epochs") or current_app.config["TRAIN_EPOCHS"])
+        architecture = job.params.get("architecture") or "resnet18"
+        input_size = int(job.params.get("input_size") or current_app.config.get("CLASSIFIER_INPUT_SIZE", 224))
+        set_progress(job, 0.05, f"training a {architecture} classifier on {len(train_part)} items ({len(val_part)} held out)")
+
+        def should_stop() -> bool:
+            db.session.refresh(job)
+            return job.params.get("cancel", False)
+
+        def on_epoch_end(done: int, loss: float) -> None:
+            set_progress(job, 0.05 + 0.85 * done / epochs, f"epoch {done}/{epochs}: loss {loss:.4f}")
+
+        result = train_classifier(
+            [(_rgb(by_id[i]), labeled[i][1]) for i, _ in train_part], label_names, architecture, epochs, input_size=input_size,
+            seed=seed, val_samples=[(_rgb(by_id[i]), labeled[i][1]) for i, _ in val_part], should_stop=should_stop,
+            on_epoch_end=on_epoch_end,
+        )  # fmt: skip
+        accuracy = result.metrics["accuracy"] if result.metrics else None
+        metrics = {
+            "train_loss": result.losses, "items": len(labeled), "train_items": len(train_part), "val_items": len(val_part),
+            "epochs": epochs, "device": result.device, "accuracy": accuracy,
+            "macro_f1": result.metrics["macro_f1"] if result.metrics else None,
+            "per_class": result.metrics["per_class"] if result.metrics else {},
+            "confusion": result.metrics["confusion"] if result.metrics else [],
+        }  # fmt: skip
+        if not val_part:
+            metrics["metrics_note"] = (
+                f"held-out metrics need at least {MIN_ITEMS_FOR_METRICS} accepted items; trained on all {len(labeled)}"
+            )
+        passed = models.passes_gate(project, accuracy)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.pt"
+            save_classifier(path, result)
+            version = models.add_version(
+                project, architecture=architecture, file_format="annotate", label_names=label_names, data=path.read_bytes(),
+                origin="trained", user_id=job.created_by_id, metrics=metrics, snapshot=snapshot, passed_gate=passed,
+                input_size=input_size, task_type="classification",
+            )  # fmt: skip
+        latest = models.latest_version(project)
+        became_latest = latest is not None and latest.id == version.id
+        job.result = {
+            "model_version_id": version.id, "version": version.version, "losses": result.losses, "accuracy": accuracy,
+            "macro_f1": metrics["macro_f1"], "passed_gate": passed, "became_latest": became_latest, "task": "classification",
+        }  # fmt: skip
+        job.message = f"classifier v{version.version}: " + (
+            f"accuracy {accuracy:.3f} on {len(val_part)} held-out items" if accuracy is not None else metrics["metrics_note"]
+        )
+        if not passed:
+            job.message += f"; below the metric gate {project.metric_gate:g}, so it is not the latest"
+        log.info("registered classifier v%d (accuracy %s, passed gate: %s)", version.version, accuracy, passed)
+        if job.params.get("prelabel_after") and became_latest:
+            follow = models.start_prelabel(project, None, version)
+            job.result = {**job.result, "prelabel_job_id": follow.id}
+
+
 def _training_message(version: ModelVersion, metrics: dict, project: Project, passed: bool, became_latest: bool) -> str:
     text = f"model v{version.version}: "
     if metrics["map50"] is None:
@@ -260,11 +373,16 @@ def load_version(version: ModelVersion):
     """Return the loaded detector for ``version``, loading it once per worker process.
 
     Built-in detectors (``file_format="builtin"``, e.g. OpenCV's HOG people detector) load
-    without torch; the others through ``prelabel.detection.load_detector``.
+    without torch; classifiers through ``prelabel.classification.load_classifier``; the
+    others through ``prelabel.detection.load_detector``.
     """
     key = (version.id, version.weights_key, version.architecture)
     if key not in _LOADED:
-        if version.file_format == "builtin":
+        if version.task_type == "classification":
+            from prelabel.classification import load_classifier
+
+            _LOADED[key] = load_classifier(get_storage().path(version.weights_key))
+        elif version.file_format == "builtin":
             from prelabel.pretrained import load_builtin
 
             _LOADED[key] = load_builtin(version.architecture)
@@ -276,37 +394,70 @@ def load_version(version: ModelVersion):
     return _LOADED[key]
 
 
-def untouched_items(project: Project, version: ModelVersion) -> list[Item]:
+def untouched_items(project: Project, version: ModelVersion, item_ids: list[int] | None = None) -> list[Item]:
     """Items of ``project`` that no person has saved, not yet pre-labeled by ``version``,
-    whose task nobody has submitted."""
+    whose task nobody has submitted.
+
+    Args:
+        item_ids: only consider these items (the caller checked they are the project's);
+            None: every item of the project.
+
+    Returns:
+        The items, by id.
+    """
     human = exists().where(AnnotationRevision.item_id == Item.id, AnnotationRevision.source == "human")
-    done = exists().where(PrelabelRecord.item_id == Item.id, PrelabelRecord.model_version_id == version.id)
-    return list(
-        db.session.scalars(
-            select(Item)
-            .join(Task, Task.item_id == Item.id)
-            .where(Item.project_id == project.id, ~human, ~done, Task.state.in_([TaskState.NEW, TaskState.IN_PROGRESS]))
-            .order_by(Item.id)
-        )
+    query = (
+        select(Item)
+        .join(Task, Task.item_id == Item.id)
+        .where(Item.project_id == project.id, ~human, ~_done(version), Task.state.in_([TaskState.NEW, TaskState.IN_PROGRESS]))
+        .order_by(Item.id)
     )
+    if item_ids is not None:
+        query = query.where(Item.id.in_(item_ids))
+    return list(db.session.scalars(query))
+
+
+def _done(version: ModelVersion):
+    return exists().where(PrelabelRecord.item_id == Item.id, PrelabelRecord.model_version_id == version.id)
+
+
+def _not_done_count(project: Project, version: ModelVersion, item_ids: list[int]) -> int:
+    """How many of ``item_ids`` (of ``project``) ``version`` has not pre-labeled yet."""
+    query = select(func.count()).select_from(Item).where(Item.project_id == project.id, Item.id.in_(item_ids), ~_done(version))
+    return int(db.session.scalar(query) or 0)
 
 
 def run_prelabel(job_id: str) -> None:
-    """Pre-label the project's untouched items with the job's model version."""
+    """Pre-label items with the job's model version: the chosen ones, or every untouched one.
+
+    ``params["item_ids"]`` (optional) chooses items; those a person has saved or submitted
+    are skipped and counted in ``result["skipped"]``, as are items a person saves while the
+    job runs. Items the version already pre-labeled are left alone (not counted), so a rerun
+    or RQ's retry after a killed worker only does what is left. A classification version
+    writes image-level tags (:func:`_write_tag`); a detector writes boxes.
+    """
     log = job_logger(job_id)
     with running(job_id) as job:
         project = db.session.get(Project, job.project_id)
         version = db.session.get(ModelVersion, job.params["model_version_id"])
-        detector = load_version(version)
-        todo = untouched_items(project, version)
+        item_ids = job.params.get("item_ids")
+        model = load_version(version)
+        todo = untouched_items(project, version, item_ids)
+        skipped = _not_done_count(project, version, item_ids) - len(todo) if item_ids is not None else 0
         set_progress(job, 0.0, f"{len(todo)} items to pre-label with model v{version.version}")
-        written = shapes = skipped = empty = 0
+        classify = version.task_type == "classification"
+        written = shapes = empty = 0
         for start in range(0, len(todo), BATCH_SIZE):
             batch = todo[start : start + BATCH_SIZE]
-            # Predict below the threshold too: the weak detections measure the model's uncertainty.
-            results = detector.predict([_rgb(item) for item in batch], score_threshold=min(project.prelabel_threshold, UNCERTAINTY_FLOOR))
-            for item, detections in zip(batch, results, strict=True):
-                count = _write_prelabels(item, project, version, detections)
+            images = [_rgb(item) for item in batch]
+            if classify:
+                results = model.predict(images)
+            else:
+                # Predict below the threshold too: the weak detections measure the model's uncertainty.
+                results = model.predict(images, score_threshold=min(project.prelabel_threshold, UNCERTAINTY_FLOOR))
+            for item, prediction in zip(batch, results, strict=True):
+                write = _write_tag if classify else _write_prelabels
+                count = write(item, project, version, prediction)
                 if count is None:
                     skipped += 1
                     continue
@@ -315,12 +466,13 @@ def run_prelabel(job_id: str) -> None:
                 empty += count == 0
             set_progress(job, (start + len(batch)) / max(1, len(todo)), f"{start + len(batch)} of {len(todo)} items")
         job.result = {"items": written, "shapes": shapes, "skipped": skipped, "empty": empty, "model_version": version.version}
-        job.message = f"model v{version.version}: {shapes} boxes on {written - empty} of {written} items"
+        what = "tags" if classify else "boxes"
+        job.message = f"model v{version.version}: {shapes} {what} on {written - empty} of {written} items"
         if empty:
-            job.message += f"; {empty} items had no box scoring {project.prelabel_threshold:g} or more"
+            job.message += f"; {empty} items had no {what[:-1] if classify else 'box'} scoring {project.prelabel_threshold:g} or more"
         if skipped:
-            job.message += f"; {skipped} items skipped because a person saved them first"
-        log.info("pre-labeled %d items with %d shapes (%d empty, %d skipped)", written, shapes, empty, skipped)
+            job.message += f"; {skipped} items skipped because a person saved or submitted them"
+        log.info("pre-labeled %d items with %d %s (%d empty, %d skipped)", written, shapes, what, empty, skipped)
 
 
 def _write_prelabels(item: Item, project: Project, version: ModelVersion, detections) -> int | None:
@@ -360,6 +512,47 @@ def _write_prelabels(item: Item, project: Project, version: ModelVersion, detect
     db.session.add(PrelabelRecord(item_id=item.id, model_version_id=version.id, revision_id=revision_id, shape_count=len(shapes)))
     db.session.commit()
     return len(shapes)
+
+
+def _write_tag(item: Item, project: Project, version: ModelVersion, prediction: tuple[int, float]) -> int | None:
+    """Write one item's model tag (when its probability reaches the threshold) and its record, in one transaction.
+
+    The tag is ``{"id", "label", "source": {"type": "model", "model_version", "score"}}``; the
+    item's uncertainty is 1 - the probability. Model-made tags of older versions are replaced;
+    no shapes are written (an untouched item has none but machine-made ones, which are kept).
+
+    Returns:
+        1 when a tag was written, 0 when the probability was below the threshold (only the
+        record is written), or None when a person saved the item first.
+    """
+    label_index, score = prediction
+    document, base = annotations.latest_document(item.id)
+    if annotations.has_human_revision(item.id):
+        return None
+    score = min(1.0, max(0.0, float(score)))
+    item.uncertainty = 1.0 - score
+    tags = [t for t in document["tags"] if t.get("source", {}).get("type") != "model"]
+    written = 0
+    if score >= project.prelabel_threshold:
+        tags.append({
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"annotate:item/{item.id}/model/{version.id}/tag")),
+            "label": version.label_names[label_index],
+            "source": {"type": "model", "model_version": version.version, "score": round(score, 4)},
+        })  # fmt: skip
+        written = 1
+    revision_id = None
+    if written or base:
+        try:
+            revision = annotations.save_revision(
+                item, project, {"version": 1, "tags": tags, "shapes": document["shapes"]}, base, model_version_id=version.id, commit=False
+            )
+        except Conflict:
+            db.session.rollback()
+            return None
+        revision_id = revision.id
+    db.session.add(PrelabelRecord(item_id=item.id, model_version_id=version.id, revision_id=revision_id, shape_count=written))
+    db.session.commit()
+    return written
 
 
 def job_row(job_id: str) -> Job | None:

@@ -76,3 +76,22 @@ def test_cli_user_create(app, world):
     assert db.session.scalar(select(User).where(User.username == "newbie")).role == "labeler"
     result = runner.invoke(args=["user", "create", "newbie", "--role", "labeler", "--org", "Acme", "--password", "longenough1"])
     assert result.exit_code != 0 and "taken" in result.output
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(client, world, login):
+    from datetime import timedelta
+
+    secret = login("manager").api("POST", "/api/v1/tokens", json={"name": "ci"}).get_json()["token"]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/projects", headers=bearer).status_code == 200
+    token = db.session.scalar(select(ApiToken))
+    first = token.last_used_at
+    assert first is not None
+    assert client.get("/api/v1/projects", headers=bearer).status_code == 200
+    db.session.refresh(token)
+    assert token.last_used_at == first  # no write on every call
+    token.last_used_at = first - timedelta(minutes=5)
+    db.session.commit()
+    assert client.get("/api/v1/projects", headers=bearer).status_code == 200
+    db.session.refresh(token)
+    assert token.last_used_at > first - timedelta(minutes=5)

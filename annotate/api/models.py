@@ -33,6 +33,20 @@ class ModelStateSchema(Schema):
     latest_version_id = fields.Int(allow_none=True)
 
 
+class PrelabelRequestSchema(Schema):
+    """What to pre-label: chosen items (default: every untouched item) with a chosen version (default: the latest)."""
+
+    item_ids = fields.List(fields.Int(), load_default=None, validate=validate.Length(1, 10000))
+    model_version_id = fields.Int(load_default=None)
+
+
+class TrainRequestSchema(TrainSchema):
+    """A training request: detection on accepted boxes, or classification on accepted image-level tags."""
+
+    task = fields.Str(load_default="detection", validate=validate.OneOf(models.TASK_TYPES))
+    architecture = fields.Str(load_default=None)
+
+
 class GateSchema(Schema):
     """A new metric gate: the minimum held-out mAP@.5 for a trained version to become the latest."""
 
@@ -72,20 +86,25 @@ class Models(MethodView):
 
 
 @blp.route("/projects/<int:project_id>/train", methods=["POST"])
-@blp.arguments(TrainSchema)
+@blp.arguments(TrainRequestSchema)
 @blp.response(202, JobSchema)
 def train(data, project_id: int):
-    """Start training on the project's accepted boxes (managers)."""
+    """Start training a detector on accepted boxes, or a classifier on accepted tags (managers)."""
     project, _ = access.get_project(project_id, current_user, MANAGERS)
-    return models.start_training(project, current_user, epochs=data["epochs"], prelabel_after=data["prelabel_after"])
+    return models.start_training(
+        project, current_user, epochs=data["epochs"], prelabel_after=data["prelabel_after"], task=data["task"],
+        architecture=data["architecture"],
+    )  # fmt: skip
 
 
 @blp.route("/projects/<int:project_id>/prelabel", methods=["POST"])
+@blp.arguments(PrelabelRequestSchema)
 @blp.response(202, JobSchema)
-def prelabel(project_id: int):
-    """Pre-label untouched items with the latest model version (managers)."""
+def prelabel(data, project_id: int):
+    """Pre-label chosen items, or every untouched item, with a chosen or the latest version (managers)."""
     project, _ = access.get_project(project_id, current_user, MANAGERS)
-    return models.start_prelabel(project, current_user)
+    version = models.get_version(project, data["model_version_id"]) if data["model_version_id"] is not None else None
+    return models.start_prelabel(project, current_user, version, item_ids=data["item_ids"])
 
 
 @blp.route("/projects/<int:project_id>/models/state", methods=["GET"])

@@ -6,17 +6,21 @@ from annotate.models.jobs import Job, JobStatus
 from annotate.models.media import Item, ItemKind, Video
 from annotate.models.ml import ModelVersion, PrelabelOutcome, PrelabelRecord
 from annotate.models.projects import Label, LabelKind, Project, ProjectMember
+from annotate.models.quality import GoldAnswer, GoldItem, LabelerPause
 from annotate.models.tasks import Task, TaskEvent
 
 __all__ = [
     "AnnotationRevision",
     "ApiToken",
+    "GoldAnswer",
+    "GoldItem",
     "Item",
     "ItemKind",
     "Job",
     "JobStatus",
     "Label",
     "LabelKind",
+    "LabelerPause",
     "Membership",
     "ModelVersion",
     "Organization",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotate.extensions import db
@@ -37,6 +38,12 @@ class Project(db.Model):
     #: How "next task" orders new items: ``sequential`` (by id), ``least_confidence`` or
     #: ``entropy`` (active learning: the items the latest model is least sure about first).
     queue_order: Mapped[str] = mapped_column(String(20), default="sequential", server_default="sequential")
+    #: The chance (0..1) that "next task" serves a labeler a gold item instead of new work.
+    gold_rate: Mapped[float] = mapped_column(Float, default=0.1, server_default="0.1")
+    #: A labeler whose gold accuracy upper bound (95 % Wilson) is below this is flagged.
+    quality_threshold: Mapped[float] = mapped_column(Float, default=0.6, server_default="0.6")
+    #: Whether a flagged labeler is paused (served no new tasks) until a manager unpauses them.
+    auto_pause: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     labels: Mapped[list[Label]] = relationship(back_populates="project", order_by="Label.position", cascade="all, delete-orphan")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotate.extensions import db
@@ -37,6 +37,8 @@ class TaskEvent(db.Model):
     """One transition of a task: who did what, when, from which state to which, and why."""
 
     __tablename__ = "task_events"
+    # Per-labeler counts (how many tasks they started, what they skipped) read by actor and action.
+    __table_args__ = (Index("ix_task_events_actor_action", "actor_id", "action"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -17,6 +18,7 @@ from workflows import Role
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,80}$")
 TOKEN_PREFIX = "ann_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def create_organization(name: str) -> Organization:
@@ -103,6 +105,15 @@ def user_for_token(secret: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    # Record use at most once a minute: a write and commit on every API call costs more than
+    # the call itself under load, and "last used" needs no finer grain.
+    if token.last_used_at is None or now - _aware(token.last_used_at) > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        db.session.commit()
     return token.user
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they are stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

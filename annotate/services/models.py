@@ -18,12 +18,15 @@ from sqlalchemy import func, select
 
 from annotate.errors import Conflict, NotFound, ValidationFailed
 from annotate.extensions import db
-from annotate.models import Job, JobStatus, LabelKind, ModelVersion, Project, User
+from annotate.models import Item, Job, JobStatus, LabelKind, ModelVersion, Project, User
 from annotate.queue import enqueue
 from annotate.storage import get_storage
 
 FILE_FORMATS = ("annotate", "state_dict", "torchscript")
 DETECTORS = ("fasterrcnn_mobilenet_v3_large_320_fpn", "ssdlite320_mobilenet_v3_large")
+#: Image classifiers (task type "classification"); mirrors ``prelabel.registry`` without torch.
+CLASSIFIERS = ("resnet18", "mobilenet_v3_small")
+TASK_TYPES = ("detection", "classification")
 #: Detectors built into the worker (no weights file): architecture -> label names, class order.
 #: Mirrors ``prelabel.pretrained.BUILTIN_LABELS`` without importing OpenCV into the web process.
 BUILTIN = {"opencv_hog_people": ["person"]}
@@ -156,6 +159,7 @@ def add_version(
     project: Project, *, architecture: str, file_format: str, label_names: list[str], data: bytes | None = None,
     weights_key: str | None = None, metrics: dict[str, Any] | None = None, origin: str, user_id: int | None,
     snapshot: dict[str, Any] | None = None, passed_gate: bool = True, input_size: int | None = None,
+    task_type: str = "detection",
 ) -> ModelVersion:  # fmt: skip
     """Store a weights file and create the project's next model version (committed).
 
@@ -166,9 +170,11 @@ def add_version(
         snapshot: what a trained version saw, ``{"train": [[item id, revision], ...], "val": [...], "seed": n}``.
         passed_gate: whether the version reached the project's metric gate (see :func:`passes_gate`).
         input_size: the shorter image side the model resizes to, pixels, if known.
+        task_type: ``"detection"`` (labels are the project's shape labels) or
+            ``"classification"`` (labels are its tag labels; architecture one of :data:`CLASSIFIERS`).
 
     Raises:
-        ValidationFailed: unknown architecture or format, or labels not in the project.
+        ValidationFailed: unknown architecture, format or task type, or labels not in the project.
     """
     errors = {}
     if file_format == "builtin":
@@ -176,16 +182,21 @@ def add_version(
             errors["architecture"] = f"built in: {', '.join(BUILTIN)}"
         if data is not None:
             errors["format"] = "a built-in detector has no file; use one of " + ", ".join(FILE_FORMATS)
-    elif architecture not in DETECTORS and file_format != "torchscript":
+    elif task_type == "classification" and architecture not in CLASSIFIERS and file_format != "torchscript":
+        errors["architecture"] = f"use one of {', '.join(CLASSIFIERS)}"
+    elif task_type != "classification" and architecture not in DETECTORS and file_format != "torchscript":
         errors["architecture"] = f"use one of {', '.join(DETECTORS)}"
+    if task_type not in TASK_TYPES:
+        errors["task_type"] = f"use one of {', '.join(TASK_TYPES)}"
     if file_format not in FILE_FORMATS and file_format != "builtin":
         errors["format"] = f"use one of {', '.join(FILE_FORMATS)}"
-    shape_labels = {label.name for label in project.labels if label.kind == LabelKind.SHAPE}
-    unknown = [name for name in label_names if name not in shape_labels]
+    kind = LabelKind.TAG if task_type == "classification" else LabelKind.SHAPE
+    own_labels = {label.name for label in project.labels if label.kind == kind}
+    unknown = [name for name in label_names if name not in own_labels]
     if not label_names:
         errors["labels"] = "give the model's label names, in class order"
     elif unknown:
-        errors["labels"] = f"not shape labels of this project: {', '.join(unknown)}"
+        errors["labels"] = f"not {kind} labels of this project: {', '.join(unknown)}"
     if errors:
         raise ValidationFailed("the model cannot be registered", errors)
     if data is not None:
@@ -195,34 +206,71 @@ def add_version(
     version = ModelVersion(
         project_id=project.id, version=number, architecture=architecture, file_format=file_format,
         label_names=list(label_names), weights_key=weights_key, metrics=metrics or {}, origin=origin, created_by_id=user_id,
-        snapshot=snapshot or {}, passed_gate=passed_gate, input_size=input_size,
+        snapshot=snapshot or {}, passed_gate=passed_gate, input_size=input_size, task_type=task_type,
     )  # fmt: skip
     db.session.add(version)
     db.session.commit()
     return version
 
 
-def start_training(project: Project, user: User, *, epochs: int | None = None, prelabel_after: bool = True) -> Job:
-    """Queue a training job on the project's accepted boxes (committed).
+def start_training(
+    project: Project, user: User, *, epochs: int | None = None, prelabel_after: bool = True, task: str = "detection",
+    architecture: str | None = None,
+) -> Job:  # fmt: skip
+    """Queue a training job (committed).
 
     Args:
         epochs: passes over the training items; None: the ``TRAIN_EPOCHS`` setting.
         prelabel_after: pre-label untouched items afterwards if the new version becomes the latest.
+        task: ``"detection"`` trains on accepted boxes; ``"classification"`` on accepted items'
+            image-level tags (items with exactly one of the project's tag labels).
+        architecture: a name from :data:`DETECTORS` or :data:`CLASSIFIERS` matching ``task``;
+            None: the first of them.
+
+    Raises:
+        ValidationFailed: unknown task, an architecture that does not fit it, or a
+            classification task on a project with fewer than two tag labels.
     """
-    params = {"architecture": DETECTORS[0], "epochs": epochs, "prelabel_after": prelabel_after}
+    choices = CLASSIFIERS if task == "classification" else DETECTORS
+    errors = {}
+    if task not in TASK_TYPES:
+        errors["task"] = f"use one of {', '.join(TASK_TYPES)}"
+    elif architecture is not None and architecture not in choices:
+        errors["architecture"] = f"for {task} use one of {', '.join(choices)}"
+    elif task == "classification" and sum(label.kind == LabelKind.TAG for label in project.labels) < 2:
+        errors["task"] = "classification needs at least two tag labels in the project"
+    if errors:
+        raise ValidationFailed("the training cannot start", errors)
+    params = {"architecture": architecture or choices[0], "epochs": epochs, "prelabel_after": prelabel_after, "task": task}
     return enqueue("train", org_id=project.org_id, project_id=project.id, user_id=user.id if user else None, params=params)
 
 
-def start_prelabel(project: Project, user: User | None, version: ModelVersion | None = None) -> Job:
+def start_prelabel(project: Project, user: User | None, version: ModelVersion | None = None, *, item_ids: list[int] | None = None) -> Job:
     """Queue a pre-label job with ``version`` (default: the latest) (committed).
 
+    Args:
+        version: one of the project's versions; None: :func:`latest_version`.
+        item_ids: pre-label only these items (deduplicated, order kept); None: every
+            untouched item. Items a person has saved or submitted are skipped either way.
+
     Raises:
-        NotFound: the project has no model version yet.
+        NotFound: the project has no model version yet, or ``version`` is another project's.
+        ValidationFailed: some of ``item_ids`` are not items of the project (``errors["item_ids"]`` names them).
     """
+    if version is not None and version.project_id != project.id:
+        raise NotFound(f"model version {version.id} not found in this project")
     version = version or latest_version(project)
     if version is None:
         raise NotFound("this project has no model yet: train one or register a model file first")
-    return enqueue(
-        "prelabel", org_id=project.org_id, project_id=project.id, user_id=user.id if user else None,
-        params={"model_version_id": version.id},
-    )  # fmt: skip
+    params: dict[str, Any] = {"model_version_id": version.id}
+    if item_ids is not None:
+        wanted = list(dict.fromkeys(int(i) for i in item_ids))
+        if not wanted:
+            raise ValidationFailed("choose at least one item to pre-label", {"item_ids": "empty"})
+        found = set(db.session.scalars(select(Item.id).where(Item.project_id == project.id, Item.id.in_(wanted))))
+        bad = [i for i in wanted if i not in found]
+        if bad:
+            message = f"not items of this project: {', '.join(map(str, bad))}"
+            raise ValidationFailed(f"some items are not in this project ({message})", {"item_ids": message})
+        params["item_ids"] = wanted
+    return enqueue("prelabel", org_id=project.org_id, project_id=project.id, user_id=user.id if user else None, params=params)

@@ -21,6 +21,13 @@ Leases. A task served by :func:`next_task` is leased to its labeler for ``LEASE_
 A labeler may :func:`skip` an in-progress task with a reason: it goes back to the pool, the
 ``skip`` event records who and why, and :func:`next_task` never serves it to them again.
 Whatever they saved stays on the item as the next labeler's starting point.
+
+Gold. With the project's ``gold_rate`` a new task is a gold item instead: a transient copy of
+it with its own task, served, saved and submitted like any other; on submit it is scored and
+deleted rather than sent to review; see :mod:`annotate.services.quality`. A paused labeler is
+served only work already theirs; asking for new work raises
+:class:`~annotate.services.quality.LabelerPaused` (403), and submit or skip then answer no
+next task.
 """
 
 from __future__ import annotations
@@ -33,9 +40,9 @@ from sqlalchemy import ColumnElement, case, exists, select, update
 
 from annotate.errors import Conflict, Forbidden, ValidationFailed
 from annotate.extensions import db
-from annotate.models import AnnotationRevision, Item, Project, Task, TaskEvent, User
+from annotate.models import AnnotationRevision, GoldAnswer, GoldItem, Item, Project, Task, TaskEvent, User
 from annotate.models.types import utcnow
-from annotate.services import annotations, work_saved
+from annotate.services import annotations, quality, work_saved
 from workflows import Action, Role, TaskState, TransitionError, next_state
 
 CLAIM_ATTEMPTS = 20
@@ -76,8 +83,15 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
     a conditional UPDATE on every database, so two labelers asking at once never get the same
     task. The served task's ``lease_expires_at`` is now + ``LEASE_SECONDS``.
 
+    Before the pool, a paused labeler is refused, and the gold draw may serve a gold copy
+    instead (:func:`annotate.services.quality.draw_gold`). Gold items and gold copies are
+    never served from the pool.
+
     Returns:
         The task, in progress and assigned to ``user``; None when nothing is left for them.
+
+    Raises:
+        LabelerPaused: ``user`` is paused in the project and has no work of their own.
     """
     own = db.session.scalar(
         select(Task)
@@ -99,9 +113,20 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
         # Its lease expired and someone released it just now: serve from the pool instead.
         db.session.rollback()
     release_expired(project)
+    quality.discard_released_copies(project)
     db.session.commit()  # releases stand even if this caller then finds nothing to claim
+    quality.check_not_paused(project, user)
+    gold = quality.draw_gold(project, user)
+    if gold is not None:
+        served = quality.serve_gold(project, user, role, gold, utcnow() + lease_duration())
+        if served is not None:
+            return served
     skipped = exists().where(TaskEvent.task_id == Task.id, TaskEvent.action == Action.SKIP, TaskEvent.actor_id == user.id)
-    query = select(Task).where(Task.project_id == project.id, Task.state == TaskState.NEW, Task.assignee_id.is_(None), ~skipped)
+    gold_copy = exists().where(GoldAnswer.copy_item_id == Task.item_id)
+    gold_item = exists().where(GoldItem.item_id == Task.item_id)
+    query = select(Task).where(
+        Task.project_id == project.id, Task.state == TaskState.NEW, Task.assignee_id.is_(None), ~skipped, ~gold_copy, ~gold_item
+    )
     if project.queue_order == "sequential":
         query = query.order_by(Task.id)
     else:
@@ -206,11 +231,26 @@ def skip(task: Task, user: User, role: Role, reason: str) -> Task | None:
     if not reason:
         raise ValidationFailed("say why you skip this task", {"reason": "required"})
     _check_editor(task, user, role)
-    if _transition_if(task.id, task.state, user.id, Action.SKIP, role, user.id, reason) is None:
+    project_id = task.project_id
+    answer = quality.gold_copy_answer(task.item_id)
+    if answer is not None:
+        if task.state != TaskState.IN_PROGRESS:
+            raise Conflict(f"task {task.id} is {task.state.replace('_', ' ')}, not in progress", {"state": task.state})
+        quality.drop_gold(task, answer, "skipped")
+    elif _transition_if(task.id, task.state, user.id, Action.SKIP, role, user.id, reason) is None:
         db.session.rollback()
         raise Conflict(f"task {task.id} is no longer yours", {"state": "released"})
     db.session.commit()
-    return next_task(db.session.get(Project, task.project_id), user, role)
+    return _following(db.session.get(Project, project_id), user, role)
+
+
+def _following(project: Project, user: User, role: Role) -> Task | None:
+    """The next task after a submit or skip; None (not an error) when the labeler is paused."""
+    try:
+        return next_task(project, user, role)
+    except quality.LabelerPaused:
+        db.session.rollback()
+        return None
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -317,11 +357,17 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
         latest = annotations.latest_document(task.item_id)[1]
         if latest != base_revision:
             raise Conflict(f"the item was saved as revision {latest} since revision {base_revision}", {"latest_revision": latest})
+    project_id = task.project_id
+    answer = quality.gold_copy_answer(task.item_id)
+    if answer is not None:
+        # A gold copy is scored and deleted instead of going to review.
+        quality.finish_gold(task, answer, user, role)
+        return _following(db.session.get(Project, project_id), user, role)
     apply_action(task, user, role, Action.SUBMIT)
     task.lease_expires_at = None  # a lease only guards work in progress
     work_saved.record_outcomes(task.item_id)
     db.session.commit()
-    return next_task(db.session.get(Project, task.project_id), user, role)
+    return _following(db.session.get(Project, project_id), user, role)
 
 
 def review(task: Task, user: User, role: Role, decision: str, comment: str = "") -> TaskEvent:

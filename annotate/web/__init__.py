@@ -5,9 +5,9 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register every page blueprint on ``app``."""
-    from annotate.web import admin, auth, home, label, media, review, stats
+    from annotate.web import admin, auth, home, label, media, quality, review, stats
 
-    for module in (auth, home, label, review, admin, media, stats):
+    for module in (auth, home, label, review, admin, media, stats, quality):
         app.register_blueprint(module.bp)
 
 
