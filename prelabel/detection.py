@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torchvision.ops import batched_nms, box_convert, clip_boxes_to_image
 
+from prelabel.predictions import Detection
 from prelabel.registry import (
     DETECTION,
     ModelFileError,
@@ -122,21 +123,6 @@ class TrainResult:
     device: str
     min_size: int = 320
     max_size: int = 640
-
-
-@dataclass(frozen=True)
-class Detection:
-    """One predicted box.
-
-    Attributes:
-        label_index: 0-based index into the detector's ``label_names``.
-        bbox: COCO ``(x, y, w, h)`` in image pixels, clipped to the image.
-        score: Confidence in [0, 1].
-    """
-
-    label_index: int
-    bbox: tuple[float, float, float, float]
-    score: float
 
 
 def _resolve_device(device: str | torch.device | None) -> torch.device:

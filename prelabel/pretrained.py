@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
+
+from prelabel.predictions import Detection
 
 HOG_PEOPLE = "opencv_hog_people"
 BUILTIN_LABELS: dict[str, list[str]] = {HOG_PEOPLE: ["person"]}
@@ -27,22 +28,6 @@ BUILTIN_LABELS: dict[str, list[str]] = {HOG_PEOPLE: ["person"]}
 #: Images whose shorter side is below this many pixels are upscaled x2 before HOG, so that a
 #: person filling a small frame (e.g. a 176x144 video) can reach the 128-pixel window height.
 UPSCALE_BELOW = 320
-
-
-@dataclass(frozen=True)
-class Detection:
-    """One predicted box; the same fields as ``prelabel.detection.Detection``, which can't be
-    imported here because that module imports torch.
-
-    Attributes:
-        label_index: 0-based index into the detector's ``label_names``.
-        bbox: COCO ``(x, y, w, h)`` in image pixels, clipped to the image.
-        score: Confidence in [0, 1].
-    """
-
-    label_index: int
-    bbox: tuple[float, float, float, float]
-    score: float
 
 
 def hog_score(weight: float) -> float:

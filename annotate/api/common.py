@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Response, jsonify
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -19,3 +19,8 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
         return None
 
     return blp
+
+
+def csv_response(text: str, filename: str) -> Response:
+    """Return ``text`` as a CSV download named ``filename``."""
+    return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from annotate.api.common import api_blueprint
+from annotate.api.common import api_blueprint, csv_response
 from annotate.services import access, quality
 from annotate.services.access import MANAGERS
 
@@ -44,10 +43,7 @@ def quality_figures(query, project_id: int):
     project, _ = access.get_project(project_id, current_user, MANAGERS)
     rows = quality.labeler_figures(project)
     if query["format"] == "csv":
-        return Response(
-            quality.figures_csv(rows), mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="quality-project-{project.id}.csv"'},
-        )  # fmt: skip
+        return csv_response(quality.figures_csv(rows), f"quality-project-{project.id}.csv")
     return {"project_id": project.id, "labelers": rows, **quality.project_figures(project)}
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from annotate.api.common import api_blueprint
+from annotate.api.common import api_blueprint, csv_response
 from annotate.services import access, work_saved
 from annotate.services.access import MANAGERS
 
@@ -38,10 +37,7 @@ def work_saved_figures(query, project_id: int):
     project, _ = access.get_project(project_id, current_user, MANAGERS)
     figures = work_saved.version_figures(project)
     if query["format"] == "csv":
-        return Response(
-            work_saved.figures_csv(figures), mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="work-saved-project-{project.id}.csv"'},
-        )  # fmt: skip
+        return csv_response(work_saved.figures_csv(figures), f"work-saved-project-{project.id}.csv")
     timeline = work_saved.project_timeline(project)
     return {"project_id": project.id, "queue_order": project.queue_order, "versions": figures, "timeline": timeline}
 
