@@ -108,3 +108,56 @@ def test_label_draw_submit_then_review_accept(app, world, live_server, browser, 
     db.session.expire_all()
     assert db.session.get(Task, task.id).state == "accepted"
     assert errors == []
+
+
+def test_prelabels_show_as_machine_made_and_become_human_when_moved(app, world, live_server, browser):
+    from annotate.services import annotations, models
+
+    media.ingest(world.project, [("grace_hopper.jpg", corpus_file("media-from-packages/images/grace_hopper.jpg").read_bytes())])
+    item = db.session.scalar(select(Task)).item
+    version = models.add_version(
+        world.project, architecture="fixed", file_format="torchscript", label_names=["person"], data=b"x", origin="registered", user_id=None
+    )
+    prelabel = {
+        "id": "pre-1", "type": "bbox", "label": "person", "bbox": [100, 120, 250, 400],
+        "source": {"type": "model", "model_version": version.version, "score": 0.87},
+    }  # fmt: skip
+    annotations.save_revision(item, world.project, {"version": 1, "tags": [], "shapes": [prelabel]}, 0, model_version_id=version.id)
+
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    log_in(page, live_server, "labeler1")
+    page.click("button.start-labeling")
+    page.wait_for_selector("#tool[data-ready=true]")
+    shape = page.locator('#canvas g.shape.model[data-id="pre-1"]')
+    assert "person · model v1 · 0.87" in shape.text_content()
+    box = shape.locator("rect.shape-body").bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.click("#mode-select")
+    page.mouse.move(*centre)
+    page.mouse.down()
+    page.mouse.move(centre[0] + 30, centre[1] + 20, steps=6)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('#save-status').textContent.includes('Saved · rev 2')")
+    saved = annotations.latest_document(item.id)[0]["shapes"]
+    assert [(s["id"], s["source"]["type"]) for s in saved] == [("pre-1", "human")]
+    assert saved[0]["bbox"][0] > 100 and saved[0]["bbox"][2:] == [250, 400]
+    assert page.locator('#canvas g.shape.model[data-id="pre-1"]').count() == 0
+
+
+def test_skip_asks_why_and_opens_the_next_task(app, world, live_server, browser):
+    from annotate.models import TaskEvent
+
+    names = ("grace_hopper.jpg", "astronaut.png")
+    media.ingest(world.project, [(n, corpus_file(f"media-from-packages/images/{n}").read_bytes()) for n in names])
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.on("dialog", lambda dialog: dialog.accept("the face is cut off"))
+    log_in(page, live_server, "labeler1")
+    page.click("button.start-labeling")
+    page.wait_for_selector("#tool[data-ready=true]")
+    first = page.url
+    page.click("#skip-btn")
+    page.wait_for_url(lambda url: url != first and "/label/tasks/" in url)
+    page.wait_for_selector("#tool[data-ready=true]")
+    assert "astronaut.png" in page.locator("#task-title").text_content()
+    skip = db.session.scalar(select(TaskEvent).where(TaskEvent.action == "skip"))
+    assert skip.comment == "the face is cut off" and skip.actor.username == "labeler1"
