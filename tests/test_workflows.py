@@ -24,6 +24,10 @@ EXPECTED = {
     (S.ACCEPTED, A.REOPEN): ({R.MANAGER, R.ADMIN}, S.REJECTED),
     (S.IN_PROGRESS, A.SKIP): (LABELING, S.NEW),
     (S.IN_PROGRESS, A.EXPIRE): ({R.ADMIN}, S.NEW),  # the system, acting as admin
+    (S.IN_PROGRESS, A.AUTO_ACCEPT): ({R.ADMIN}, S.ACCEPTED),  # the system: not drawn for review
+    (S.SUBMITTED, A.ESCALATE): (REVIEWING, S.ESCALATED),
+    (S.ESCALATED, A.ACCEPT): ({R.MANAGER, R.ADMIN}, S.ACCEPTED),
+    (S.ESCALATED, A.REOPEN): ({R.MANAGER, R.ADMIN}, S.REJECTED),
 }
 
 
@@ -39,12 +43,14 @@ def test_every_triple(state, action, role):
 
 
 def test_table_has_no_rows_beyond_the_expected_ones():
-    assert len(TRANSITIONS) == sum(len(roles) for roles, _ in EXPECTED.values()) == 27
+    assert len(TRANSITIONS) == sum(len(roles) for roles, _ in EXPECTED.values()) == 35
 
 
 def test_allowed_actions_and_messages():
-    assert allowed_actions("submitted", "reviewer") == [A.ACCEPT, A.REJECT]
+    assert allowed_actions("submitted", "reviewer") == [A.ACCEPT, A.REJECT, A.ESCALATE]
     assert allowed_actions("submitted", "labeler") == []
+    assert allowed_actions("escalated", "manager") == [A.ACCEPT, A.REOPEN]
+    assert allowed_actions("escalated", "reviewer") == allowed_actions("escalated", "labeler") == []
     assert allowed_actions("in_progress", "labeler") == [A.START, A.SAVE, A.SUBMIT, A.SKIP]
     with pytest.raises(TransitionError, match="a labeler cannot accept a task that is submitted"):
         next_state("submitted", "accept", "labeler")

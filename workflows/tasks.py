@@ -13,6 +13,17 @@ A task is one item to be labeled. Its life is::
 ``skip`` is the labeler handing an in-progress task back to the pool (with a reason);
 ``expire`` is the system doing the same when the labeler's lease ran out. Nobody does
 ``expire`` by hand: the service applies it with the ``admin`` role and records no actor.
+
+Review rules are per project and applied by the service; the table stays a pure function of
+``(state, action, role)``:
+
+* audit: on submit the service applies ``auto_accept`` (in_progress -> accepted) instead of
+  ``submit`` when the item is not drawn for review; like ``expire`` the system does it, with
+  the ``admin`` role and no actor;
+* escalation: when a rejection would be the Nth of a round, the service applies ``escalate``
+  (submitted -> escalated) instead of ``reject``; a manager then may ``accept`` the task or
+  ``reopen`` it (escalated -> rejected, back to its labeler).
+
 Anything not in :data:`TRANSITIONS` is refused with :class:`TransitionError`; no view or
 service checks states by hand. Stages (annotation, validation, acceptance) in the sense of
 CVAT are derived from the state; they are not stored separately.
@@ -31,6 +42,8 @@ class TaskState(StrEnum):
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    #: Rejected too often: waits for a manager to accept it or send it back.
+    ESCALATED = "escalated"
 
 
 class Action(StrEnum):
@@ -45,6 +58,10 @@ class Action(StrEnum):
     SKIP = "skip"
     #: Done by the system, not a person: the service applies it with the admin role.
     EXPIRE = "expire"
+    #: Done by the system instead of ``submit`` when the item is not drawn for review.
+    AUTO_ACCEPT = "auto_accept"
+    #: A rejection that reached the project's review-round limit: a manager decides.
+    ESCALATE = "escalate"
 
 
 class Role(StrEnum):
@@ -94,6 +111,10 @@ TRANSITIONS: dict[tuple[TaskState, Action, Role], TaskState] = {
     **_rows(TaskState.ACCEPTED, Action.REOPEN, _MANAGING, TaskState.REJECTED),
     **_rows(TaskState.IN_PROGRESS, Action.SKIP, _LABELING, TaskState.NEW),
     **_rows(TaskState.IN_PROGRESS, Action.EXPIRE, _SYSTEM, TaskState.NEW),
+    **_rows(TaskState.IN_PROGRESS, Action.AUTO_ACCEPT, _SYSTEM, TaskState.ACCEPTED),
+    **_rows(TaskState.SUBMITTED, Action.ESCALATE, _REVIEWING, TaskState.ESCALATED),
+    **_rows(TaskState.ESCALATED, Action.ACCEPT, _MANAGING, TaskState.ACCEPTED),
+    **_rows(TaskState.ESCALATED, Action.REOPEN, _MANAGING, TaskState.REJECTED),
 }
 
 

@@ -32,7 +32,8 @@ def _project_out(project, role) -> dict:
     return {
         "id": project.id, "name": project.name, "description": project.description, "labels": project.labels,
         "role": role, "progress": projects.progress(project), "created_at": project.created_at,
-        "prelabel_threshold": project.prelabel_threshold,
+        "prelabel_threshold": project.prelabel_threshold, "review_rate": project.review_rate,
+        "max_review_rounds": project.max_review_rounds,
     }  # fmt: skip
 
 
@@ -66,7 +67,7 @@ class ProjectById(MethodView):
     @blp.arguments(ProjectSettingsSchema)
     @blp.response(200, ProjectSchema)
     def patch(self, data, project_id: int):
-        """Change the description or the pre-label score threshold (managers)."""
+        """Change the description, pre-label threshold, review rate or review-round limit (managers)."""
         project, role = access.get_project(project_id, current_user, MANAGERS)
         projects.update_settings(project, **data)
         return _project_out(project, role)

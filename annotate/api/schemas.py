@@ -22,6 +22,8 @@ class ProjectSchema(Schema):
     description = fields.Str(load_default="")
     labels = fields.List(fields.Nested(LabelSchema), load_default=list)
     prelabel_threshold = fields.Float(dump_only=True)
+    review_rate = fields.Float(dump_only=True)
+    max_review_rounds = fields.Int(dump_only=True)
     role = fields.Str(dump_only=True)
     progress = fields.Dict(keys=fields.Str(), values=fields.Int(), dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -32,6 +34,10 @@ class ProjectSettingsSchema(Schema):
 
     description = fields.Str()
     prelabel_threshold = fields.Float(validate=validate.Range(0, 1))
+    #: The share of submitted items that go to review; the rest are accepted by the system.
+    review_rate = fields.Float(validate=validate.Range(0, 1))
+    #: The rejection that escalates a task to a manager; 0 never escalates.
+    max_review_rounds = fields.Int(strict=True, validate=validate.Range(0, 20))
 
 
 class MemberSchema(Schema):

@@ -44,6 +44,11 @@ class Project(db.Model):
     quality_threshold: Mapped[float] = mapped_column(Float, default=0.6, server_default="0.6")
     #: Whether a flagged labeler is paused (served no new tasks) until a manager unpauses them.
     auto_pause: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    #: The chance (0..1) that a submitted item goes to review; the rest are accepted by the
+    #: system (``auto_accept``). 1 reviews everything; see :func:`annotate.services.tasks.submit`.
+    review_rate: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    #: The rejection of a review round that escalates the task to a manager instead; 0 never does.
+    max_review_rounds: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     labels: Mapped[list[Label]] = relationship(back_populates="project", order_by="Label.position", cascade="all, delete-orphan")
 

@@ -18,6 +18,8 @@ PALETTE = [
     "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
 ]  # fmt: skip
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+#: The highest ``Project.max_review_rounds`` a manager may set.
+MAX_REVIEW_ROUNDS = 20
 
 
 def create_project(org_id: int, name: str, description: str = "", labels: Iterable[dict] = ()) -> Project:
@@ -121,22 +123,46 @@ def members(project: Project) -> list[ProjectMember]:
     return list(db.session.scalars(select(ProjectMember).join(User).where(ProjectMember.project_id == project.id).order_by(User.username)))
 
 
-def update_settings(project: Project, *, prelabel_threshold: float | None = None, description: str | None = None) -> Project:
-    """Change a project's settings (committed).
+def update_settings(
+    project: Project,
+    *,
+    prelabel_threshold: float | None = None,
+    description: str | None = None,
+    review_rate: float | None = None,
+    max_review_rounds: int | None = None,
+) -> Project:
+    """Change a project's settings (committed); a setting left None is unchanged.
 
     Args:
         prelabel_threshold: pre-labels scoring below this (0 to 1) are not stored.
         description: free text.
+        review_rate: the share (0 to 1) of submitted items that go to review; the others are
+            accepted by the system. 1 reviews everything.
+        max_review_rounds: the rejection (0 to 20) that escalates a task to a manager instead
+            of returning it to its labeler; 0 never escalates.
 
     Raises:
-        ValidationFailed: a threshold outside 0..1.
+        ValidationFailed: a value out of range; nothing is changed then.
     """
+    errors = {}
+    if prelabel_threshold is not None and not 0.0 <= prelabel_threshold <= 1.0:
+        errors["prelabel_threshold"] = "out of range"
+    if review_rate is not None and not 0.0 <= review_rate <= 1.0:
+        errors["review_rate"] = "out of range: from 0 to 1"
+    whole = isinstance(max_review_rounds, int) and not isinstance(max_review_rounds, bool)
+    if max_review_rounds is not None and not (whole and 0 <= max_review_rounds <= MAX_REVIEW_ROUNDS):
+        errors["max_review_rounds"] = f"out of range: a whole number from 0 to {MAX_REVIEW_ROUNDS}"
+    if errors:
+        message = "the pre-label threshold must be from 0 to 1" if list(errors) == ["prelabel_threshold"] else "invalid project settings"
+        raise ValidationFailed(message, errors)
     if prelabel_threshold is not None:
-        if not 0.0 <= prelabel_threshold <= 1.0:
-            raise ValidationFailed("the pre-label threshold must be from 0 to 1", {"prelabel_threshold": "out of range"})
         project.prelabel_threshold = prelabel_threshold
     if description is not None:
         project.description = description
+    if review_rate is not None:
+        project.review_rate = float(review_rate)
+    if max_review_rounds is not None:
+        project.max_review_rounds = int(max_review_rounds)
     db.session.commit()
     return project
 

@@ -494,16 +494,21 @@ def labeler_figures(project: Project) -> list[dict[str, Any]]:
         One dict per labeler (keys as :data:`CSV_COLUMNS` plus ``user_id``), by username.
     """
     events = db.session.execute(
-        select(TaskEvent.task_id, TaskEvent.action, TaskEvent.actor_id)
+        select(TaskEvent.task_id, TaskEvent.action, TaskEvent.actor_id, Task.assignee_id)
         .join(Task, Task.id == TaskEvent.task_id)
-        .where(Task.project_id == project.id, TaskEvent.action.in_([Action.SUBMIT, Action.ACCEPT, Action.REJECT]))
+        .where(Task.project_id == project.id, TaskEvent.action.in_([Action.SUBMIT, Action.AUTO_ACCEPT, Action.ACCEPT, Action.REJECT]))
         .order_by(TaskEvent.id)
     ).all()
     submitter: dict[int, int | None] = {}
     submitted: dict[int, set[int]] = defaultdict(set)
     reviews: dict[int, Counter] = defaultdict(Counter)
-    for task_id, action, actor_id in events:
-        if action == Action.SUBMIT:
+    for task_id, action, actor_id, assignee_id in events:
+        if action == Action.AUTO_ACCEPT:
+            # Submitted, and accepted without review (the audit rate skipped it): it counts as
+            # the labeler's work but not in their acceptance rate, which is about reviews.
+            if assignee_id is not None:
+                submitted[assignee_id].add(task_id)
+        elif action == Action.SUBMIT:
             submitter[task_id] = actor_id
             if actor_id is not None:
                 submitted[actor_id].add(task_id)
@@ -550,10 +555,14 @@ def project_figures(project: Project) -> dict[str, Any]:
     for action, created in db.session.execute(
         select(TaskEvent.action, TaskEvent.created_at)
         .join(Task, Task.id == TaskEvent.task_id)
-        .where(Task.project_id == project.id, TaskEvent.action.in_([Action.SUBMIT, Action.ACCEPT]))
+        .where(Task.project_id == project.id, TaskEvent.action.in_([Action.SUBMIT, Action.AUTO_ACCEPT, Action.ACCEPT]))
     ).all():
         day = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC).date().isoformat()
-        per_day[day][action] += 1
+        if action == Action.AUTO_ACCEPT:  # a submit that was accepted without review
+            per_day[day][Action.SUBMIT] += 1
+            per_day[day][Action.ACCEPT] += 1
+        else:
+            per_day[day][action] += 1
     latest = (
         select(AnnotationRevision.item_id, func.max(AnnotationRevision.number).label("number"))
         .join(Item, Item.id == AnnotationRevision.item_id)

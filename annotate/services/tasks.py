@@ -28,15 +28,29 @@ deleted rather than sent to review; see :mod:`annotate.services.quality`. A paus
 served only work already theirs; asking for new work raises
 :class:`~annotate.services.quality.LabelerPaused` (403), and submit or skip then answer no
 next task.
+
+Audit. A project's ``review_rate`` (0..1) is the share of submits that go to review. Each
+first submit of a task is drawn deterministically (:func:`review_rng`, seeded by project, item
+and how often the task was submitted before); an item not drawn is accepted by the system: an
+``auto_accept`` event with no actor, whose comment names the labeler. A task that a reviewer or
+manager ever sent back always goes to review again, so nobody's requested fix goes unchecked.
+Gold copies are never drawn: they are scored as before.
+
+Escalation. A project's ``max_review_rounds`` (0 = never) is the rejection that, instead of
+returning the task to its labeler, escalates it to a manager (``escalate`` event, state
+``escalated``). Rounds are counted since the task's last escalation, so a task a manager
+reopened gets ``max_review_rounds`` fresh rounds. Managers see escalated tasks in their review
+queue and accept them or send them back (``reopen``); see :func:`review`.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, case, exists, select, update
+from sqlalchemy import ColumnElement, case, exists, func, select, update
 
 from annotate.errors import Conflict, Forbidden, ValidationFailed
 from annotate.extensions import db
@@ -337,10 +351,12 @@ def save_annotation(task: Task, user: User, role: Role, document: Any, base_revi
 
 
 def submit(task: Task, user: User, role: Role, base_revision: int | None = None) -> Task | None:
-    """Send the task to review (committed) and serve the caller's next task.
+    """Send the task to review, or accept it for the system (committed); serve the caller's next task.
 
-    When the item had pre-labels, what the person did with them is recorded in the same
-    transaction (:func:`annotate.services.work_saved.record_outcomes`).
+    Whether it goes to review is the project's ``review_rate`` draw (see "Audit" in the module
+    docstring); not drawn, it is accepted with an ``auto_accept`` event and no actor. A gold
+    copy is scored and deleted instead. When the item had pre-labels, what the person did with
+    them is recorded in the same transaction (:func:`annotate.services.work_saved.record_outcomes`).
 
     Args:
         base_revision: when given, the submit is refused if the item was saved since.
@@ -363,37 +379,136 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
         # A gold copy is scored and deleted instead of going to review.
         quality.finish_gold(task, answer, user, role)
         return _following(db.session.get(Project, project_id), user, role)
-    apply_action(task, user, role, Action.SUBMIT)
+    project = db.session.get(Project, project_id)
+    if _drawn_for_review(project, task):
+        apply_action(task, user, role, Action.SUBMIT)
+    else:
+        _auto_accept(task, user, role, project)
     task.lease_expires_at = None  # a lease only guards work in progress
     work_saved.record_outcomes(task.item_id)
     db.session.commit()
     return _following(db.session.get(Project, project_id), user, role)
 
 
-def review(task: Task, user: User, role: Role, decision: str, comment: str = "") -> TaskEvent:
-    """Accept or reject a submitted task (committed). A rejected task returns to its labeler.
+def review_rng(project_id: int, item_id: int, submits: int) -> random.Random:
+    """Return the generator that decides whether a submit goes to review (deterministic).
+
+    Args:
+        project_id: the task's project.
+        item_id: the task's item.
+        submits: how many times the task was submitted (or auto-accepted) before this submit.
+
+    Returns:
+        A generator seeded by the three numbers; its first ``random()`` is the draw.
+    """
+    return random.Random(f"review:{project_id}:{item_id}:{submits}")
+
+
+def _drawn_for_review(project: Project, task: Task) -> bool:
+    """Whether this submit goes to review; see "Audit" in the module docstring."""
+    if project.review_rate >= 1.0:
+        return True
+    counts = _event_counts(task.id, (Action.SUBMIT, Action.AUTO_ACCEPT, Action.REJECT, Action.ESCALATE, Action.REOPEN))
+    if counts[Action.REJECT] or counts[Action.ESCALATE] or counts[Action.REOPEN]:
+        return True
+    if project.review_rate <= 0.0:
+        return False
+    submits = counts[Action.SUBMIT] + counts[Action.AUTO_ACCEPT]
+    return review_rng(project.id, task.item_id, submits).random() < project.review_rate
+
+
+def _auto_accept(task: Task, user: User, role: Role, project: Project) -> TaskEvent:
+    """Accept ``task`` for the system in place of the caller's submit (not committed).
 
     Raises:
-        ValidationFailed: an unknown decision, or a rejection without a comment.
-        Conflict: the task is not submitted.
+        Conflict: the caller could not have submitted the task (wrong state or role).
+    """
+    try:
+        next_state(task.state, Action.SUBMIT, role)  # the labeler's own right to submit still applies
+        new = next_state(task.state, Action.AUTO_ACCEPT, SYSTEM_ROLE)
+    except TransitionError as exc:
+        raise Conflict(f"task {task.id}: {exc}", {"state": task.state}) from None
+    comment = f"submitted by {user.username}; not drawn for review (review rate {project.review_rate:g})"
+    event = TaskEvent(task_id=task.id, actor_id=None, action=Action.AUTO_ACCEPT, from_state=task.state, to_state=new, comment=comment)
+    task.state = new
+    db.session.add(event)
+    return event
+
+
+def _event_counts(task_id: int, actions: tuple[Action, ...], after_id: int = 0) -> dict[Action, int]:
+    """Count the task's events per action (those with an id above ``after_id``); zero when none."""
+    rows = db.session.execute(
+        select(TaskEvent.action, func.count())
+        .where(TaskEvent.task_id == task_id, TaskEvent.action.in_(actions), TaskEvent.id > after_id)
+        .group_by(TaskEvent.action)
+    ).all()
+    found = dict(rows)
+    return {action: int(found.get(action.value, 0)) for action in actions}
+
+
+def _rejection_action(project: Project, task: Task) -> Action:
+    """``reject``, or ``escalate`` when this rejection is round ``max_review_rounds`` of the task."""
+    if project.max_review_rounds <= 0:
+        return Action.REJECT
+    last_escalation = db.session.scalar(
+        select(func.coalesce(func.max(TaskEvent.id), 0)).where(TaskEvent.task_id == task.id, TaskEvent.action == Action.ESCALATE)
+    )
+    rejects = _event_counts(task.id, (Action.REJECT,), after_id=last_escalation)[Action.REJECT]
+    return Action.ESCALATE if rejects >= project.max_review_rounds - 1 else Action.REJECT
+
+
+def review(task: Task, user: User, role: Role, decision: str, comment: str = "") -> TaskEvent:
+    """Decide on a submitted or escalated task (committed).
+
+    Decisions and the action applied:
+
+    * ``accept``: ``accept`` (a submitted task: reviewers; an escalated one: managers);
+    * ``reject`` on a submitted task: ``reject`` (back to its labeler), or ``escalate`` when this
+      is the project's ``max_review_rounds``-th rejection of the round;
+    * ``reject`` on an escalated task, or ``reopen``: ``reopen`` (managers; back to its labeler).
+
+    Args:
+        decision: ``accept``, ``reject`` or ``reopen``.
+        comment: what to fix; required unless accepting.
+
+    Returns:
+        The recorded event; its ``action`` says what was applied.
+
+    Raises:
+        ValidationFailed: an unknown decision, or no comment when sending the task back.
+        Conflict: the table does not allow the action in the task's state for ``role``.
     """
     comment = (comment or "").strip()
-    if decision not in (Action.ACCEPT, Action.REJECT):
-        raise ValidationFailed("decision must be 'accept' or 'reject'", {"decision": "invalid"})
-    if decision == Action.REJECT and not comment:
+    if decision not in (Action.ACCEPT, Action.REJECT, Action.REOPEN):
+        raise ValidationFailed("decision must be 'accept', 'reject' or 'reopen'", {"decision": "invalid"})
+    if decision != Action.ACCEPT and not comment:
         raise ValidationFailed("say what to fix when you reject", {"comment": "required when rejecting"})
-    event = apply_action(task, user, role, Action(decision), comment)
+    action = Action(decision)
+    if action == Action.REJECT and task.state == TaskState.ESCALATED:
+        action = Action.REOPEN
+    elif action == Action.REJECT and task.state == TaskState.SUBMITTED:
+        action = _rejection_action(db.session.get(Project, task.project_id), task)
+    event = apply_action(task, user, role, action, comment)
     db.session.commit()
     return event
 
 
-def review_queue(project: Project, limit: int = 200) -> list[Task]:
-    """Return submitted tasks of ``project``, oldest first."""
+def review_queue(project: Project, limit: int = 200, escalated: bool = False) -> list[Task]:
+    """Return tasks of ``project`` waiting for a decision, oldest first.
+
+    Args:
+        limit: at most this many tasks.
+        escalated: include escalated tasks (for managers), listed before the submitted ones.
+
+    Returns:
+        Submitted tasks, preceded by escalated ones when ``escalated``.
+    """
+    states = [TaskState.ESCALATED, TaskState.SUBMITTED] if escalated else [TaskState.SUBMITTED]
     return list(
         db.session.scalars(
             select(Task)
-            .where(Task.project_id == project.id, Task.state == TaskState.SUBMITTED)
-            .order_by(Task.updated_at, Task.id)
+            .where(Task.project_id == project.id, Task.state.in_(states))
+            .order_by(case((Task.state == TaskState.ESCALATED, 0), else_=1), Task.updated_at, Task.id)
             .limit(limit)
         )
     )
@@ -405,8 +520,8 @@ def history(task: Task) -> list[TaskEvent]:
 
 
 def review_comments(task: Task) -> list[TaskEvent]:
-    """Return the reviewers' rejection comments on the task, newest first."""
-    return [e for e in history(task) if e.action == Action.REJECT and e.comment]
+    """Return the comments of those who sent the task back (reject, escalate, reopen), newest first."""
+    return [e for e in history(task) if e.action in (Action.REJECT, Action.ESCALATE, Action.REOPEN) and e.comment]
 
 
 def can_edit(task: Task, user: User, role: Role) -> bool:

@@ -1,4 +1,4 @@
-"""Review pages: the queue of submitted items, and accepting or rejecting one."""
+"""Review pages: the queue of submitted (and, for managers, escalated) items, and deciding on one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 from annotate.extensions import db
 from annotate.models import Project
 from annotate.services import access, annotations, tasks
-from annotate.services.access import REVIEWERS
+from annotate.services.access import MANAGERS, REVIEWERS
+from workflows import Action, TaskState
 
 bp = Blueprint("review", __name__)
 
@@ -16,15 +17,16 @@ bp = Blueprint("review", __name__)
 @bp.get("/projects/<int:project_id>/review")
 @login_required
 def queue(project_id: int):
-    """List the project's submitted items, oldest first."""
-    project, _ = access.get_project(project_id, current_user, REVIEWERS)
-    return render_template("review/queue.html", project=project, tasks=tasks.review_queue(project))
+    """List the project's submitted items, oldest first; managers see escalated items first."""
+    project, role = access.get_project(project_id, current_user, REVIEWERS)
+    waiting = tasks.review_queue(project, escalated=role in MANAGERS)
+    return render_template("review/queue.html", project=project, tasks=waiting, escalated_state=TaskState.ESCALATED)
 
 
 @bp.get("/review/tasks/<int:task_id>")
 @login_required
 def task(task_id: int):
-    """Show a submitted item with its shapes, and the accept / reject forms."""
+    """Show a submitted item with its shapes, and the accept / reject forms (reject = reopen when escalated)."""
     task, _ = access.get_task(task_id, current_user, REVIEWERS)
     project = db.session.get(Project, task.project_id)
     document, revision = annotations.latest_document(task.item_id)
@@ -37,19 +39,27 @@ def task(task_id: int):
         "review/task.html", task=task, item=task.item, project=project, annotation=document, revision=revision,
         labels=labels, history=history, image_url=url_for("media.image", item_id=task.item_id),
         accept_url=url_for("review.decide", task_id=task.id, decision="accept"),
-        reject_url=url_for("review.decide", task_id=task.id, decision="reject"),
+        reject_url=url_for("review.decide", task_id=task.id, decision="reopen" if task.state == TaskState.ESCALATED else "reject"),
         queue_url=url_for("review.queue", project_id=project.id),
     )  # fmt: skip
 
 
-@bp.post("/review/tasks/<int:task_id>/<any(accept, reject):decision>")
+_OUTCOMES = {
+    Action.ACCEPT: "accepted",
+    Action.REJECT: "sent back to its labeler",
+    Action.ESCALATE: "escalated to a manager (too many review rounds)",
+    Action.REOPEN: "sent back to its labeler",
+}
+
+
+@bp.post("/review/tasks/<int:task_id>/<any(accept, reject, reopen):decision>")
 @login_required
 def decide(task_id: int, decision: str):
-    """Accept or reject the task, then open the next one in the queue."""
+    """Accept, reject or reopen the task, then open the next one in the caller's queue."""
     task, role = access.get_task(task_id, current_user, REVIEWERS)
-    tasks.review(task, current_user, role, decision, request.form.get("comment", ""))
-    flash(f"Item {task.item.name} {'accepted' if decision == 'accept' else 'sent back to its labeler'}.", "success")
-    remaining = tasks.review_queue(db.session.get(Project, task.project_id), limit=1)
+    event = tasks.review(task, current_user, role, decision, request.form.get("comment", ""))
+    flash(f"Item {task.item.name} {_OUTCOMES[Action(event.action)]}.", "success")
+    remaining = tasks.review_queue(db.session.get(Project, task.project_id), limit=1, escalated=role in MANAGERS)
     if remaining:
         return redirect(url_for("review.task", task_id=remaining[0].id))
     return redirect(url_for("review.queue", project_id=task.project_id))
