@@ -123,6 +123,9 @@ def _run(src_format: str, dst_format: str, src: Path, dst: Path, *, strict: bool
                 raise click.ClickException(f"{src}: cannot tell its format; name it with --from (see --list)")
             src_format = detected
         dataset, import_report = import_dataset(src_format, src, strict=strict)
+        if not dataset["items"]:
+            lost = "; ".join(import_report.lines())
+            raise click.ClickException(f"{src}: no items could be read as {src_format}" + (f" ({lost})" if lost else ""))
         images = _ImageCopier(get_format(src_format), src)
         has_images = any(images.find(item) is not None for item in dataset["items"])
         export_report = export_dataset(dst_format, dataset, dst, images=images if has_images else None, strict=strict, overwrite=overwrite)
@@ -130,7 +133,7 @@ def _run(src_format: str, dst_format: str, src: Path, dst: Path, *, strict: bool
         raise click.ClickException(f"invalid dataset: {exc}") from None
     except (ConversionError, FileExistsError) as exc:
         message = str(exc)
-        if isinstance(exc, FileExistsError) and not overwrite:
+        if isinstance(exc, FileExistsError) and not overwrite and dst.is_dir():
             message += " (--overwrite replaces it)"
         raise click.ClickException(message) from None
     except OSError as exc:

@@ -49,7 +49,9 @@ MIN_ITEMS_FOR_METRICS = 5
 EVAL_SCORE_THRESHOLD = 0.01  # keep low-scoring boxes too: AP integrates over the whole ranking
 
 
-def split_snapshot(entries: list[tuple[int, int]], seed: int) -> tuple[list[list[int]], list[list[int]]]:
+def split_snapshot(
+    entries: list[tuple[int, int]], seed: int, *, measurable: set[int] | None = None
+) -> tuple[list[list[int]], list[list[int]]]:
     """Split accepted items into train and validation, the same way for the same snapshot.
 
     Each ``(item id, revision number)`` gets a rank from a SHA-256 of ``seed:item:revision``;
@@ -60,6 +62,8 @@ def split_snapshot(entries: list[tuple[int, int]], seed: int) -> tuple[list[list
     Args:
         entries: ``(item id, revision number)`` of every accepted item.
         seed: Any integer; the job's ``params["seed"]`` (default 0).
+        measurable: ids of the items validation can measure (those with boxes); when given,
+            validation items are drawn from them only, so mAP never rests on empty images.
 
     Returns:
         ``(train, val)`` as sorted ``[[item id, revision], ...]`` lists; ``val`` is empty
@@ -69,7 +73,8 @@ def split_snapshot(entries: list[tuple[int, int]], seed: int) -> tuple[list[list
     if len(ordered) < MIN_ITEMS_FOR_METRICS:
         return [list(e) for e in ordered], []
     n_val = max(1, round(VAL_FRACTION * len(ordered)))
-    ranked = sorted(ordered, key=lambda e: hashlib.sha256(f"{seed}:{e[0]}:{e[1]}".encode()).hexdigest())
+    candidates = [e for e in ordered if measurable is None or e[0] in measurable]
+    ranked = sorted(candidates, key=lambda e: hashlib.sha256(f"{seed}:{e[0]}:{e[1]}".encode()).hexdigest())
     val = set(ranked[:n_val])
     return [list(e) for e in ordered if e not in val], [list(e) for e in ordered if e in val]
 
@@ -149,7 +154,8 @@ def _train(job_id: str) -> None:
             boxes += len(shapes)
         if boxes == 0:
             raise ValueError("there are no accepted boxes to train on yet: review and accept some labeled items first")
-        train_part, val_part = split_snapshot([(i, number) for i, (number, _) in documents.items()], seed)
+        with_boxes = {i for i, (_, shapes) in documents.items() if shapes}
+        train_part, val_part = split_snapshot([(i, number) for i, (number, _) in documents.items()], seed, measurable=with_boxes)
         snapshot = {"train": train_part, "val": val_part, "seed": seed}
         by_id = {item.id: item for item in accepted}
 
@@ -500,7 +506,9 @@ def _write_prelabels(item: Item, project: Project, version: ModelVersion, detect
             "source": {"type": "model", "model_version": version.version, "score": round(float(det.score), 4)},
         })  # fmt: skip
     revision_id = None
-    if shapes or base:
+    # A version that finds nothing leaves an earlier version's pre-labels in place: an empty
+    # answer is no reason to take away boxes a person might keep.
+    if shapes:
         # A newer version replaces only machine-made shapes; there are no human ones here.
         document = {"version": 1, "tags": document["tags"], "shapes": shapes}
         try:

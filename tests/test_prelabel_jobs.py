@@ -187,3 +187,22 @@ def test_threshold_that_keeps_nothing_writes_no_empty_revisions(app, redis_conne
     assert "2 items had no box scoring 0.95 or more" in done["message"]
     assert db.session.scalar(select(func.count()).select_from(AnnotationRevision)) == 0
     assert db.session.scalar(select(func.count()).select_from(PrelabelRecord)) == 2
+
+
+@allow_jit[0]
+@allow_jit[1]
+def test_a_version_that_finds_nothing_keeps_earlier_prelabels(app, redis_connection, world, login):
+    items = add_images(world.project, [(100, 100)])
+    manager = login("manager")
+    for _ in range(2):  # v1, then v2 (the same file)
+        manager.api(
+            "POST", f"/api/v1/projects/{world.project.id}/models", content_type="multipart/form-data",
+            data={"file": (io.BytesIO(torchscript_bytes()), "fixed.pt"), "format": "torchscript", "labels": "person,cat"},
+        )  # fmt: skip
+        manager.api("POST", f"/api/v1/projects/{world.project.id}/prelabel")
+        run_jobs(app, redis_connection)
+        # v2 runs with a threshold none of its boxes reach.
+        manager.api("PATCH", f"/api/v1/projects/{world.project.id}", json={"prelabel_threshold": 0.99})
+    (revision,) = db.session.scalars(select(AnnotationRevision).where(AnnotationRevision.item_id == items[0].id)).all()
+    assert {s["source"]["model_version"] for s in revision.document["shapes"]} == {1}
+    assert db.session.scalar(select(func.count()).select_from(PrelabelRecord)) == 2

@@ -186,7 +186,11 @@ def test_other_image_types_become_png(tmp_path):
 
 
 def test_imagenet_export_without_source_images_is_a_data_error(tmp_path):
-    dataset = {"version": 1, "labels": [{"id": 1, "name": "cat", "kind": "tag"}], "items": []}
+    item = {
+        "id": "1", "name": "a.jpg", "path": "a.jpg", "media": "image", "width": 4, "height": 3,
+        "annotation": {"version": 1, "tags": [{"id": "t", "label": "cat", "source": {"type": "human"}}], "shapes": []},
+    }  # fmt: skip
+    dataset = {"version": 1, "labels": [{"id": 1, "name": "cat", "kind": "tag"}], "items": [item]}
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "dataset.json").write_text(json.dumps(dataset))
     result = invoke("--from", "native", "--to", "imagenet", tmp_path / "src", tmp_path / "out")
@@ -198,3 +202,19 @@ def test_imagenet_export_without_source_images_is_a_data_error(tmp_path):
 @pytest.mark.parametrize("args", [["--help"], ["--list"]])
 def test_help_and_list_need_no_arguments(args):
     assert invoke(*args).exit_code == 0
+
+
+def test_a_source_with_no_readable_items_is_an_error(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from annotate.convert_cli import convert
+
+    src = tmp_path / "bad" / "annotations"
+    src.mkdir(parents=True)
+    coco = {"images": [], "annotations": [{"id": 1, "image_id": 99, "category_id": 7, "bbox": [1, 2, 3, 4]}], "categories": []}
+    (src / "instances_default.json").write_text(json.dumps(coco))
+    result = CliRunner().invoke(convert, ["--from", "coco", "--to", "voc", str(tmp_path / "bad"), str(tmp_path / "out")])
+    assert result.exit_code == 1 and "no items could be read as coco" in result.output
+    assert not (tmp_path / "out").exists()

@@ -520,7 +520,7 @@ class LabelingPage {
 
   showBanner(text, kind = "error", extra = null) {
     const banner = $("#banner");
-    banner.replaceChildren(el("span", {}, text), extra);
+    banner.replaceChildren(el("span", {}, text), ...(extra ? [extra] : []));
     banner.dataset.kind = kind;
     banner.hidden = false;
   }
