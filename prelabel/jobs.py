@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import exists, func, select
 
+import schemas
 from annotate.errors import Conflict
 from annotate.extensions import db
 from annotate.models import AnnotationRevision, Item, Job, JobStatus, LabelKind, ModelVersion, PrelabelRecord, Project, Task
@@ -147,8 +148,9 @@ def _train(job_id: str) -> None:
             )
         )
         documents, boxes = {}, 0
+        latest = annotations.latest_documents([item.id for item in accepted])
         for item in accepted:
-            document, number = annotations.latest_document(item.id)
+            document, number = latest.get(item.id, (schemas.empty_annotation(), 0))
             shapes = [s for s in document["shapes"] if s["type"] == "bbox" and s["label"] in index]
             documents[item.id] = (number, shapes)
             boxes += len(shapes)
@@ -250,8 +252,9 @@ def tagged_samples(project: Project) -> tuple[list[str], dict[int, tuple[int, in
         )
     )
     labeled, items = {}, []
+    latest = annotations.latest_documents([item.id for item in accepted])
     for item in accepted:
-        document, number = annotations.latest_document(item.id)
+        document, number = latest.get(item.id, (schemas.empty_annotation(), 0))
         names = {t["label"] for t in document["tags"] if t["label"] in index}
         if len(names) == 1:
             labeled[item.id] = (number, index[names.pop()])

@@ -39,6 +39,31 @@ def latest_document(item_id: int) -> tuple[dict[str, Any], int]:
     return copy.deepcopy(revision.document), revision.number
 
 
+def latest_documents(item_ids) -> dict[int, tuple[dict[str, Any], int]]:
+    """Return ``{item id: (document, revision number)}`` for many items in one query.
+
+    Args:
+        item_ids: a ``select(Item.id)`` statement (or a list of ids) naming the items.
+
+    Returns:
+        The newest revision of each item that has one; items without revisions are absent
+        (use :func:`schemas.empty_annotation` and revision 0 for them, as
+        :func:`latest_document` does).
+    """
+    newest = (
+        select(AnnotationRevision.item_id, func.max(AnnotationRevision.number).label("number"))
+        .where(AnnotationRevision.item_id.in_(item_ids))
+        .group_by(AnnotationRevision.item_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(AnnotationRevision.item_id, AnnotationRevision.document, AnnotationRevision.number).join(
+            newest, (newest.c.item_id == AnnotationRevision.item_id) & (newest.c.number == AnnotationRevision.number)
+        )
+    )
+    return {item_id: (copy.deepcopy(document), number) for item_id, document, number in rows}
+
+
 def check_document(document: Any, project: Project, item: Item) -> None:
     """Check a document against the schema, the project's labels and the item's size.
 
