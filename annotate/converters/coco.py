@@ -47,7 +47,7 @@ import orjson
 from pycocotools import mask as mask_utils
 
 from annotate.converters._common import free_path
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
     HUMAN,
@@ -100,18 +100,15 @@ class CocoFormat(DatasetFormat):
         validate_dataset(dataset)
         return dataset
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         label_ids = {label["name"]: label["id"] for label in dataset["labels"]}
         used_by_shapes = {shape["label"] for item in dataset["items"] for shape in item["annotation"]["shapes"]}
         categories = [

@@ -97,7 +97,7 @@ from annotate.converters._cvat_common import (
     read_attribute_value,
     read_labels,
 )
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
     HUMAN,
@@ -161,18 +161,15 @@ class CvatFormat(DatasetFormat):
         validate_dataset(dataset)
         return dataset
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         _Writer(dataset, writer, images, report).write()
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:

@@ -57,12 +57,11 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from defusedxml import ElementTree as SafeET
 
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, format_attribute_value, parse_attribute_value, parse_bool
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
-from schemas import validate_dataset
 
 ANNOTATIONS_FILE = "annotations.xml"
 IMAGES_DIR = "images"
@@ -116,18 +115,15 @@ class CvatVideoFormat(DatasetFormat):
             raise FormatError(f"{src}: no {ANNOTATIONS_FILE} (not CVAT for video)")
         return _Reader(file, report).read()
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         _Writer(dataset, writer, images, report).write()
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:

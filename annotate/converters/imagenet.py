@@ -51,7 +51,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, is_safe_relative_path, path_with_extension
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -113,24 +113,21 @@ class ImagenetFormat(DatasetFormat):
         validate_dataset(dataset)
         return dataset
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`.
+        """See :meth:`DatasetFormat.write`.
 
         Raises:
             FormatError: ``images`` is None (ImageNet holds nothing but the image files).
         """
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
         if images is None:
             raise FormatError("ImageNet export requires the images: the format is nothing but image files in class folders")
-        writer = as_writer(dest)
         folders = _class_folders(dataset["labels"], report)
         subsets = {item["subset"] for item in dataset["items"] if item.get("subset", "default") != "default"}
         if subsets:

@@ -79,7 +79,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from annotate.converters._common import LabelSet, decode_mask, encode_mask, image_bytes_size, image_size, new_item, write_image
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path, rings_bbox, shoelace_area, unique_name
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -133,18 +133,15 @@ class LabelMeFormat(DatasetFormat):
         validate_dataset(dataset)
         return dataset
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         tag_names = [label["name"] for label in dataset["labels"] if label["kind"] == "tag"]
         for item in dataset["items"]:
             for tag in item["annotation"]["tags"]:

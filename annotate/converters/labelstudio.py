@@ -79,7 +79,7 @@ from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import quoteattr
 
 from annotate.converters._common import LabelSet, image_size, new_item, write_image
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, normalize_relative_path, shoelace_area, unique_name
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -154,18 +154,15 @@ class LabelStudioFormat(DatasetFormat):
         validate_dataset(dataset)
         return dataset
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         used: dict[str, list[str]] = {}
         tasks = []
         for task_id, item in enumerate(dataset["items"], start=1):

@@ -68,13 +68,12 @@ from typing import Any
 
 from PIL import Image
 
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters._tracks import on_the_way, same_state, visible_shapes
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
-from schemas import validate_dataset
 
 GT_FILE = "gt/gt.txt"
 LABELS_FILE = "gt/labels.txt"
@@ -137,18 +136,15 @@ class MotFormat(DatasetFormat):
         report = report if report is not None else ConversionReport()
         return _Reader(Path(src), report, width, height).read()
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         _Writer(dataset, writer, images, report).write()
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from annotate.converters._common import free_path
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import path_with_extension
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -65,18 +65,15 @@ class NativeFormat(DatasetFormat):
             raise FormatError(f"{file}: {exc}") from exc
         return doc
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         out = copy.deepcopy(dataset)
         if images is not None:
             for item in out["items"]:

@@ -19,8 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from annotate.converters._output import DatasetWriter, as_writer
 from annotate.converters.errors import UnknownFormatError
 from annotate.converters.report import ConversionReport
+from schemas import validate_dataset
 
 ImageSource = Callable[[dict[str, Any]], "tuple[bytes, str] | None"]
 """``images(item) -> (data, ext) | None``: the item's image, already EXIF-oriented and
@@ -74,22 +76,38 @@ class DatasetFormat:
     def export_dataset(
         self,
         dataset: dict[str, Any],
-        dest: Path,
+        dest: Path | DatasetWriter,
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
+        **options: Any,
     ) -> None:
-        """Write ``dataset`` into the folder ``dest`` in this format.
+        """Check ``dataset`` and write it into ``dest`` in this format (see :meth:`write`).
 
         Args:
             dataset: a dataset document.
-            dest: the output folder (created when missing), or an ``annotate.converters._output.DatasetWriter`` such as a zip.
+            dest: the output folder (created when missing), or a
+                :class:`~annotate.converters._output.DatasetWriter` such as a zip.
             images: gives each item's image bytes; None writes annotations only.
             report: collects what the format cannot hold; a lenient one when None.
+            options: format-specific settings, such as Ultralytics' ``task``.
 
         Raises:
             schemas.SchemaError: ``dataset`` is not a valid dataset document.
             ConversionLossError: ``report`` is strict and something would be lost.
+        """
+        report = report if report is not None else ConversionReport()
+        validate_dataset(dataset)
+        self.write(dataset, as_writer(dest), images=images, report=report, **options)
+
+    def write(self, dataset: dict[str, Any], writer: DatasetWriter, *, images: ImageSource | None, report: ConversionReport) -> None:
+        """Write a valid ``dataset`` through ``writer``; every format implements this.
+
+        Args:
+            dataset: a dataset document that already passed :func:`schemas.validate_dataset`.
+            writer: where the files go; formats write nothing anywhere else.
+            images: as for :meth:`export_dataset`.
+            report: the report to count losses in.
         """
         raise NotImplementedError
 

@@ -81,7 +81,7 @@ from typing import Any
 import yaml
 
 from annotate.converters._common import write_image
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters._yolo_common import (
     IMAGE_META_FILE,
     box_from_normalized,
@@ -173,35 +173,31 @@ class UltralyticsFormat(DatasetFormat):
             raise FormatError(f"{root}: no data.yaml with names, nor classes.txt or obj.names with labels/ (not an Ultralytics dataset)")
         return _Reader(root, config_path, report).read()
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
         task: str | None = None,
     ) -> None:
-        """Write ``dataset`` into ``dest`` as an Ultralytics dataset.
+        """Write a valid ``dataset`` through ``writer`` as an Ultralytics dataset.
 
         Args:
             dataset: a dataset document.
-            dest: the output folder (created when missing) or a writer, such as a zip.
+            writer: where the files go (a folder or a zip).
             images: gives each item's image bytes; None writes annotations only.
-            report: collects what the task cannot hold; a lenient one when None.
+            report: collects what the task cannot hold.
             task: ``detect``, ``segment``, ``obb`` or ``pose``; None picks the task that
                 holds the most shapes.
 
         Raises:
-            schemas.SchemaError: ``dataset`` is not a valid dataset document.
             ValueError: ``task`` is not one of the four.
             ConversionLossError: ``report`` is strict and something would be lost.
         """
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
         if task is not None and task not in TASKS:
             raise ValueError(f"unknown Ultralytics task {task!r}; expected one of {', '.join(TASKS)}")
-        writer = as_writer(dest)
         _Writer(dataset, writer, images, report, task or choose_task(dataset)).write()
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:

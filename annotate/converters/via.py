@@ -80,7 +80,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from annotate.converters._common import LabelSet, image_size, new_item, write_image
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, normalize_relative_path, parse_bool, shoelace_area, unique_name
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
@@ -167,18 +167,15 @@ class ViaFormat(DatasetFormat):
         validate_dataset(dataset)
         return dataset
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         label_attribute = self.label_attribute or DEFAULT_LABEL_ATTRIBUTE
         metadata: dict[str, Any] = {}
         region_attributes: dict[str, str] = {}

@@ -47,7 +47,7 @@ from xml.sax.saxutils import escape
 from defusedxml import ElementTree as SafeET
 from PIL import Image
 
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
     HUMAN,
@@ -97,18 +97,15 @@ class VocFormat(DatasetFormat):
             raise FormatError(f"{root}: no Annotations/*.xml or ImageSets/Main lists (not VOC)")
         return _Reader(root, report).read()
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         subsets: dict[str, list[str]] = {}
         used: set[str] = set()
         for item in dataset["items"]:

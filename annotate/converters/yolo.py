@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from annotate.converters._output import DatasetWriter, as_writer
+from annotate.converters._output import DatasetWriter
 from annotate.converters._yolo_common import (
     IMAGE_META_FILE,
     box_from_normalized,
@@ -164,18 +164,15 @@ class YoloFormat(DatasetFormat):
         validate_dataset(dataset)
         return dataset
 
-    def export_dataset(
+    def write(
         self,
         dataset: dict[str, Any],
-        dest: Path | DatasetWriter,
+        writer: DatasetWriter,
         *,
-        images: ImageSource | None = None,
-        report: ConversionReport | None = None,
+        images: ImageSource | None,
+        report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.export_dataset`."""
-        report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
-        writer = as_writer(dest)
+        """See :meth:`DatasetFormat.write`."""
         classes = class_indices(dataset)
         writer.write_text("obj.names", "".join(f"{name}\n" for name in classes))
         keys: dict[str, str] = {}
