@@ -161,3 +161,49 @@ def test_skip_asks_why_and_opens_the_next_task(app, world, live_server, browser)
     assert "astronaut.png" in page.locator("#task-title").text_content()
     skip = db.session.scalar(select(TaskEvent).where(TaskEvent.action == "skip"))
     assert skip.comment == "the face is cut off" and skip.actor.username == "labeler1"
+
+
+def test_reviewer_pins_a_comment_and_the_labeler_sees_the_pin(app, world, live_server, browser):
+    from annotate.models import TaskEvent
+    from annotate.services import tasks
+    from tests.helpers import box, document
+    from workflows import Role
+
+    media.ingest(world.project, [("grace_hopper.jpg", corpus_file("media-from-packages/images/grace_hopper.jpg").read_bytes())])
+    labeler1 = world.users["labeler1"]
+    task = tasks.next_task(world.project, labeler1, Role.LABELER)
+    tasks.save_annotation(task, labeler1, Role.LABELER, document([box("person", 100, 100, 200, 300)]), 0)
+    tasks.submit(task, labeler1, Role.LABELER)
+    errors: list[str] = []
+
+    reviewer = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    reviewer.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(reviewer, live_server, "reviewer")
+    reviewer.goto(f"{live_server}/review/tasks/{task.id}")
+    reviewer.wait_for_selector("#review-canvas rect")
+    image = reviewer.locator("#review-canvas image").bounding_box()
+    # Click at 50 % of the width and 25 % of the height of the 512x600 image: (256, 150) px.
+    reviewer.mouse.click(image["x"] + 0.5 * image["width"], image["y"] + 0.25 * image["height"])
+    reviewer.wait_for_selector("#review-canvas g.pin[data-n='1']")
+    assert "Pinned at" in reviewer.locator("#pin-status").text_content()
+    reviewer.fill("#reject-comment", "the hand is outside the box")
+    reviewer.click("#reject-btn")
+    reviewer.wait_for_url(f"{live_server}/projects/{world.project.id}/review")
+    db.session.expire_all()
+    event = db.session.scalar(select(TaskEvent).where(TaskEvent.action == "reject"))
+    tolerance = 600 / image["height"] + 0.5  # one screen pixel, in image pixels
+    assert abs(event.pin["x"] - 256) <= tolerance and abs(event.pin["y"] - 150) <= tolerance, event.pin
+
+    labeler = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    labeler.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(labeler, live_server, "labeler1")
+    labeler.goto(f"{live_server}/label/tasks/{task.id}")
+    labeler.wait_for_selector("#tool[data-ready=true]")
+    labeler.wait_for_selector("#canvas g.pin[data-n='1']")
+    assert "📍1" in labeler.locator("#comments").text_content()
+    pin = labeler.locator("#canvas g.pin").bounding_box()
+    shown = labeler.locator("svg image#item-image").bounding_box()
+    # The marker's center sits on the pinned image point.
+    assert abs(pin["x"] + pin["width"] / 2 - (shown["x"] + event.pin["x"] / 512 * shown["width"])) <= 2
+    assert abs(pin["y"] + pin["height"] / 2 - (shown["y"] + event.pin["y"] / 600 * shown["height"])) <= 2
+    assert errors == []

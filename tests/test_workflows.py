@@ -28,6 +28,9 @@ EXPECTED = {
     (S.SUBMITTED, A.ESCALATE): (REVIEWING, S.ESCALATED),
     (S.ESCALATED, A.ACCEPT): ({R.MANAGER, R.ADMIN}, S.ACCEPTED),
     (S.ESCALATED, A.REOPEN): ({R.MANAGER, R.ADMIN}, S.REJECTED),
+    (S.SUBMITTED, A.MERGE): ({R.ADMIN}, S.ACCEPTED),  # the system: an answer went into consensus
+    (S.NEW, A.MERGE): ({R.ADMIN}, S.SUBMITTED),  # the system: a merged result goes to review
+    (S.NEW, A.AUTO_ACCEPT): ({R.ADMIN}, S.ACCEPTED),  # the system: a merged result agreed on
 }
 
 
@@ -43,7 +46,7 @@ def test_every_triple(state, action, role):
 
 
 def test_table_has_no_rows_beyond_the_expected_ones():
-    assert len(TRANSITIONS) == sum(len(roles) for roles, _ in EXPECTED.values()) == 35
+    assert len(TRANSITIONS) == sum(len(roles) for roles, _ in EXPECTED.values()) == 38
 
 
 def test_allowed_actions_and_messages():

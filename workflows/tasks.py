@@ -24,6 +24,14 @@ Review rules are per project and applied by the service; the table stays a pure 
   (submitted -> escalated) instead of ``reject``; a manager then may ``accept`` the task or
   ``reopen`` it (escalated -> rejected, back to its labeler).
 
+Overlap (see :mod:`workflows.engine`): an item answered by N labelers has N answer tasks
+that go ``new -> in_progress -> submitted`` like any task, while the item's own task waits in
+``new``. When the last answer is in, the system applies ``merge``: each answer task goes
+``submitted -> accepted`` (its answer is in the merged result), and the item task goes
+``new -> submitted`` (to review) or, with ``auto_accept``, ``new -> accepted``. A rejected
+merged result has no single labeler: it goes back to the pool as ``rejected`` with no
+assignee, and any labeler may ``start`` it.
+
 Anything not in :data:`TRANSITIONS` is refused with :class:`TransitionError`; no view or
 service checks states by hand. Stages (annotation, validation, acceptance) in the sense of
 CVAT are derived from the state; they are not stored separately.
@@ -62,6 +70,8 @@ class Action(StrEnum):
     AUTO_ACCEPT = "auto_accept"
     #: A rejection that reached the project's review-round limit: a manager decides.
     ESCALATE = "escalate"
+    #: Done by the system when an item's overlapping answers are merged by the consensus stage.
+    MERGE = "merge"
 
 
 class Role(StrEnum):
@@ -115,6 +125,9 @@ TRANSITIONS: dict[tuple[TaskState, Action, Role], TaskState] = {
     **_rows(TaskState.SUBMITTED, Action.ESCALATE, _REVIEWING, TaskState.ESCALATED),
     **_rows(TaskState.ESCALATED, Action.ACCEPT, _MANAGING, TaskState.ACCEPTED),
     **_rows(TaskState.ESCALATED, Action.REOPEN, _MANAGING, TaskState.REJECTED),
+    **_rows(TaskState.SUBMITTED, Action.MERGE, _SYSTEM, TaskState.ACCEPTED),
+    **_rows(TaskState.NEW, Action.MERGE, _SYSTEM, TaskState.SUBMITTED),
+    **_rows(TaskState.NEW, Action.AUTO_ACCEPT, _SYSTEM, TaskState.ACCEPTED),
 }
 
 

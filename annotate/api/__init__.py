@@ -10,7 +10,7 @@ from flask_smorest import Api
 
 def register(api: Api) -> None:
     """Register every API blueprint."""
-    from annotate.api import jobs, models, projects, quality, tasks, tokens, work_saved
+    from annotate.api import jobs, models, projects, quality, tasks, tokens, work_saved, workflow
 
-    for module in (projects, tasks, jobs, models, tokens, work_saved, quality):
+    for module in (projects, tasks, jobs, models, tokens, work_saved, quality, workflow):
         api.register_blueprint(module.blp)

@@ -99,6 +99,10 @@ class ReviewSchema(Schema):
 
     decision = fields.Str(required=True, validate=validate.OneOf(["accept", "reject"]))
     comment = fields.Str(load_default="")
+    pin = fields.Dict(
+        keys=fields.Str(), values=fields.Raw(), load_default=None, allow_none=True,
+        metadata={"description": 'where the comment points: {"x": px, "y": px} in image pixels'},
+    )  # fmt: skip
 
 
 class ExportSchema(Schema):

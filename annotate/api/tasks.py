@@ -21,11 +21,13 @@ LABELING = (Role.LABELER, Role.MANAGER, Role.ADMIN)
 def task_out(task, role) -> dict:
     """Return everything the labeling tool needs about a task."""
     project = db.session.get(Project, task.project_id)
-    document, revision = annotations.latest_document(task.item_id)
+    # An answer task (overlap) shows its own labeler's answer, never the item's or another's.
+    document, revision = annotations.latest_document(task.item_id, task.replica)
     item = task.item
     return {
         "id": task.id,
         "state": task.state,
+        "replica": task.replica,
         "project": {"id": project.id, "name": project.name},
         "item": {"id": item.id, "name": item.name, "width": item.width, "height": item.height,
                  "image_url": url_for("media.image", item_id=item.id), "frame": item.frame_index},
@@ -33,7 +35,7 @@ def task_out(task, role) -> dict:
         "annotation": document,
         "revision": revision,
         "comments": [
-            {"author": e.actor.username if e.actor else None, "body": e.comment, "created_at": e.created_at.isoformat()}
+            {"author": e.actor.username if e.actor else None, "body": e.comment, "created_at": e.created_at.isoformat(), "pin": e.pin}
             for e in tasks.review_comments(task)
         ],
         "can_edit": tasks.can_edit(task, current_user, role),
@@ -69,7 +71,7 @@ class Annotation(MethodView):
     def get(self, task_id: int):
         """Get the task's latest annotation document and its revision number."""
         task, _ = access.get_task(task_id, current_user)
-        document, revision = annotations.latest_document(task.item_id)
+        document, revision = annotations.latest_document(task.item_id, task.replica)
         return {"annotation": document, "revision": revision}
 
     @blp.arguments(AnnotationPutSchema)
@@ -110,9 +112,9 @@ def skip(data, task_id: int):
 @blp.route("/tasks/<int:task_id>/review", methods=["POST"])
 @blp.arguments(ReviewSchema)
 def review(data, task_id: int):
-    """Accept or reject a submitted task (reviewers); rejecting needs a comment."""
+    """Accept or reject a submitted task (reviewers); rejecting needs a comment, optionally pinned to a point."""
     task, role = access.get_task(task_id, current_user, REVIEWERS)
-    tasks.review(task, current_user, role, data["decision"], data["comment"])
+    tasks.review(task, current_user, role, data["decision"], data["comment"], data.get("pin"))
     remaining = tasks.review_queue(db.session.get(Project, task.project_id), limit=1)
     return {"state": task.state, "next_task_id": remaining[0].id if remaining else None}
 

@@ -67,5 +67,7 @@ class Item(db.Model):
     #: The latest model's uncertainty about this item (0 = sure, 1 = unsure), for active
     #: learning; None until a model has pre-labeled it.
     uncertainty: Mapped[float | None] = mapped_column(Float)
+    #: How many labelers answer this item, overriding the workflow's overlap; None: the workflow's.
+    overlap: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     video: Mapped[Video | None] = relationship()

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotate.extensions import db
-from annotate.models.types import utcnow
+from annotate.models.types import JSONType, utcnow
+from workflows import Workflow, parse
+
+
+def _default_workflow() -> dict[str, Any]:
+    return Workflow.default().to_data()
+
+
+@lru_cache(maxsize=256)
+def parse_cached(document: str) -> Workflow:
+    """Return :func:`workflows.parse` of a JSON text, cached (projects read it on every request)."""
+    return parse(json.loads(document))
 
 
 class LabelKind(StrEnum):
@@ -44,13 +58,25 @@ class Project(db.Model):
     quality_threshold: Mapped[float] = mapped_column(Float, default=0.6, server_default="0.6")
     #: Whether a flagged labeler is paused (served no new tasks) until a manager unpauses them.
     auto_pause: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
-    #: The chance (0..1) that a submitted item goes to review; the rest are accepted by the
-    #: system (``auto_accept``). 1 reviews everything; see :func:`annotate.services.tasks.submit`.
-    review_rate: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
-    #: The rejection of a review round that escalates the task to a manager instead; 0 never does.
-    max_review_rounds: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    #: The workflow document (``schemas/workflow/v1.json``); read it through :attr:`flow`.
+    workflow: Mapped[dict[str, Any]] = mapped_column(JSONType, default=_default_workflow)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     labels: Mapped[list[Label]] = relationship(back_populates="project", order_by="Label.position", cascade="all, delete-orphan")
+
+    @property
+    def flow(self) -> Workflow:
+        """The parsed workflow (parsed once per distinct document, then cached)."""
+        return parse_cached(json.dumps(self.workflow, sort_keys=True))
+
+    @property
+    def review_rate(self) -> float:
+        """The share (0..1) of submits drawn for review; 0 without a review stage."""
+        return self.flow.review_rate
+
+    @property
+    def max_review_rounds(self) -> int:
+        """The rejection that escalates a task to a manager; 0 never does."""
+        return self.flow.max_review_rounds
 
 
 class Label(db.Model):

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotate.extensions import db
-from annotate.models.types import utcnow
+from annotate.models.types import JSONType, utcnow
 from workflows import TaskState
 
 
 class Task(db.Model):
     """The work of labeling one item, moved through states by :mod:`workflows`.
+
+    ``replica`` 0 is the item's own task, whose state is the item's place in the workflow;
+    1..N are the answer tasks of an item labeled by N labelers (overlap), each with its own
+    line of annotation revisions (``AnnotationRevision.line == replica``); see
+    :mod:`workflows.engine`.
 
     ``lease_expires_at`` is when the assignee's hold on an in-progress task runs out unless the
     tool's heartbeat extends it (None when the task is not leased). An expired lease on a task
@@ -22,9 +28,15 @@ class Task(db.Model):
     """
 
     __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("item_id", "replica", name="uq_task_item_replica"),
+        # "next task" scans a project's open tasks by state.
+        Index("ix_tasks_project_state", "project_id", "state"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    replica: Mapped[int] = mapped_column(default=0, server_default="0")
     state: Mapped[str] = mapped_column(String(20), default=TaskState.NEW, index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -46,5 +58,7 @@ class TaskEvent(db.Model):
     from_state: Mapped[str] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str] = mapped_column(Text, default="")
+    #: Where on the item the comment points: ``{"x": px, "y": px}`` in image pixels, or None.
+    pin: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor: Mapped[User | None] = relationship()  # noqa: F821

@@ -87,8 +87,9 @@ def get_item(item_id: int, user: User) -> Item:
     project = db.session.get(Project, item.project_id)
     role = project_role(user, project)
     if role == Role.LABELER:
-        task = db.session.scalar(select(Task).where(Task.item_id == item.id))
-        if task is None or task.assignee_id != user.id:
+        # An item with overlap has several tasks: the labeler must hold one of them.
+        mine = db.session.scalar(select(Task.id).where(Task.item_id == item.id, Task.assignee_id == user.id).limit(1))
+        if mine is None:
             role = None
     if role is None:
         raise NotFound(f"item {item_id} not found")

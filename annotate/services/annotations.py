@@ -24,16 +24,24 @@ from annotate.models.types import utcnow
 EDGE_TOLERANCE = 0.5
 
 
-def latest_revision(item_id: int) -> AnnotationRevision | None:
-    """Return the newest revision of an item, or None when it has none."""
+def latest_revision(item_id: int, line: int = 0) -> AnnotationRevision | None:
+    """Return the newest revision of an item's ``line`` (0: the item's own annotation), or None."""
     return db.session.scalar(
-        select(AnnotationRevision).where(AnnotationRevision.item_id == item_id).order_by(AnnotationRevision.number.desc()).limit(1)
+        select(AnnotationRevision)
+        .where(AnnotationRevision.item_id == item_id, AnnotationRevision.line == line)
+        .order_by(AnnotationRevision.number.desc())
+        .limit(1)
     )
 
 
-def latest_document(item_id: int) -> tuple[dict[str, Any], int]:
-    """Return ``(document, revision number)``; an empty document and 0 when none is saved."""
-    revision = latest_revision(item_id)
+def latest_document(item_id: int, line: int = 0) -> tuple[dict[str, Any], int]:
+    """Return ``(document, revision number)`` of an item's ``line``; an empty document and 0 when none.
+
+    Args:
+        item_id: the item.
+        line: 0 for the item's annotation; ``r`` for the answer of its answer task ``r`` (overlap).
+    """
+    revision = latest_revision(item_id, line)
     if revision is None:
         return schemas.empty_annotation(), 0
     return copy.deepcopy(revision.document), revision.number
@@ -46,20 +54,21 @@ def latest_documents(item_ids) -> dict[int, tuple[dict[str, Any], int]]:
         item_ids: a ``select(Item.id)`` statement (or a list of ids) naming the items.
 
     Returns:
-        The newest revision of each item that has one; items without revisions are absent
+        The newest revision of each item's own annotation (line 0; answers of overlapping
+        labelers are not read) for items that have one; items without revisions are absent
         (use :func:`schemas.empty_annotation` and revision 0 for them, as
         :func:`latest_document` does).
     """
     newest = (
         select(AnnotationRevision.item_id, func.max(AnnotationRevision.number).label("number"))
-        .where(AnnotationRevision.item_id.in_(item_ids))
+        .where(AnnotationRevision.item_id.in_(item_ids), AnnotationRevision.line == 0)
         .group_by(AnnotationRevision.item_id)
         .subquery()
     )
     rows = db.session.execute(
-        select(AnnotationRevision.item_id, AnnotationRevision.document, AnnotationRevision.number).join(
-            newest, (newest.c.item_id == AnnotationRevision.item_id) & (newest.c.number == AnnotationRevision.number)
-        )
+        select(AnnotationRevision.item_id, AnnotationRevision.document, AnnotationRevision.number)
+        .join(newest, (newest.c.item_id == AnnotationRevision.item_id) & (newest.c.number == AnnotationRevision.number))
+        .where(AnnotationRevision.line == 0)
     )
     return {item_id: (copy.deepcopy(document), number) for item_id, document, number in rows}
 
@@ -122,8 +131,9 @@ def _outside(shape: dict, width: int, height: int) -> tuple[str, str] | None:
 def save_revision(
     item: Item, project: Project, document: dict[str, Any], base_revision: int, *,
     author: User | None = None, model_version_id: int | None = None, commit: bool = True, active_seconds: float = 0.0,
+    line: int = 0, source: str | None = None,
 ) -> AnnotationRevision:  # fmt: skip
-    """Store ``document`` as the next revision of ``item``.
+    """Store ``document`` as the next revision of ``item`` (of its ``line``).
 
     Args:
         item: the annotated item.
@@ -135,6 +145,9 @@ def save_revision(
         commit: commit the transaction (callers doing more work in it pass False).
         active_seconds: seconds the author actively worked since their previous save (0 to
             86400), as the labeling tool measured them.
+        line: 0 for the item's annotation; ``r`` for the answer of its answer task ``r``.
+        source: the revision's ``source``; default ``model`` with a model version, else
+            ``human`` (the consensus stage passes ``consensus``).
 
     Returns:
         The new revision (number ``base_revision + 1``).
@@ -144,7 +157,12 @@ def save_revision(
         Conflict: ``base_revision`` is not the latest; ``errors["latest_revision"]`` says which is.
     """
     check_document(document, project, item)
-    latest = db.session.scalar(select(func.max(AnnotationRevision.number)).where(AnnotationRevision.item_id == item.id)) or 0
+    latest = (
+        db.session.scalar(
+            select(func.max(AnnotationRevision.number)).where(AnnotationRevision.item_id == item.id, AnnotationRevision.line == line)
+        )
+        or 0
+    )
     if base_revision > latest:
         raise ValidationFailed(
             f"base_revision {base_revision} does not exist: the latest revision is {latest}", {"base_revision": "ahead of the latest"}
@@ -156,7 +174,8 @@ def save_revision(
         )
     stamped = _stamp(document, author)
     revision = AnnotationRevision(
-        item_id=item.id, number=latest + 1, document=stamped, source="model" if model_version_id else "human",
+        item_id=item.id, line=line, number=latest + 1, document=stamped,
+        source=source or ("model" if model_version_id else "human"),
         author_id=author.id if author else None, model_version_id=model_version_id, active_seconds=float(active_seconds),
     )  # fmt: skip
     db.session.add(revision)
@@ -185,7 +204,7 @@ def _stamp(document: dict[str, Any], author: User | None) -> dict[str, Any]:
 
 
 def has_human_revision(item_id: int) -> bool:
-    """Whether a person has ever saved this item."""
+    """Whether a person has ever saved this item (its annotation or an overlapping labeler's answer)."""
     return (
         db.session.scalar(
             select(func.count())

@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from annotate.errors import BadUpload, Forbidden, NotFound
 from annotate.extensions import db
-from annotate.models import Item, ItemKind, Project, Task, Video
+from annotate.models import Item, ItemKind, Project, Video
+from annotate.services import workflow
 from annotate.services.images import IMAGE_EXTENSIONS, ImageRejected, decode_image, encode_frame
 from annotate.services.video import VIDEO_EXTENSIONS, VideoRejected, probe_video, read_frame
 from annotate.storage import get_storage
@@ -281,7 +282,7 @@ def _store_image(project, entry: _Prepared, path: str, storage, written: list[st
     )  # fmt: skip
     db.session.add(item)
     db.session.flush()
-    db.session.add(Task(project_id=project.id, item_id=item.id))
+    workflow.tasks_for_new_item(project, item)
 
 
 def _store_video(project, entry: _Prepared, taken: set[str], storage, written: list[str], frame_step: int) -> list[str]:
@@ -305,7 +306,7 @@ def _store_video(project, entry: _Prepared, taken: set[str], storage, written: l
         )  # fmt: skip
         db.session.add(item)
         db.session.flush()
-        db.session.add(Task(project_id=project.id, item_id=item.id))
+        workflow.tasks_for_new_item(project, item)
         names.append(item.name)
     return names
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from annotate.errors import Conflict, NotFound, ValidationFailed
 from annotate.extensions import db
 from annotate.models import Label, LabelKind, Project, ProjectMember, Task, User
-from workflows import Role, TaskState
+from workflows import ReviewStage, Role, TaskState, Workflow
 
 # A qualitative palette with good contrast on photos (Sasha Trubetskoy's 20 colours).
 PALETTE = [
@@ -137,9 +137,10 @@ def update_settings(
         prelabel_threshold: pre-labels scoring below this (0 to 1) are not stored.
         description: free text.
         review_rate: the share (0 to 1) of submitted items that go to review; the others are
-            accepted by the system. 1 reviews everything.
+            accepted by the system. 1 reviews everything. Sets the workflow's review stage
+            (adding one before accept if it has none).
         max_review_rounds: the rejection (0 to 20) that escalates a task to a manager instead
-            of returning it to its labeler; 0 never escalates.
+            of returning it to its labeler; 0 never escalates. Sets the review stage too.
 
     Raises:
         ValidationFailed: a value out of range; nothing is changed then.
@@ -159,17 +160,32 @@ def update_settings(
         project.prelabel_threshold = prelabel_threshold
     if description is not None:
         project.description = description
-    if review_rate is not None:
-        project.review_rate = float(review_rate)
-    if max_review_rounds is not None:
-        project.max_review_rounds = int(max_review_rounds)
+    if review_rate is not None or max_review_rounds is not None:
+        project.workflow = _with_review(project.flow, review_rate, max_review_rounds).to_data()
     db.session.commit()
     return project
 
 
+def _with_review(workflow: Workflow, rate: float | None, rounds: int | None) -> Workflow:
+    """The workflow with its review stage's rate and rounds changed (a review stage added if none)."""
+    current = workflow.review or ReviewStage(rate=0.0)
+    review = ReviewStage(
+        name=current.name, roles=current.roles,
+        rate=current.rate if rate is None else float(rate), max_rounds=current.max_rounds if rounds is None else int(rounds),
+    )  # fmt: skip
+    return workflow.replace(review=review)
+
+
 def progress(project: Project) -> dict[str, int]:
-    """Count the project's tasks per state; every state is present, zero when empty."""
-    counts = dict(db.session.execute(select(Task.state, func.count()).where(Task.project_id == project.id).group_by(Task.state)).all())
+    """Count the project's items per state of their own task; every state is present, zero when empty.
+
+    Answer tasks of overlapping labelers are not counted: an item counts once.
+    """
+    counts = dict(
+        db.session.execute(
+            select(Task.state, func.count()).where(Task.project_id == project.id, Task.replica == 0).group_by(Task.state)
+        ).all()
+    )
     return {state.value: counts.get(state.value, 0) for state in TaskState}
 
 

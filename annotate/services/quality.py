@@ -236,6 +236,11 @@ def gold_copy_answer(item_id: int) -> GoldAnswer | None:
     return db.session.scalar(select(GoldAnswer).where(GoldAnswer.copy_item_id == item_id))
 
 
+def copy_item_ids():
+    """Return a ``select`` of the ids of the transient gold copies now being labeled."""
+    return select(GoldAnswer.copy_item_id).where(GoldAnswer.copy_item_id.is_not(None))
+
+
 def _is_copy(item_id: int) -> bool:
     return db.session.scalar(select(func.count()).where(GoldAnswer.copy_item_id == item_id)) > 0
 
@@ -481,6 +486,31 @@ def _gold_figures(project: Project, user_id: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def gold_weights(project: Project, user_ids: list[int]) -> dict[int, float]:
+    """Return each labeler's weight in a consensus vote: their mean gold score in the project.
+
+    Labelers without scored gold answers weigh the mean of those who have some (1.0 when
+    nobody has), so a newcomer counts like an average labeler. Weights are at least 0.05, so
+    nobody's answer is ignored outright.
+
+    Args:
+        user_ids: the labelers (user ids).
+
+    Returns:
+        ``{user id: weight}``.
+    """
+    rows = dict(
+        db.session.execute(
+            select(GoldAnswer.labeler_id, func.avg(GoldAnswer.score))
+            .where(GoldAnswer.project_id == project.id, GoldAnswer.labeler_id.in_(user_ids), GoldAnswer.score.is_not(None))
+            .group_by(GoldAnswer.labeler_id)
+        ).all()
+    )
+    known = [float(v) for v in rows.values()]
+    default = sum(known) / len(known) if known else 1.0
+    return {uid: max(0.05, float(rows[uid]) if uid in rows else default) for uid in user_ids}
+
+
 def labeler_figures(project: Project) -> list[dict[str, Any]]:
     """Per labeler of ``project``: gold accuracy and its interval, review acceptance, speed, flags.
 
@@ -568,6 +598,7 @@ def project_figures(project: Project) -> dict[str, Any]:
         .join(Item, Item.id == AnnotationRevision.item_id)
         .where(
             Item.project_id == project.id,
+            AnnotationRevision.line == 0,
             AnnotationRevision.item_id.not_in(select(GoldAnswer.copy_item_id).where(GoldAnswer.copy_item_id.is_not(None))),
         )
         .group_by(AnnotationRevision.item_id)
@@ -575,9 +606,9 @@ def project_figures(project: Project) -> dict[str, Any]:
     )
     shapes, tags = Counter(), Counter()
     for document in db.session.scalars(
-        select(AnnotationRevision.document).join(
-            latest, (latest.c.item_id == AnnotationRevision.item_id) & (latest.c.number == AnnotationRevision.number)
-        )
+        select(AnnotationRevision.document)
+        .join(latest, (latest.c.item_id == AnnotationRevision.item_id) & (latest.c.number == AnnotationRevision.number))
+        .where(AnnotationRevision.line == 0)
     ):
         shapes.update(s.get("label") for s in (document or {}).get("shapes") or [])
         tags.update(t.get("label") for t in (document or {}).get("tags") or [])

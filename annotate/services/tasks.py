@@ -36,6 +36,18 @@ and how often the task was submitted before); an item not drawn is accepted by t
 manager ever sent back always goes to review again, so nobody's requested fix goes unchecked.
 Gold copies are never drawn: they are scored as before.
 
+Workflow. The rules below are the project's workflow (``Project.workflow``, see
+:mod:`workflows.definition`): its annotate stage says who may label, its review stage who
+may review, the review rate and the rounds; :mod:`workflows.engine` picks each route.
+
+Overlap. An item whose overlap is N > 1 is served as N answer tasks (``replica`` 1..N) to N
+different labelers, never two to the same one; each answer is saved on its own revision line,
+which nobody else sees. The item's own task waits meanwhile. When the last answer is
+submitted, the consensus stage merges them (:mod:`workflows.merge`) into the item's annotation
+(a ``consensus`` revision) and routes the item: accepted, to review, or one more answer task
+when the labelers disagree and extra labels are left (:func:`conclude_answers`). Concurrent
+submits of two answers are serialized by locking the item's own task row.
+
 Escalation. A project's ``max_review_rounds`` (0 = never) is the rejection that, instead of
 returning the task to its labeler, escalates it to a manager (``escalate`` event, state
 ``escalated``). Rounds are counted since the task's last escalation, so a task a manager
@@ -50,14 +62,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, case, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from annotate.errors import Conflict, Forbidden, ValidationFailed
 from annotate.extensions import db
 from annotate.models import AnnotationRevision, GoldAnswer, GoldItem, Item, Project, Task, TaskEvent, User
 from annotate.models.types import utcnow
 from annotate.services import annotations, quality, work_saved
-from workflows import Action, Role, TaskState, TransitionError, next_state
+from workflows import Action, ConsensusStage, Role, Route, TaskState, TransitionError, next_state
+from workflows.engine import consensus_route, drawn_for_review, rejection_action
+from workflows.merge import merge_documents
 
 CLAIM_ATTEMPTS = 20
 #: The role the system acts with when it expires a lease (the table has no system role).
@@ -106,7 +121,9 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
 
     Raises:
         LabelerPaused: ``user`` is paused in the project and has no work of their own.
+        Forbidden: the workflow's annotate stage does not let ``role`` label.
     """
+    _check_may_label(project, role)
     own = db.session.scalar(
         select(Task)
         .where(Task.project_id == project.id, Task.assignee_id == user.id, Task.state.in_([TaskState.REJECTED, TaskState.IN_PROGRESS]))
@@ -135,12 +152,7 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
         served = quality.serve_gold(project, user, role, gold, utcnow() + lease_duration())
         if served is not None:
             return served
-    skipped = exists().where(TaskEvent.task_id == Task.id, TaskEvent.action == Action.SKIP, TaskEvent.actor_id == user.id)
-    gold_copy = exists().where(GoldAnswer.copy_item_id == Task.item_id)
-    gold_item = exists().where(GoldItem.item_id == Task.item_id)
-    query = select(Task).where(
-        Task.project_id == project.id, Task.state == TaskState.NEW, Task.assignee_id.is_(None), ~skipped, ~gold_copy, ~gold_item
-    )
+    query = select(Task).where(*_servable(project, user))
     if project.queue_order == "sequential":
         query = query.order_by(Task.id)
     else:
@@ -156,7 +168,7 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
         # callers may pick the same row, and only one of them can match this WHERE.
         claimed = db.session.execute(
             update(Task)
-            .where(Task.id == task.id, Task.assignee_id.is_(None), Task.state == TaskState.NEW)
+            .where(Task.id == task.id, Task.assignee_id.is_(None), Task.state == task.state)
             .values(assignee_id=user.id, lease_expires_at=utcnow() + lease_duration())
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -167,6 +179,35 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
             return task
         db.session.rollback()
     return None
+
+
+def _servable(project: Project, user: User) -> list[ColumnElement[bool]]:
+    """The conditions on a pool task that ``user`` may be served (see :func:`next_task`).
+
+    Unassigned ``new`` tasks, and ``rejected`` ones with no assignee (a merged result a
+    reviewer sent back has no single labeler). An item's own task waits while it has answer
+    tasks that are not yet merged; an answer task is never served to a labeler who holds
+    another answer of the same item; nothing on an item the labeler skipped comes back to them.
+    """
+    other = aliased(Task)
+    skipped_item = exists().where(
+        other.item_id == Task.item_id, TaskEvent.task_id == other.id, TaskEvent.action == Action.SKIP, TaskEvent.actor_id == user.id
+    )
+    open_answers = exists().where(
+        other.item_id == Task.item_id,
+        other.replica > 0,
+        other.state.in_([TaskState.NEW, TaskState.IN_PROGRESS, TaskState.SUBMITTED]),
+    )
+    answered = exists().where(other.item_id == Task.item_id, other.replica > 0, other.id != Task.id, other.assignee_id == user.id)
+    return [
+        Task.project_id == project.id,
+        Task.assignee_id.is_(None),
+        or_(Task.state == TaskState.NEW, Task.state == TaskState.REJECTED),
+        or_(and_(Task.replica == 0, ~open_answers), and_(Task.replica > 0, ~answered)),
+        ~skipped_item,
+        ~exists().where(GoldAnswer.copy_item_id == Task.item_id),
+        ~exists().where(GoldItem.item_id == Task.item_id),
+    ]
 
 
 def release_expired(project: Project) -> list[int]:
@@ -276,7 +317,10 @@ def aware(moment: datetime | None) -> datetime | None:
 
 def _expired_without_work(now: datetime) -> ColumnElement[bool]:
     work = exists().where(
-        AnnotationRevision.item_id == Task.item_id, AnnotationRevision.source == "human", AnnotationRevision.author_id == Task.assignee_id
+        AnnotationRevision.item_id == Task.item_id,
+        AnnotationRevision.line == Task.replica,
+        AnnotationRevision.source == "human",
+        AnnotationRevision.author_id == Task.assignee_id,
     )
     return (Task.state == TaskState.IN_PROGRESS) & Task.lease_expires_at.is_not(None) & (Task.lease_expires_at < now) & ~work
 
@@ -345,9 +389,12 @@ def save_annotation(task: Task, user: User, role: Role, document: Any, base_revi
         ValidationFailed: the document is invalid.
     """
     _check_editor(task, user, role)
-    apply_action(task, user, role, Action.SAVE)
     project = db.session.get(Project, task.project_id)
-    return annotations.save_revision(task.item, project, document, base_revision, author=user, active_seconds=active_seconds)
+    _check_may_label(project, role)
+    apply_action(task, user, role, Action.SAVE)
+    return annotations.save_revision(
+        task.item, project, document, base_revision, author=user, active_seconds=active_seconds, line=task.replica
+    )
 
 
 def submit(task: Task, user: User, role: Role, base_revision: int | None = None) -> Task | None:
@@ -370,7 +417,7 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
     """
     _check_editor(task, user, role)
     if base_revision is not None:
-        latest = annotations.latest_document(task.item_id)[1]
+        latest = annotations.latest_document(task.item_id, task.replica)[1]
         if latest != base_revision:
             raise Conflict(f"the item was saved as revision {latest} since revision {base_revision}", {"latest_revision": latest})
     project_id = task.project_id
@@ -380,12 +427,16 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
         quality.finish_gold(task, answer, user, role)
         return _following(db.session.get(Project, project_id), user, role)
     project = db.session.get(Project, project_id)
-    if _drawn_for_review(project, task):
+    _check_may_label(project, role)
+    if task.replica > 0:
+        _submit_answer(task, user, role, project)
+    elif _drawn_for_review(project, task):
         apply_action(task, user, role, Action.SUBMIT)
     else:
         _auto_accept(task, user, role, project)
     task.lease_expires_at = None  # a lease only guards work in progress
-    work_saved.record_outcomes(task.item_id)
+    if task.replica == 0:
+        work_saved.record_outcomes(task.item_id)
     db.session.commit()
     return _following(db.session.get(Project, project_id), user, role)
 
@@ -406,15 +457,99 @@ def review_rng(project_id: int, item_id: int, submits: int) -> random.Random:
 
 def _drawn_for_review(project: Project, task: Task) -> bool:
     """Whether this submit goes to review; see "Audit" in the module docstring."""
-    if project.review_rate >= 1.0:
+    workflow = project.flow
+    if workflow.review is None:
+        return False
+    if workflow.review.rate >= 1.0:
         return True
     counts = _event_counts(task.id, (Action.SUBMIT, Action.AUTO_ACCEPT, Action.REJECT, Action.ESCALATE, Action.REOPEN))
-    if counts[Action.REJECT] or counts[Action.ESCALATE] or counts[Action.REOPEN]:
-        return True
-    if project.review_rate <= 0.0:
-        return False
+    sent_back = bool(counts[Action.REJECT] or counts[Action.ESCALATE] or counts[Action.REOPEN])
     submits = counts[Action.SUBMIT] + counts[Action.AUTO_ACCEPT]
-    return review_rng(project.id, task.item_id, submits).random() < project.review_rate
+    draw = review_rng(project.id, task.item_id, submits).random()
+    return drawn_for_review(workflow, sent_back_before=sent_back, draw=draw)
+
+
+def _submit_answer(task: Task, user: User, role: Role, project: Project) -> None:
+    """Submit one labeler's answer (not committed); when it is the last one, run the consensus stage."""
+    # Lock the item's own task: of two answers submitted at once, the later one sees the
+    # earlier one as submitted and concludes.
+    item_task = db.session.scalar(select(Task).where(Task.item_id == task.item_id, Task.replica == 0).with_for_update())
+    apply_action(task, user, role, Action.SUBMIT)
+    task.lease_expires_at = None
+    db.session.flush()
+    open_answers = db.session.scalar(
+        select(func.count()).where(Task.item_id == task.item_id, Task.replica > 0, Task.state.in_([TaskState.NEW, TaskState.IN_PROGRESS]))
+    )
+    if open_answers == 0 and item_task is not None:
+        conclude_answers(project, item_task)
+
+
+def conclude_answers(project: Project, item_task: Task) -> Route:
+    """Run the consensus stage on an item whose answer tasks are all submitted (not committed).
+
+    The submitted answers are merged (:func:`workflows.merge.merge_documents`; with the
+    ``weighted`` method each labeler weighs their gold accuracy, 1 without gold answers) and
+    routed by :func:`workflows.engine.consensus_route`:
+
+    * ``more_labels``: one more answer task is added (replica = the highest + 1) and nothing
+      else changes;
+    * ``accept`` / ``review``: the merged document becomes the item's next revision (source
+      ``consensus``), each answer task is ``merge``d (submitted -> accepted), and the item's
+      own task is ``auto_accept``ed or ``merge``d to review; its event's comment gives the
+      agreement. A workflow that lost its consensus stage while answers were out merges them
+      with the default consensus rules and routes by the review rate alone.
+
+    Args:
+        project: the item's project.
+        item_task: the item's own task (replica 0), locked by the caller.
+
+    Returns:
+        The route taken.
+    """
+    workflow = project.flow
+    stage = workflow.consensus or ConsensusStage()
+    answers = list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.item_id == item_task.item_id, Task.replica > 0, Task.state == TaskState.SUBMITTED)
+            .order_by(Task.replica)
+        )
+    )
+    documents = {task.assignee_id or -task.replica: annotations.latest_document(task.item_id, task.replica)[0] for task in answers}
+    weights = quality.gold_weights(project, [w for w in documents if w > 0]) if stage.method == "weighted" else None
+    result = merge_documents(documents, stage, weights)
+    item = db.session.get(Item, item_task.item_id)
+    overlap = workflow.overlap_for(item.overlap)
+    draw = review_rng(project.id, item.id, 0).random()
+    if workflow.consensus is not None:
+        route = consensus_route(workflow, agreement=result.agreement, answers=len(answers), overlap=overlap, draw=draw)
+    else:
+        route = Route.REVIEW if drawn_for_review(workflow, sent_back_before=False, draw=draw) else Route.ACCEPT
+    if route == Route.MORE_LABELS:
+        top = db.session.scalar(select(func.max(Task.replica)).where(Task.item_id == item.id)) or 0
+        db.session.add(Task(project_id=project.id, item_id=item.id, replica=top + 1))
+        return route
+    base = annotations.latest_document(item.id)[1]
+    annotations.save_revision(item, project, result.document, base, commit=False, source="consensus")
+    summary = f"consensus of {result.labelers} labelers: agreement {result.agreement:.2f} (threshold {stage.agreement_threshold:g})" + (
+        f"; {result.note}" if result.note else ""
+    )
+    for task in answers:
+        _system_action(task, Action.MERGE, f"merged into the consensus of item {item.name!r}")
+    _system_action(item_task, Action.MERGE if route == Route.REVIEW else Action.AUTO_ACCEPT, summary)
+    return route
+
+
+def _system_action(task: Task, action: Action, comment: str) -> TaskEvent:
+    """Apply an action the system takes (admin role, no actor), not committed."""
+    try:
+        new = next_state(task.state, action, SYSTEM_ROLE)
+    except TransitionError as exc:
+        raise Conflict(f"task {task.id}: {exc}", {"state": task.state}) from None
+    event = TaskEvent(task_id=task.id, actor_id=None, action=action, from_state=task.state, to_state=new, comment=comment)
+    task.state = new
+    db.session.add(event)
+    return event
 
 
 def _auto_accept(task: Task, user: User, role: Role, project: Project) -> TaskEvent:
@@ -454,10 +589,10 @@ def _rejection_action(project: Project, task: Task) -> Action:
         select(func.coalesce(func.max(TaskEvent.id), 0)).where(TaskEvent.task_id == task.id, TaskEvent.action == Action.ESCALATE)
     )
     rejects = _event_counts(task.id, (Action.REJECT,), after_id=last_escalation)[Action.REJECT]
-    return Action.ESCALATE if rejects >= project.max_review_rounds - 1 else Action.REJECT
+    return rejection_action(project.flow, rejects_this_round=rejects)
 
 
-def review(task: Task, user: User, role: Role, decision: str, comment: str = "") -> TaskEvent:
+def review(task: Task, user: User, role: Role, decision: str, comment: str = "", pin: Any = None) -> TaskEvent:
     """Decide on a submitted or escalated task (committed).
 
     Decisions and the action applied:
@@ -470,27 +605,55 @@ def review(task: Task, user: User, role: Role, decision: str, comment: str = "")
     Args:
         decision: ``accept``, ``reject`` or ``reopen``.
         comment: what to fix; required unless accepting.
+        pin: where on the item the comment points, ``{"x": px, "y": px}`` in image pixels
+            (0-based, inside the image); only with a comment.
 
     Returns:
         The recorded event; its ``action`` says what was applied.
 
     Raises:
-        ValidationFailed: an unknown decision, or no comment when sending the task back.
+        ValidationFailed: an unknown decision, no comment when sending the task back, or a
+            pin that is not a point inside the image.
         Conflict: the table does not allow the action in the task's state for ``role``.
+        Forbidden: the workflow's review stage does not let ``role`` review.
     """
+    project = db.session.get(Project, task.project_id)
+    if not project.flow.may_review(role):
+        raise Forbidden(f"a {role} may not review in this project's workflow")
+    if task.replica > 0:
+        raise Conflict(f"task {task.id} is one labeler's answer: it is merged by consensus, not reviewed", {"replica": task.replica})
     comment = (comment or "").strip()
     if decision not in (Action.ACCEPT, Action.REJECT, Action.REOPEN):
         raise ValidationFailed("decision must be 'accept', 'reject' or 'reopen'", {"decision": "invalid"})
     if decision != Action.ACCEPT and not comment:
         raise ValidationFailed("say what to fix when you reject", {"comment": "required when rejecting"})
+    checked_pin = _check_pin(pin, task.item, comment)
     action = Action(decision)
     if action == Action.REJECT and task.state == TaskState.ESCALATED:
         action = Action.REOPEN
     elif action == Action.REJECT and task.state == TaskState.SUBMITTED:
-        action = _rejection_action(db.session.get(Project, task.project_id), task)
+        action = _rejection_action(project, task)
     event = apply_action(task, user, role, action, comment)
+    event.pin = checked_pin
     db.session.commit()
     return event
+
+
+def _check_pin(pin: Any, item: Item, comment: str) -> dict[str, float] | None:
+    """Return the pin as ``{"x", "y"}`` floats, or None; refuse one that is not on the image."""
+    if pin is None:
+        return None
+    if not comment:
+        raise ValidationFailed("a pin marks where a comment points: write the comment too", {"comment": "required with a pin"})
+    if not isinstance(pin, dict) or set(pin) != {"x", "y"}:
+        raise ValidationFailed('a pin is {"x": pixels, "y": pixels}', {"pin": "must have exactly x and y"})
+    point = {}
+    for axis, size in (("x", item.width), ("y", item.height)):
+        value = pin[axis]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= size:
+            raise ValidationFailed(f"pin {axis} must be a number from 0 to {size} (pixels)", {f"pin/{axis}": "outside the image"})
+        point[axis] = float(value)
+    return point
 
 
 def review_queue(project: Project, limit: int = 200, escalated: bool = False) -> list[Task]:
@@ -507,7 +670,7 @@ def review_queue(project: Project, limit: int = 200, escalated: bool = False) ->
     return list(
         db.session.scalars(
             select(Task)
-            .where(Task.project_id == project.id, Task.state.in_(states))
+            .where(Task.project_id == project.id, Task.replica == 0, Task.state.in_(states))
             .order_by(case((Task.state == TaskState.ESCALATED, 0), else_=1), Task.updated_at, Task.id)
             .limit(limit)
         )
@@ -527,6 +690,11 @@ def review_comments(task: Task) -> list[TaskEvent]:
 def can_edit(task: Task, user: User, role: Role) -> bool:
     """Whether ``user`` may change the task's annotation now."""
     return task.state == TaskState.IN_PROGRESS and task.assignee_id == user.id and role in (Role.LABELER, Role.MANAGER, Role.ADMIN)
+
+
+def _check_may_label(project: Project, role: Role) -> None:
+    if not project.flow.may_label(role):
+        raise Forbidden(f"a {role} may not label in this project's workflow")
 
 
 def _check_editor(task: Task, user: User, role: Role) -> None:

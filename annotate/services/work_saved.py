@@ -161,9 +161,13 @@ def prelabel_revision(item_id: int) -> AnnotationRevision | None:
     human revision (any model revision when no person has saved yet).
     """
     first_human = db.session.scalar(
-        select(func.min(AnnotationRevision.number)).where(AnnotationRevision.item_id == item_id, AnnotationRevision.source == "human")
+        select(func.min(AnnotationRevision.number)).where(
+            AnnotationRevision.item_id == item_id, AnnotationRevision.line == 0, AnnotationRevision.source == "human"
+        )
     )
-    query = select(AnnotationRevision).where(AnnotationRevision.item_id == item_id, AnnotationRevision.model_version_id.is_not(None))
+    query = select(AnnotationRevision).where(
+        AnnotationRevision.item_id == item_id, AnnotationRevision.line == 0, AnnotationRevision.model_version_id.is_not(None)
+    )
     if first_human is not None:
         query = query.where(AnnotationRevision.number < first_human)
     return db.session.scalar(query.order_by(AnnotationRevision.number.desc()).limit(1))

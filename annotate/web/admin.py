@@ -1,6 +1,8 @@
-"""Project administration for managers: labels, members, media, exports, models, jobs."""
+"""Project administration for managers: workflow, labels, members, media, exports, models, jobs."""
 
 from __future__ import annotations
+
+import json
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -9,10 +11,33 @@ from sqlalchemy import select
 from annotate.errors import Forbidden, ValidationFailed
 from annotate.extensions import db
 from annotate.models import Item, Job, Video
-from annotate.services import access, exports, media, models, projects
+from annotate.services import access, exports, media, models, projects, workflow
 from annotate.services.access import MANAGERS
 from annotate.web import read_uploads
-from workflows import Role
+from workflows import Role, Workflow, parse
+
+#: Workflows a manager can start from on the project page (the issue's three examples).
+WORKFLOW_PRESETS = {
+    "review": ("Annotate → review → accept", Workflow.default()),
+    "consensus": (
+        "3 labelers → consensus → review of disagreements → accept",
+        parse(
+            {
+                "version": 1,
+                "stages": [
+                    {"kind": "annotate", "overlap": 3},
+                    {"kind": "consensus"},
+                    {"kind": "review", "name": "review of disagreements", "rate": 0},
+                    {"kind": "accept"},
+                ],
+            }
+        ),
+    ),
+    "audit": (
+        "Annotate → audit 10 % → accept",
+        parse({"version": 1, "stages": [{"kind": "annotate"}, {"kind": "review", "name": "audit", "rate": 0.1}, {"kind": "accept"}]}),
+    ),
+}
 
 bp = Blueprint("admin", __name__)
 
@@ -61,7 +86,39 @@ def project(project_id: int):
         "admin/project.html", project=project, progress=projects.progress(project), members=projects.members(project),
         jobs=jobs, items=items, videos=videos, versions=models.versions(project), latest=models.latest_version(project),
         org_users=_org_usernames(), formats=exports.export_choices(), detectors=models.DETECTORS,
+        workflow_json=json.dumps(project.flow.to_data(), indent=2), stages=workflow.progress_by_stage(project),
+        presets={key: label for key, (label, _) in WORKFLOW_PRESETS.items()},
     )  # fmt: skip
+
+
+@bp.post("/projects/<int:project_id>/workflow")
+@login_required
+def set_workflow(project_id: int):
+    """Replace the project's workflow with a preset or the edited JSON document."""
+    project, _ = access.get_project(project_id, current_user, MANAGERS)
+    preset = request.form.get("preset") or ""
+    if preset:
+        if preset not in WORKFLOW_PRESETS:
+            raise ValidationFailed(f"unknown workflow preset {preset!r}", {"preset": "unknown"})
+        data = WORKFLOW_PRESETS[preset][1].to_data()
+    else:
+        try:
+            data = json.loads(request.form.get("workflow") or "")
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(
+                f"the workflow is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}", {"workflow": "not JSON"}
+            ) from None
+    chosen = workflow.set_workflow(project, data)
+    flash("Workflow saved: " + " → ".join(_stage_text(stage) for stage in chosen.stages) + ".", "success")
+    return redirect(_manage_url(project.id, "workflow"))
+
+
+def _stage_text(stage) -> str:
+    if stage.kind == "annotate" and stage.overlap > 1:
+        return f"{stage.name} ({stage.overlap} labelers)"
+    if stage.kind == "review" and stage.rate < 1:
+        return f"{stage.name} ({stage.rate:.0%})"
+    return stage.name
 
 
 def _org_usernames() -> list[str]:

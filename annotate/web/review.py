@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from annotate.errors import ValidationFailed
 from annotate.extensions import db
 from annotate.models import Project
 from annotate.services import access, annotations, tasks
@@ -31,7 +32,13 @@ def task(task_id: int):
     project = db.session.get(Project, task.project_id)
     document, revision = annotations.latest_document(task.item_id)
     history = [
-        {"action": e.action, "actor": e.actor.username if e.actor else "", "comment": e.comment, "created_at": e.created_at.isoformat()}
+        {
+            "action": e.action,
+            "actor": e.actor.username if e.actor else "",
+            "comment": e.comment,
+            "pin": e.pin,
+            "created_at": e.created_at.isoformat(),
+        }
         for e in tasks.history(task)
     ]
     labels = [{"id": label.id, "name": label.name, "color": label.color, "kind": label.kind} for label in project.labels]
@@ -42,6 +49,17 @@ def task(task_id: int):
         reject_url=url_for("review.decide", task_id=task.id, decision="reopen" if task.state == TaskState.ESCALATED else "reject"),
         queue_url=url_for("review.queue", project_id=project.id),
     )  # fmt: skip
+
+
+def _form_pin() -> dict[str, float] | None:
+    """The reviewer's pin from the reject form's ``pin_x`` / ``pin_y`` (image pixels), or None."""
+    raw_x, raw_y = (request.form.get("pin_x") or "").strip(), (request.form.get("pin_y") or "").strip()
+    if not raw_x and not raw_y:
+        return None
+    try:
+        return {"x": float(raw_x), "y": float(raw_y)}
+    except ValueError:
+        raise ValidationFailed("the pin must be two numbers (pixels)", {"pin": "invalid"}) from None
 
 
 _OUTCOMES = {
@@ -57,7 +75,7 @@ _OUTCOMES = {
 def decide(task_id: int, decision: str):
     """Accept, reject or reopen the task, then open the next one in the caller's queue."""
     task, role = access.get_task(task_id, current_user, REVIEWERS)
-    event = tasks.review(task, current_user, role, decision, request.form.get("comment", ""))
+    event = tasks.review(task, current_user, role, decision, request.form.get("comment", ""), _form_pin())
     flash(f"Item {task.item.name} {_OUTCOMES[Action(event.action)]}.", "success")
     remaining = tasks.review_queue(db.session.get(Project, task.project_id), limit=1, escalated=role in MANAGERS)
     if remaining:

@@ -57,7 +57,7 @@ import {
   screenToImage,
   zoomAt,
 } from "./geometry.js";
-import { applyViewTransform, createLayers, labelColors, renderShapes, svgEl, UNKNOWN_COLOR } from "./viewer.js";
+import { applyViewTransform, createLayers, labelColors, renderPins, renderShapes, svgEl, UNKNOWN_COLOR } from "./viewer.js";
 
 export const Mode = Object.freeze({
   IDLE: "idle",
@@ -81,7 +81,9 @@ export class Canvas extends EventTarget {
     this.width = width;
     this.height = height;
     this.layers = createLayers(svg, { imageUrl, width, height });
+    this.pinLayer = svgEl("g", { class: "pins" }, svg);
     this.overlay = svgEl("g", { class: "overlay" }, svg);
+    this.pins = [];
     this.view = { zoom: 1, panX: 0, panY: 0 };
     this.mode = Mode.IDLE;
     this.tool = Tool.SELECT;
@@ -188,7 +190,14 @@ export class Canvas extends EventTarget {
       selectedId: this.selectedId,
       overrides,
     });
+    renderPins(this.pinLayer, this.pins, this.view);
     this._renderOverlay();
+  }
+
+  /** Show reviewers' pins (`{x, y}` image pixels, or null for an unpinned comment), numbered from 1. */
+  setPins(pins) {
+    this.pins = pins;
+    this.render();
   }
 
   _renderOverlay() {

@@ -331,10 +331,12 @@ class LabelingPage {
     }
     const rejected = this.task.state === "rejected";
     const prefix = rejected ? "Returned by reviewer: " : "Reviewer: ";
+    // Comment i's pin is marker i + 1 on the image.
+    this.canvas.setPins(comments.map((c) => c.pin ?? null));
     panel.replaceChildren(
-      el("ul", { class: "comment-list" }, comments.map((c) =>
+      el("ul", { class: "comment-list" }, comments.map((c, i) =>
         el("li", { class: "comment" },
-          el("p", {}, el("strong", {}, prefix), c.body ?? ""),
+          el("p", {}, el("strong", {}, prefix), c.pin ? el("span", { class: "pin-ref", title: `pinned at (${c.pin.x}, ${c.pin.y}) px` }, `📍${i + 1} `) : "", c.body ?? ""),
           el("small", {}, `${c.author ?? ""}${c.created_at ? ` · ${formatDate(c.created_at)}` : ""}`)))),
     );
     panel.classList.toggle("rejected", rejected);

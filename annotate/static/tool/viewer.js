@@ -16,7 +16,7 @@
  * interaction. Entry point for the review page: `mountReview()`.
  */
 
-import { bboxToScreen, imageToScreen } from "./geometry.js";
+import { bboxToScreen, imageToScreen, screenToImage } from "./geometry.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 export const UNKNOWN_COLOR = "#9ca3af";
@@ -61,8 +61,13 @@ export function isModelSource(source) {
   return source?.type === "model";
 }
 
-/** "model v3 · 0.87" for a pre-label, "" otherwise. */
+/** "model v3 · 0.87" for a pre-label, "consensus 0.67 · 2 labelers" for a merged shape, "" otherwise. */
 export function sourceText(source) {
+  if (source?.type === "consensus") {
+    const n = source.labelers;
+    const score = typeof source.score === "number" ? ` ${source.score.toFixed(2)}` : "";
+    return `consensus${score}${n ? ` · ${n} labeler${n === 1 ? "" : "s"}` : ""}`;
+  }
   if (!isModelSource(source)) return "";
   const parts = ["model"];
   if (source.model_version != null) parts[0] = `model v${source.model_version}`;
@@ -135,6 +140,30 @@ export function renderShapes(layer, shapes, { view, colors, selectedId = null, o
   return elements;
 }
 
+/**
+ * Draw review pins (`{x, y}` in image pixels) as numbered markers into `layer`
+ * (replacing what was there); pin i is labeled i + 1, matching the comment list.
+ */
+export function renderPins(layer, pins, view) {
+  layer.replaceChildren();
+  pins.forEach((pin, i) => {
+    if (!pin) return;
+    const [x, y] = imageToScreen([pin.x, pin.y], view);
+    const g = svgEl("g", { class: "pin", "data-n": i + 1, transform: `translate(${x} ${y})` }, layer);
+    svgEl("circle", { r: 9 }, g);
+    const t = svgEl("text", { y: 4 }, g);
+    t.textContent = String(i + 1);
+  });
+}
+
+/** Image pixels `{x, y}` (rounded to 0.1 px, clamped to the image) of a pointer event on `svg`. */
+export function pinFromEvent(event, svg, view, width, height) {
+  const rect = svg.getBoundingClientRect();
+  const [ix, iy] = screenToImage([event.clientX - rect.left, event.clientY - rect.top], view);
+  const clamp = (v, hi) => Math.round(Math.min(Math.max(v, 0), hi) * 10) / 10;
+  return { x: clamp(ix, width), y: clamp(iy, height) };
+}
+
 function drawCaption(g, text, x, y, color) {
   // Above the box when there is room, else just inside its top edge.
   const above = y >= 16;
@@ -150,6 +179,8 @@ export class Viewer {
     this.width = width;
     this.height = height;
     this.layers = createLayers(svg, { imageUrl, width, height, imageId: "review-image" });
+    this.pinLayer = svgEl("g", { class: "pins" }, svg);
+    this.pins = [];
     this.colors = labelColors(labels);
     this.shapes = annotation?.shapes ?? [];
     this.view = { zoom: 1, panX: 0, panY: 0 };
@@ -172,7 +203,36 @@ export class Viewer {
   render() {
     applyViewTransform(this.layers.viewport, this.view);
     renderShapes(this.layers.shapes, this.shapes, { view: this.view, colors: this.colors });
+    renderPins(this.pinLayer, this.pins, this.view);
   }
+
+  setPins(pins) {
+    this.pins = pins;
+    this.render();
+  }
+}
+
+/**
+ * Let the reviewer pin the rejection comment to a point: a click on the image
+ * sets `#pin-x` / `#pin-y` (image pixels) and shows the marker; `#pin-clear`
+ * removes it.
+ */
+function enablePinning(viewer, doc) {
+  const xInput = doc.getElementById("pin-x");
+  const yInput = doc.getElementById("pin-y");
+  const status = doc.getElementById("pin-status");
+  const clear = doc.getElementById("pin-clear");
+  if (!xInput || !yInput) return;
+  const show = (pin) => {
+    xInput.value = pin ? String(pin.x) : "";
+    yInput.value = pin ? String(pin.y) : "";
+    viewer.setPins(pin ? [pin] : []);
+    if (status) status.textContent = pin ? `Pinned at (${pin.x}, ${pin.y}) px` : "Click the image to pin your comment to a point (optional).";
+    if (clear) clear.hidden = !pin;
+  };
+  viewer.svg.addEventListener("click", (event) => show(pinFromEvent(event, viewer.svg, viewer.view, viewer.width, viewer.height)));
+  clear?.addEventListener("click", () => show(null));
+  show(null);
 }
 
 /** Review page entry: reads `#review-config` and draws into `#review-canvas`. */
@@ -181,11 +241,13 @@ export function mountReview(doc = document) {
   const svg = doc.getElementById("review-canvas");
   if (!configEl || !svg) return null;
   const config = JSON.parse(configEl.textContent);
-  return new Viewer(svg, {
+  const viewer = new Viewer(svg, {
     imageUrl: config.imageUrl,
     width: config.width,
     height: config.height,
     labels: config.labels,
     annotation: config.annotation,
   });
+  enablePinning(viewer, doc);
+  return viewer;
 }

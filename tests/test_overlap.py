@@ -1,0 +1,238 @@
+"""Overlap and the consensus stage in the task engine, the workflow API, and pinned review comments."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from annotate.errors import Conflict, Forbidden, ValidationFailed
+from annotate.extensions import db
+from annotate.models import AnnotationRevision, Task, TaskEvent
+from annotate.services import accounts, annotations, projects, tasks, workflow
+from tests.helpers import add_images, box, document, tag
+from workflows import Role
+
+CROWD = {
+    "version": 1,
+    "stages": [
+        {"kind": "annotate", "overlap": 3},
+        {"kind": "consensus", "agreement_threshold": 0.6, "extra_labels": 1},
+        {"kind": "review", "rate": 0},
+        {"kind": "accept"},
+    ],
+}
+
+
+@pytest.fixture
+def crowd(world):
+    """The world's project with a third labeler, no gold draws, and the CROWD workflow."""
+    world.users["labeler3"] = accounts.create_user(world.org, "labeler3", "correct horse battery", "labeler")
+    db.session.commit()
+    projects.set_member(world.project, "labeler3", "labeler")
+    world.project.gold_rate = 0.0
+    db.session.commit()
+    workflow.set_workflow(world.project, CROWD)
+    return world
+
+
+def _answer(world, user: str, shapes=(), tags=()) -> Task:
+    """Serve ``user`` their next task, save the document on it and submit it; return the task."""
+    person = world.users[user]
+    role = Role.MANAGER if user == "manager" else Role.LABELER
+    task = tasks.next_task(world.project, person, role)
+    assert task is not None, f"{user} was served nothing"
+    tasks.save_annotation(task, person, role, document(shapes, tags), annotations.latest_document(task.item_id, task.replica)[1])
+    tasks.submit(task, person, role)
+    return task
+
+
+def _tasks_of(item_id: int) -> list[tuple[int, str, str | None]]:
+    rows = db.session.scalars(select(Task).where(Task.item_id == item_id).order_by(Task.replica))
+    return [(t.replica, t.state, t.assignee.username if t.assignee else None) for t in rows]
+
+
+def test_items_get_answer_tasks_before_and_after_the_workflow_asks_for_overlap(world):
+    (before,) = add_images(world.project, [(64, 48)])
+    assert [r for r, *_ in _tasks_of(before.id)] == [0]
+    workflow.set_workflow(world.project, CROWD)
+    assert _tasks_of(before.id) == [(0, "new", None), (1, "new", None), (2, "new", None), (3, "new", None)]
+    after = add_images(world.project, [(40, 30), (32, 32)])[-1]
+    assert [r for r, *_ in _tasks_of(after.id)] == [0, 1, 2, 3]
+    # Back to one labeler per item: the untouched answer tasks go.
+    workflow.set_workflow(world.project, {"version": 1, "stages": [{"kind": "annotate"}, {"kind": "accept"}]})
+    assert [r for r, *_ in _tasks_of(before.id)] == [0]
+    assert projects.progress(world.project)["new"] == 3  # items, not tasks
+
+
+def test_three_labelers_disagree_get_a_fourth_and_go_to_review(crowd):
+    (item,) = add_images(crowd.project, [(64, 48)])
+    first = _answer(crowd, "labeler1", [box("person", 10, 10, 20, 20)])
+    assert first.replica == 1
+    # The same labeler never gets a second answer of the same item.
+    assert tasks.next_task(crowd.project, crowd.users["labeler1"], Role.LABELER) is None
+    _answer(crowd, "labeler2", [box("person", 12, 10, 20, 20)])
+    _answer(crowd, "labeler3", [box("person", 40, 20, 10, 10)])
+    # Agreement (9/11 + 0 + 0) / 3 = 0.27 < 0.6 and one extra label is allowed: a fourth answer task.
+    assert _tasks_of(item.id) == [
+        (0, "new", None), (1, "submitted", "labeler1"), (2, "submitted", "labeler2"), (3, "submitted", "labeler3"), (4, "new", None),
+    ]  # fmt: skip
+    assert annotations.latest_document(item.id)[1] == 0  # nothing merged yet
+    _answer(crowd, "manager", [box("person", 11, 10, 20, 20)])
+    # Four answers: agreement (9/11 + 19/21 + 19/21) / 6 = 0.44, still below: review, whatever the rate.
+    assert _tasks_of(item.id) == [
+        (0, "submitted", None), (1, "accepted", "labeler1"), (2, "accepted", "labeler2"), (3, "accepted", "labeler3"),
+        (4, "accepted", "manager"),
+    ]  # fmt: skip
+    merged, number = annotations.latest_document(item.id)
+    assert number == 1
+    (shape,) = merged["shapes"]
+    assert shape["bbox"] == [11.0, 10.0, 20.0, 20.0]  # the mean of the three close boxes
+    assert shape["source"] == {"type": "consensus", "score": 0.75, "labelers": 3}
+    revision = db.session.scalar(select(AnnotationRevision).where(AnnotationRevision.item_id == item.id, AnnotationRevision.line == 0))
+    assert revision.source == "consensus" and revision.author_id is None
+    item_task = db.session.scalar(select(Task).where(Task.item_id == item.id, Task.replica == 0))
+    event = db.session.scalar(select(TaskEvent).where(TaskEvent.task_id == item_task.id))
+    assert (event.action, event.actor_id) == ("merge", None)
+    assert event.comment.startswith("consensus of 4 labelers: agreement 0.44 (threshold 0.6)")
+    assert [t.id for t in tasks.review_queue(crowd.project)] == [item_task.id]  # answers are never reviewed
+    stages = {s["stage"]: s["items"] for s in workflow.progress_by_stage(crowd.project)}
+    assert stages == {"annotate": 0, "consensus": 0, "review": 1, "accept": 0}
+
+
+def test_agreed_items_are_accepted_with_merged_tags(crowd):
+    (item,) = add_images(crowd.project, [(64, 48)])
+    for user, x in (("labeler1", 10), ("labeler2", 10.5), ("labeler3", 9.5)):
+        _answer(crowd, user, [box("cat", x, 10, 20, 20)], [tag("outdoor")])
+    assert _tasks_of(item.id)[0] == (0, "accepted", None)
+    merged, _ = annotations.latest_document(item.id)
+    assert [s["bbox"] for s in merged["shapes"]] == [[10.0, 10.0, 20.0, 20.0]]
+    assert [(t["label"], t["source"]["score"]) for t in merged["tags"]] == [("outdoor", 1.0)]
+    event = db.session.scalar(select(TaskEvent).where(TaskEvent.action == "auto_accept"))
+    assert "consensus of 3 labelers" in event.comment
+
+
+def test_labelers_never_see_each_others_answers(crowd, login):
+    (item,) = add_images(crowd.project, [(64, 48)])
+    first = tasks.next_task(crowd.project, crowd.users["labeler1"], Role.LABELER)
+    tasks.save_annotation(first, crowd.users["labeler1"], Role.LABELER, document([box("person", 1, 1, 10, 10)]), 0)
+    second = tasks.next_task(crowd.project, crowd.users["labeler2"], Role.LABELER)
+    assert second.item_id == first.item_id and second.id != first.id
+    labeler2 = login("labeler2")
+    assert labeler2.api("GET", f"/api/v1/tasks/{first.id}").status_code == 404
+    own = labeler2.api("GET", f"/api/v1/tasks/{second.id}").get_json()
+    assert own["annotation"]["shapes"] == [] and own["revision"] == 0 and own["replica"] == second.replica
+    assert labeler2.api("GET", f"/media/items/{item.id}/image").status_code == 200  # the image itself, yes
+    # The item's own annotation is untouched by answers.
+    assert annotations.latest_document(item.id) == (document(), 0)
+
+
+def test_a_rejected_consensus_result_goes_back_to_the_pool_with_a_pinned_comment(crowd, login):
+    (item,) = add_images(crowd.project, [(64, 48)])
+    for user in ("labeler1", "labeler2"):
+        _answer(crowd, user, [box("person", 10, 10, 20, 20)])
+    _answer(crowd, "labeler3", [])
+    _answer(crowd, "manager", [])  # the extra label: 2 of 4 drew the box -> agreement 1/6: review
+    item_task = db.session.scalar(select(Task).where(Task.item_id == item.id, Task.replica == 0))
+    assert item_task.state == "submitted"
+    reviewer = login("reviewer")
+    bad_pin = reviewer.api(
+        "POST", f"/api/v1/tasks/{item_task.id}/review", json={"decision": "reject", "comment": "tail", "pin": {"x": 99, "y": 1}}
+    )
+    assert bad_pin.status_code == 422 and "pin/x" in bad_pin.get_json()["errors"]
+    answer = reviewer.api(
+        "POST",
+        f"/api/v1/tasks/{item_task.id}/review",
+        json={"decision": "reject", "comment": "the tail is cut", "pin": {"x": 20, "y": 15.5}},
+    )
+    assert answer.status_code == 200 and answer.get_json()["state"] == "rejected"
+    served = tasks.next_task(crowd.project, crowd.users["labeler1"], Role.LABELER)
+    assert served.id == item_task.id and served.state == "in_progress"
+    body = login("labeler1").api("GET", f"/api/v1/tasks/{item_task.id}").get_json()
+    assert body["comments"][0]["pin"] == {"x": 20.0, "y": 15.5} and body["comments"][0]["body"] == "the tail is cut"
+    assert [s["bbox"] for s in body["annotation"]["shapes"]] == [[10.0, 10.0, 20.0, 20.0]]
+
+
+def test_item_overlap_override(crowd):
+    first, second = add_images(crowd.project, [(64, 48), (64, 48)])
+    workflow.set_item_overlap(crowd.project, first, 2)
+    assert [r for r, *_ in _tasks_of(first.id)] == [0, 1, 2]
+    workflow.set_item_overlap(crowd.project, first, None)
+    assert [r for r, *_ in _tasks_of(first.id)] == [0, 1, 2, 3]
+    with pytest.raises(ValidationFailed):
+        workflow.set_item_overlap(crowd.project, first, 11)
+    tasks.next_task(crowd.project, crowd.users["labeler1"], Role.LABELER)  # answer 1 of the first item
+    workflow.set_item_overlap(crowd.project, first, 2)  # still nobody labeled the item itself: allowed
+    assert [r for r, *_ in _tasks_of(first.id)] == [0, 1, 2]  # the started answer stays
+    single = {"version": 1, "stages": [{"kind": "annotate"}, {"kind": "review"}, {"kind": "accept"}]}
+    workflow.set_workflow(crowd.project, single)
+    assert [r for r, *_ in _tasks_of(first.id)] == [0, 1]  # labeler1's started answer is kept
+    with pytest.raises(ValidationFailed, match="needs a consensus stage"):
+        workflow.set_item_overlap(crowd.project, second, 2)
+    # With the answer submitted, the item is concluded by the default rules and reviewed.
+    answer = db.session.scalar(select(Task).where(Task.item_id == first.id, Task.replica == 1))
+    tasks.submit(answer, crowd.users["labeler1"], Role.LABELER)
+    assert _tasks_of(first.id)[0][1] == "submitted"
+    with pytest.raises(Conflict, match="can no longer change"):
+        workflow.set_item_overlap(crowd.project, first, None)
+
+
+def test_stage_roles_are_enforced(world):
+    strict = {
+        "version": 1,
+        "stages": [{"kind": "annotate", "roles": ["labeler"]}, {"kind": "review", "roles": ["reviewer"]}, {"kind": "accept"}],
+    }
+    workflow.set_workflow(world.project, strict)
+    add_images(world.project, [(64, 48)])
+    with pytest.raises(Forbidden, match="may not label"):
+        tasks.next_task(world.project, world.users["manager"], Role.MANAGER)
+    assert tasks.next_task(world.project, world.users["labeler1"], Role.LABELER) is not None
+
+
+def test_workflow_api_permissions_and_errors(crowd, login):
+    url = f"/api/v1/projects/{crowd.project.id}/workflow"
+    got = login("labeler1").api("GET", url)
+    assert got.status_code == 200 and got.get_json()["workflow"]["stages"][0]["overlap"] == 3
+    assert [s["stage"] for s in got.get_json()["progress"]] == ["annotate", "consensus", "review", "accept"]
+    plain = {"version": 1, "stages": [{"kind": "annotate"}, {"kind": "accept"}]}
+    assert login("labeler1").api("PUT", url, json=plain).status_code == 403
+    assert login("reviewer").api("PUT", url, json=plain).status_code == 403
+    assert login("outsider").api("PUT", url, json=plain).status_code == 404
+    manager = login("manager")
+    bad = manager.api("PUT", url, json={"version": 1, "stages": [{"kind": "annotate", "overlap": 3}, {"kind": "accept"}]})
+    assert bad.status_code == 422 and "stages/0/overlap" in bad.get_json()["errors"]
+    assert crowd.project.flow.annotate.overlap == 3  # unchanged
+    saved = manager.api("PUT", url, json=plain)
+    assert saved.status_code == 200 and [s["kind"] for s in saved.get_json()["workflow"]["stages"]] == ["annotate", "accept"]
+    no_csrf = crowd.project and login("manager").client.put(url, json=plain)
+    assert no_csrf.status_code in (400, 403)
+    assert login("labeler1").api("GET", "/api/v1/workflow-schema").get_json()["title"] == "Project workflow"
+    (item,) = add_images(crowd.project, [(64, 48)])
+    manager.api("PUT", url, json=CROWD)
+    overlap_url = f"/api/v1/projects/{crowd.project.id}/items/{item.id}/overlap"
+    assert login("labeler1").api("PUT", overlap_url, json={"overlap": 2}).status_code == 403
+    set_two = manager.api("PUT", overlap_url, json={"overlap": 2})
+    assert set_two.status_code == 200 and set_two.get_json() == {"item_id": item.id, "overlap": 2, "effective_overlap": 2}
+    assert manager.api("PUT", overlap_url, json={"overlap": "2"}).status_code == 422
+
+
+def test_managers_set_the_workflow_on_the_project_page(world, login):
+    page_url = f"/projects/{world.project.id}/manage"
+    form_url = f"/projects/{world.project.id}/workflow"
+    manager = login("manager")
+    page = manager.client.get(page_url).get_data(as_text=True)
+    assert 'id="workflow"' in page and "3 labelers → consensus → review of disagreements → accept" in page
+    saved = manager.form(form_url, {"preset": "consensus"}, follow_redirects=True)
+    assert (
+        saved.status_code == 200
+        and "Workflow saved: annotate (3 labelers) → consensus → review of disagreements (0%) → accept" in saved.get_data(as_text=True)
+    )
+    db.session.expire_all()
+    assert world.project.flow.annotate.overlap == 3 and world.project.flow.review.rate == 0.0
+    broken = manager.form(form_url, {"workflow": '{"version": 1, "stages": [}'})
+    assert broken.status_code == 422 and "line 1, column 27" in broken.get_data(as_text=True)
+    wrong = manager.form(form_url, {"workflow": '{"version": 1, "stages": [{"kind": "accept"}, {"kind": "annotate"}]}'})
+    assert wrong.status_code == 422 and "the first stage must be annotate" in wrong.get_data(as_text=True)
+    assert login("labeler1").form(form_url, {"preset": "audit"}).status_code == 403
+    assert manager.client.post(form_url, data={"preset": "audit"}).status_code in (400, 403)  # no CSRF token
+    db.session.expire_all()
+    assert world.project.flow.annotate.overlap == 3  # none of the refused posts changed it

@@ -1,0 +1,141 @@
+"""Workflows as data: the schema, the order rules, the defaults, and the engine's routes."""
+
+import pytest
+
+from workflows import Action, Route, Workflow, WorkflowError, parse
+from workflows.engine import consensus_route, drawn_for_review, rejection_action, stage_name, submit_action
+
+CROWD = {
+    "version": 1,
+    "stages": [
+        {"kind": "annotate", "overlap": 3},
+        {"kind": "consensus", "agreement_threshold": 0.7, "extra_labels": 2},
+        {"kind": "review", "name": "disagreements", "rate": 0},
+        {"kind": "accept"},
+    ],
+}
+
+
+def test_the_three_workflows_of_the_issue_parse_with_defaults_filled_in():
+    crowd = parse(CROWD)
+    assert crowd.annotate.overlap == 3 and crowd.consensus.agreement_threshold == 0.7
+    assert crowd.review.name == "disagreements" and crowd.review.rate == 0.0 and crowd.review.max_rounds == 3
+    audit = parse({"version": 1, "stages": [{"kind": "annotate"}, {"kind": "review", "rate": 0.1}, {"kind": "accept"}]})
+    assert audit.review_rate == 0.1 and audit.consensus is None
+    plain = parse({"version": 1, "stages": [{"kind": "annotate"}, {"kind": "accept"}]})
+    assert plain.review is None and plain.review_rate == 0.0 and plain.max_review_rounds == 0
+    data = crowd.to_data()
+    assert [s["kind"] for s in data["stages"]] == ["annotate", "consensus", "review", "accept"]
+    assert data["stages"][0] == {"kind": "annotate", "name": "annotate", "roles": ["labeler", "manager", "admin"], "overlap": 3}
+    assert data["stages"][1]["quorum"] == 0.5 and data["stages"][1]["method"] == "weighted"
+    assert parse(data) == crowd  # what a manager sees is what runs
+
+
+def test_the_default_is_annotate_review_accept():
+    default = Workflow.default()
+    assert [s.kind for s in default.stages] == ["annotate", "review", "accept"]
+    assert default.review_rate == 1.0 and default.max_review_rounds == 3
+    assert parse(default.to_data()) == default
+
+
+@pytest.mark.parametrize(
+    ("stages", "path", "message"),
+    [
+        ([{"kind": "review"}, {"kind": "annotate"}, {"kind": "accept"}], "stages/0", "the first stage must be annotate"),
+        ([{"kind": "annotate"}, {"kind": "review"}], "stages/1", "the last stage must be accept"),
+        ([{"kind": "annotate"}, {"kind": "review"}, {"kind": "consensus"}, {"kind": "accept"}], "stages/1", "in this order"),
+        ([{"kind": "annotate"}, {"kind": "review"}, {"kind": "review", "name": "b"}, {"kind": "accept"}], "stages/2", "at most one"),
+        ([{"kind": "annotate", "overlap": 3}, {"kind": "accept"}], "stages/0/overlap", "needs a consensus stage"),
+        ([{"kind": "annotate"}, {"kind": "consensus"}, {"kind": "accept"}], "stages/1", "overlap of at least 2"),
+        (
+            [{"kind": "annotate", "overlap": 9}, {"kind": "consensus", "extra_labels": 2}, {"kind": "accept"}],
+            "stages/1/extra_labels",
+            "at most 10",
+        ),
+        ([{"kind": "annotate", "name": "x"}, {"kind": "accept", "name": "x"}], "stages/1/name", "used twice"),
+        ([{"kind": "annotate", "overlap": 0}, {"kind": "accept"}], "stages/0/overlap", "less than the minimum"),
+        ([{"kind": "annotate", "roles": ["reviewer"]}, {"kind": "accept"}], "stages/0/roles/0", "is not one of"),
+        ([{"kind": "annotate"}, {"kind": "review", "rate": 1.5}, {"kind": "accept"}], "stages/1/rate", "maximum"),
+        ([{"kind": "annotate", "colour": "red"}, {"kind": "accept"}], "stages/0", "colour"),
+        ([{"kind": "vote"}, {"kind": "accept"}], "stages/0/kind", "is not one of"),
+    ],
+)
+def test_bad_workflows_are_refused_with_the_path_of_the_problem(stages, path, message):
+    with pytest.raises(WorkflowError) as info:
+        parse({"version": 1, "stages": stages})
+    assert path in info.value.errors, info.value.errors
+    assert message in info.value.errors[path]
+    assert path in str(info.value)
+
+
+def test_not_a_workflow_at_all():
+    with pytest.raises(WorkflowError) as info:
+        parse([1, 2])
+    assert "" in info.value.errors
+    with pytest.raises(WorkflowError) as info:
+        parse({"version": 2, "stages": [{"kind": "annotate"}, {"kind": "accept"}]})
+    assert "version" in info.value.errors
+
+
+def test_quorum_counts_round_up():
+    stage = parse(CROWD).consensus
+    assert [stage.quorum_count(n) for n in (1, 2, 3, 4, 5)] == [1, 1, 2, 2, 3]
+
+
+def test_overlap_needs_a_consensus_stage_and_items_may_override_it():
+    crowd = parse(CROWD)
+    assert crowd.overlap_for(None) == 3 and crowd.overlap_for(5) == 5 and crowd.overlap_for(1) == 1
+    assert Workflow.default().overlap_for(5) == 1
+
+
+def test_roles_per_stage():
+    strict = parse(
+        {
+            "version": 1,
+            "stages": [{"kind": "annotate", "roles": ["labeler"]}, {"kind": "review", "roles": ["reviewer"]}, {"kind": "accept"}],
+        }
+    )
+    assert strict.may_label("labeler") and not strict.may_label("manager")
+    assert strict.may_review("reviewer") and strict.may_review("manager") and not strict.may_review("labeler")
+
+
+def test_submit_routes():
+    audit = parse({"version": 1, "stages": [{"kind": "annotate"}, {"kind": "review", "rate": 0.1}, {"kind": "accept"}]})
+    assert submit_action(audit, sent_back_before=False, draw=0.05) == Action.SUBMIT
+    assert submit_action(audit, sent_back_before=False, draw=0.1) == Action.AUTO_ACCEPT
+    assert submit_action(audit, sent_back_before=True, draw=0.99) == Action.SUBMIT
+    plain = parse({"version": 1, "stages": [{"kind": "annotate"}, {"kind": "accept"}]})
+    assert submit_action(plain, sent_back_before=True, draw=0.0) == Action.AUTO_ACCEPT
+    assert drawn_for_review(Workflow.default(), sent_back_before=False, draw=0.999)
+
+
+def test_consensus_routes():
+    crowd = parse(CROWD)  # threshold 0.7, overlap 3, 2 extra labels, review rate 0
+    assert consensus_route(crowd, agreement=0.9, answers=3, overlap=3, draw=0.0) == Route.ACCEPT
+    assert consensus_route(crowd, agreement=0.69, answers=3, overlap=3, draw=0.0) == Route.MORE_LABELS
+    assert consensus_route(crowd, agreement=0.69, answers=4, overlap=3, draw=0.0) == Route.MORE_LABELS
+    assert consensus_route(crowd, agreement=0.69, answers=5, overlap=3, draw=0.0) == Route.REVIEW
+    audited = crowd.replace(review=crowd.review.__class__(rate=0.5))
+    assert consensus_route(audited, agreement=1.0, answers=3, overlap=3, draw=0.4) == Route.REVIEW
+    assert consensus_route(audited, agreement=1.0, answers=3, overlap=3, draw=0.6) == Route.ACCEPT
+    with pytest.raises(ValueError, match="no consensus stage"):
+        consensus_route(Workflow.default(), agreement=1.0, answers=1, overlap=1, draw=0.0)
+
+
+def test_rejections_escalate_on_the_last_round():
+    default = Workflow.default()  # three rounds
+    assert [rejection_action(default, rejects_this_round=n) for n in range(4)] == [
+        Action.REJECT,
+        Action.REJECT,
+        Action.ESCALATE,
+        Action.ESCALATE,
+    ]
+    never = default.replace(review=default.review.__class__(max_rounds=0))
+    assert rejection_action(never, rejects_this_round=10) == Action.REJECT
+
+
+def test_stage_names_for_progress():
+    crowd = parse(CROWD)
+    assert [stage_name(crowd, s) for s in ("new", "in_progress", "rejected", "submitted", "escalated", "accepted")] == [
+        "annotate", "annotate", "annotate", "disagreements", "disagreements", "accept",
+    ]  # fmt: skip

@@ -1,0 +1,119 @@
+"""The workflow engine: where a task goes next under a project's :class:`~workflows.definition.Workflow`.
+
+Pure functions of the workflow and a few counts, so every route is testable without a
+database; the service in ``annotate/services/tasks.py`` reads the counts, asks these functions,
+and applies the returned action through the one transition table (:mod:`workflows.tasks`).
+
+Tasks. An item has one *item task* (``replica`` 0), whose state is the item's place in the
+workflow. When the item's overlap is N > 1 it also has N *answer tasks* (``replica`` 1..N),
+one per labeler, served instead of the item task; when the last of them is submitted the
+consensus stage merges their answers into the item's annotation and routes the item task.
+
+Routes:
+
+* :func:`submit_action`: a labeler submits an item task: ``submit`` (to review) or
+  ``auto_accept`` (not drawn by the review stage's rate, or no review stage).
+* :func:`consensus_route`: all answers are in: :data:`Route.ACCEPT`, :data:`Route.REVIEW`
+  (not agreed on and no extra labels left, or agreed on and drawn for review) or
+  :data:`Route.MORE_LABELS` (not agreed on: ask one more labeler).
+* :func:`rejection_action`: a reviewer sends an item back: ``reject``, or ``escalate`` on the
+  review stage's ``max_rounds``-th rejection since the last escalation.
+* :func:`stage_name`: the stage an item task is in, for progress by stage.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from workflows.definition import Workflow
+from workflows.tasks import Action, TaskState
+
+
+class Route(StrEnum):
+    """Where an item goes when its overlapping answers are all in."""
+
+    ACCEPT = "accept"
+    REVIEW = "review"
+    MORE_LABELS = "more_labels"
+
+
+def drawn_for_review(workflow: Workflow, *, sent_back_before: bool, draw: float) -> bool:
+    """Whether an item goes to review under the review stage's rate.
+
+    Args:
+        workflow: the project's workflow.
+        sent_back_before: a reviewer or manager sent this item back before (reject, escalate,
+            reopen): then it is always reviewed again, so nobody's requested fix goes unchecked.
+        draw: a number uniform in [0, 1), deterministic per item and submit.
+
+    Returns:
+        True to review, False to accept without review.
+    """
+    if workflow.review is None:
+        return False
+    if sent_back_before or workflow.review.rate >= 1.0:
+        return True
+    return draw < workflow.review.rate
+
+
+def submit_action(workflow: Workflow, *, sent_back_before: bool, draw: float) -> Action:
+    """Return the action for a labeler's submit of an item task: ``submit`` or ``auto_accept``.
+
+    See :func:`drawn_for_review` for the arguments.
+    """
+    return Action.SUBMIT if drawn_for_review(workflow, sent_back_before=sent_back_before, draw=draw) else Action.AUTO_ACCEPT
+
+
+def consensus_route(workflow: Workflow, *, agreement: float, answers: int, overlap: int, draw: float) -> Route:
+    """Route an item whose answer tasks are all submitted.
+
+    Args:
+        workflow: the project's workflow (with a consensus stage).
+        agreement: the item's agreement in [0, 1] (:func:`workflows.consensus.agreement`).
+        answers: how many answers the item has now.
+        overlap: the item's overlap (answers asked for before any extra label).
+        draw: a number uniform in [0, 1) for the review stage's rate.
+
+    Returns:
+        ``MORE_LABELS`` when not agreed on and extra labels are left; ``REVIEW`` when not
+        agreed on and none are left, or when agreed on and drawn for review; else ``ACCEPT``.
+
+    Raises:
+        ValueError: the workflow has no consensus stage.
+    """
+    stage = workflow.consensus
+    if stage is None:
+        raise ValueError("this workflow has no consensus stage")
+    if agreement < stage.agreement_threshold:
+        if answers < overlap + stage.extra_labels:
+            return Route.MORE_LABELS
+        return Route.REVIEW
+    return Route.REVIEW if drawn_for_review(workflow, sent_back_before=False, draw=draw) else Route.ACCEPT
+
+
+def rejection_action(workflow: Workflow, *, rejects_this_round: int) -> Action:
+    """Return ``reject``, or ``escalate`` when this rejection reaches the review stage's ``max_rounds``.
+
+    Args:
+        workflow: the project's workflow.
+        rejects_this_round: rejections of the item since its last escalation, before this one.
+    """
+    rounds = workflow.max_review_rounds
+    if rounds <= 0:
+        return Action.REJECT
+    return Action.ESCALATE if rejects_this_round >= rounds - 1 else Action.REJECT
+
+
+def stage_name(workflow: Workflow, state: TaskState | str) -> str:
+    """Return the name of the stage an item task in ``state`` is in.
+
+    ``new``, ``in_progress`` and ``rejected`` are in the annotate stage (answers being drawn
+    count there too: the consensus stage acts in the moment the last one is submitted);
+    ``submitted`` and ``escalated`` in review; ``accepted`` in accept.
+    """
+    state = TaskState(state)
+    if state in (TaskState.SUBMITTED, TaskState.ESCALATED):
+        return workflow.review.name if workflow.review else workflow.annotate.name
+    if state == TaskState.ACCEPTED:
+        return workflow.accept.name
+    return workflow.annotate.name
