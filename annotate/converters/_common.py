@@ -12,14 +12,15 @@ import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import numpy as np
-from PIL import Image, UnidentifiedImageError
-from pycocotools import mask as mask_utils
-
+from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.geometry import path_with_extension
 from annotate.converters.registry import ImageSource
 from annotate.converters.report import ConversionReport
+
+np = lazy_module("numpy")
+Image = lazy_module("PIL.Image")
+mask_utils = lazy_module("pycocotools.mask")
 
 # EXIF orientations 5..8 turn the image a quarter: width and height swap.
 _EXIF_ORIENTATION = 0x0112
@@ -95,7 +96,7 @@ def image_size(path: Path) -> tuple[int, int] | None:
         with Image.open(path) as image:
             width, height = image.size
             orientation = image.getexif().get(_EXIF_ORIENTATION)
-    except (OSError, UnidentifiedImageError, ValueError):
+    except (OSError, ValueError):  # PIL.UnidentifiedImageError is an OSError
         return None
     return (height, width) if orientation in _QUARTER_TURNS else (width, height)
 
@@ -114,7 +115,7 @@ def image_bytes_size(data: bytes) -> tuple[tuple[int, int], str] | None:
             width, height = image.size
             orientation = image.getexif().get(_EXIF_ORIENTATION)
             kind = (image.format or "").lower()
-    except (OSError, UnidentifiedImageError, ValueError):
+    except (OSError, ValueError):  # PIL.UnidentifiedImageError is an OSError
         return None
     ext = {"jpeg": ".jpg", "mpo": ".jpg"}.get(kind, f".{kind}" if kind else ".jpg")
     return ((height, width) if orientation in _QUARTER_TURNS else (width, height)), ext

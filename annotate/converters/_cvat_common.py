@@ -48,15 +48,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement
-from xml.sax.saxutils import escape
 
-import numpy as np
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
-from pycocotools import mask as mask_utils
 
+from annotate.converters._lazy import lazy_module
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import format_attribute_value, parse_attribute_value, parse_bool
+
+np = lazy_module("numpy")
+mask_utils = lazy_module("pycocotools.mask")
 
 INPUT_TYPES = ("checkbox", "radio", "number", "text", "select")
 _SVG_TAG = re.compile(r"<(line|circle)\b([^>]*)>")
@@ -352,6 +353,8 @@ _EMPTY_DEFAULTS = {"checkbox": "false", "number": "0"}
 
 
 def _skeleton_svg(nodes: list[str], edges: list[tuple[str, str]]) -> str:
+    from xml.sax.saxutils import escape  # imports urllib.request (7 MiB): only when a skeleton is written
+
     # Nodes on a horizontal line (CVAT only needs some layout); edges first, as CVAT writes them.
     x_of = {node: 10 + 80 * index / max(len(nodes) - 1, 1) for index, node in enumerate(nodes)}
     node_id = {node: index for index, node in enumerate(nodes, start=1)}

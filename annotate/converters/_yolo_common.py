@@ -19,14 +19,15 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
 from annotate.converters._common import free_path
+from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import clip_bbox, path_with_extension, shoelace_area
 from annotate.converters.registry import ImageSource
 from annotate.converters.report import ConversionReport
+
+Image = lazy_module("PIL.Image")
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 IMAGE_META_FILE = "images.meta"
@@ -69,7 +70,7 @@ def oriented_size(path: Path) -> tuple[int, int] | None:
         with Image.open(path) as image:
             width, height = image.size
             orientation = image.getexif().get(_EXIF_ORIENTATION)
-    except (OSError, UnidentifiedImageError):
+    except OSError:
         return None
     if orientation in _SWAPPING_ORIENTATIONS:
         width, height = height, width

@@ -76,8 +76,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
-from PIL import Image
-
 from annotate.converters._common import free_path
 from annotate.converters._cvat_common import (
     CvatLabel,
@@ -97,6 +95,7 @@ from annotate.converters._cvat_common import (
     read_attribute_value,
     read_labels,
 )
+from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
@@ -113,6 +112,8 @@ from annotate.converters.geometry import (
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
+
+Image = lazy_module("PIL.Image")
 
 ANNOTATIONS_FILE = "annotations.xml"
 IMAGES_DIR = "images"

@@ -49,14 +49,15 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
+from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, is_safe_relative_path, path_with_extension
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
+
+Image = lazy_module("PIL.Image")
 
 #: torchvision's ``IMG_EXTENSIONS`` for ``ImageFolder``.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -228,7 +229,7 @@ def image_size(file: Path) -> tuple[int, int]:
         with Image.open(file) as image:
             width, height = image.size
             orientation = image.getexif().get(_EXIF_ORIENTATION)
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # PIL.UnidentifiedImageError is an OSError
         raise FormatError(f"{file}: not a readable image: {exc}") from exc
     if orientation in _SWAPPED_ORIENTATIONS:
         width, height = height, width

@@ -75,16 +75,17 @@ import posixpath
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import numpy as np
-from PIL import Image, UnidentifiedImageError
-
 from annotate.converters._common import LabelSet, decode_mask, encode_mask, image_bytes_size, image_size, new_item, write_image
+from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path, rings_bbox, shoelace_area, unique_name
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
+
+np = lazy_module("numpy")
+Image = lazy_module("PIL.Image")
 
 LABELME_VERSION = "5.7.0"
 IGNORE_LABEL = "__ignore__"
@@ -490,7 +491,7 @@ class _Reader:
         try:
             with Image.open(io.BytesIO(base64.b64decode(data))) as image:
                 patch = np.asarray(image.convert("L")) > 0
-        except (binascii.Error, ValueError, OSError, UnidentifiedImageError) as exc:
+        except (binascii.Error, ValueError, OSError) as exc:
             raise FormatError(f"{file}: field {field}.mask is not a base64 PNG: {exc}") from exc
         # labelme pastes the patch at the truncated first point (shapes_to_label: astype(int)).
         left, top = math.floor(flat[0]), math.floor(flat[1])

@@ -76,7 +76,6 @@ import math
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, urlparse
-from xml.sax.saxutils import quoteattr
 
 from annotate.converters._common import LabelSet, image_size, new_item, write_image
 from annotate.converters._output import DatasetWriter
@@ -348,6 +347,8 @@ def _shape_result(shape: dict[str, Any], result_id: str, width: int, height: int
 
 
 def _label_config(used: dict[str, list[str]]) -> str:
+    from xml.sax.saxutils import quoteattr  # imports urllib.request (7 MiB): only when needed
+
     lines = ["<View>", f'  <Image name="{TO_NAME}" value="$image"/>']
     for result_type, tag in _CONTROL_TAGS.items():
         if result_type in used:

@@ -66,14 +66,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
+from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters._tracks import on_the_way, same_state, visible_shapes
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
+
+Image = lazy_module("PIL.Image")
 
 GT_FILE = "gt/gt.txt"
 LABELS_FILE = "gt/labels.txt"

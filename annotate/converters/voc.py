@@ -39,14 +39,14 @@ from __future__ import annotations
 
 import io
 import re
+from html import escape
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element
-from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
-from PIL import Image
 
+from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
@@ -62,6 +62,8 @@ from annotate.converters.geometry import (
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
+
+Image = lazy_module("PIL.Image")
 
 ANNOTATIONS_DIR = "Annotations"
 IMAGES_DIR = "JPEGImages"
@@ -200,7 +202,7 @@ def _leaf(indent: str, tag: str, value: Any) -> str:
     text = str(value)
     if not text:
         return f"{indent}<{tag} />\n"
-    return f"{indent}<{tag}>{escape(text)}</{tag}>\n"
+    return f"{indent}<{tag}>{escape(text, quote=False)}</{tag}>\n"
 
 
 def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport) -> bytes:
