@@ -44,9 +44,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
-from pycocotools import mask as mask_utils
 
 from annotate.converters._common import free_path
+from annotate.converters._json_stream import ArrayStream, NotStreamable
+from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
@@ -62,6 +63,8 @@ from annotate.converters.geometry import (
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
+
+mask_utils = lazy_module("pycocotools.mask")
 
 ANNOTATIONS_DIR = "annotations"
 IMAGES_DIR = "images"
@@ -97,7 +100,10 @@ class CocoFormat(DatasetFormat):
         for subset, file in files:
             reader.read_file(subset, file)
         dataset = reader.dataset()
-        validate_dataset(dataset)
+        if not reader.plain:
+            # Plain items and boxes are valid by construction (tests/converters/test_coco_import_fast.py
+            # checks them against the schema); anything else is checked here.
+            validate_dataset(dataset)
         return dataset
 
     def write(
@@ -360,7 +366,13 @@ def _load_json(file: Path) -> Any:
 
 
 class _Reader:
-    """Collects labels and items from one or more COCO files."""
+    """Collects labels and items from one or more COCO files.
+
+    Attributes:
+        plain: True while every item and shape was made by the plain path (an item whose
+            path has no line break; a box with an int id, inside its image, no segmentation,
+            keypoints, attributes or crowd flag), whose output is valid by construction.
+    """
 
     def __init__(self, report: ConversionReport) -> None:
         self.report = report
@@ -368,43 +380,134 @@ class _Reader:
         self.label_names: set[str] = set()
         self.items: list[dict[str, Any]] = []
         self.item_ids: set[str] = set()
-        # Shape ids used in each item, by item id.
+        # Shape ids used in each item, by item id; made for an item when an annotation takes the general path.
         self.shape_ids: dict[str, set[str]] = {}
+        # Every shape id given out in the current file, so that the plain path knows its id is free.
+        self.given: set[str] = set()
+        self.groups = 0
+        self.plain = True
 
     def dataset(self) -> dict[str, Any]:
         return {"version": 1, "labels": list(self.labels.values()), "items": self.items}
 
     def read_file(self, subset: str, file: Path) -> None:
+        """Read one instances file into the dataset; streamed when its layout allows.
+
+        Raises:
+            FormatError: the file is not readable JSON or not a COCO file.
+        """
+        self.groups = 0  # group numbers count per file
+        if not self.report.strict:  # strict: a loss must not be raised before a later parse error
+            try:
+                stream = ArrayStream(file, "annotations")
+            except NotStreamable:
+                stream = None
+            except OSError as exc:
+                raise FormatError(f"{file}: not a readable JSON file: {exc}") from exc
+            if stream is not None:
+                saved = self._state()
+                try:
+                    self._read_streamed(subset, file, stream)
+                    return
+                except NotStreamable:
+                    self._restore(saved)
+                finally:
+                    stream.close()
+                    self.given = set()
         try:
             doc = _load_json(file)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise FormatError(f"{file}: not a readable JSON file: {exc}") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
             raise FormatError(f"{file}: not a COCO file (no 'images' list)")
+        items_by_image = self._read_head(subset, doc, file)
+        annotations = doc.get("annotations") or []
+        del doc
+        self._read_annotations(annotations, items_by_image)
+        self.given = set()
+
+    def _read_streamed(self, subset: str, file: Path, stream: ArrayStream) -> None:
+        head = stream.head
+        if not isinstance(head.get("images"), list):
+            raise NotStreamable("no 'images' list before the annotations")
+        items_by_image = self._read_head(subset, head, file)
+        del head["images"]
+        for chunk in stream.chunks():
+            self._read_annotations(chunk, items_by_image)
+        if "categories" in stream.tail or "images" in stream.tail:
+            raise NotStreamable("categories or images after the annotations")
+
+    def _state(self) -> tuple[Any, ...]:
+        """What reading a file changes, to go back to when streaming it fails half-way."""
+        report = self.report
+        return (
+            dict(self.labels),
+            set(self.label_names),
+            len(self.items),
+            set(self.item_ids),
+            {key: set(value) for key, value in self.shape_ids.items()},
+            self.groups,
+            self.plain,
+            (report.lost.copy(), report.clipped.copy(), report.dropped_empty.copy(), list(report.notes)),
+        )
+
+    def _restore(self, state: tuple[Any, ...]) -> None:
+        labels, names, item_count, item_ids, shape_ids, groups, plain, counts = state
+        self.labels, self.label_names, self.item_ids, self.shape_ids = labels, names, item_ids, shape_ids
+        del self.items[item_count:]
+        self.groups, self.plain = groups, plain
+        report = self.report
+        report.lost, report.clipped, report.dropped_empty, report.notes = counts
+
+    def _read_head(self, subset: str, doc: dict[str, Any], file: Path) -> dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Read the categories and images; return ``{image id: (item, its shapes list)}``."""
         for category in doc.get("categories") or []:
             self._add_label(category.get("id"), category.get("name"), category.get("color"))
-        items_by_image: dict[Any, dict[str, Any]] = {}
+        items_by_image: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         for image in doc["images"]:
             item = self._item(subset, image, file)
             if item is not None:
-                items_by_image[image.get("id")] = item
+                items_by_image[image.get("id")] = (item, item["annotation"]["shapes"])
                 self.items.append(item)
-        groups = 0
-        for annotation in doc.get("annotations") or []:
-            item = items_by_image.get(annotation.get("image_id"))
-            if item is None:
+        return items_by_image
+
+    def _read_annotations(self, annotations: list[Any], items_by_image: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+        """Turn annotations into shapes; each is released from ``annotations`` once read."""
+        labels, given, shape_ids = self.labels, self.given, self.shape_ids
+        for index, annotation in enumerate(annotations):
+            annotations[index] = None  # the raw dict goes as soon as its shape exists
+            entry = items_by_image.get(annotation.get("image_id"))
+            if entry is None:
                 self.report.lose("shape", "the annotation names an image that is not in the file")
                 continue
-            label = self._label_for(annotation.get("category_id"))
+            item, shapes = entry
+            category_id = annotation.get("category_id")
+            label = labels.get(category_id) if type(category_id) is int else None
             if label is None:
-                self.report.lose("shape", "the annotation has no category")
+                label = self._label_for(category_id)
+                if label is None:
+                    self.report.lose("shape", "the annotation has no category")
+                    continue
+            shape = _plain_box(annotation, item["width"], item["height"], label["name"])
+            if shape is not None and shape["id"] not in given:
+                given.add(shape["id"])
+                if shape_ids:
+                    used = shape_ids.get(item["id"])
+                    if used is not None:
+                        used.add(shape["id"])
+                shapes.append(shape)
                 continue
-            shapes = self._shapes(annotation, item, label)
-            if len(shapes) > 1:
-                groups += 1
-                for shape in shapes:
-                    shape["group"] = groups
-            item["annotation"]["shapes"].extend(shapes)
+            self.plain = False
+            used = shape_ids.get(item["id"])
+            if used is None:
+                used = shape_ids[item["id"]] = {shape["id"] for shape in shapes}
+            new_shapes = self._shapes(annotation, item, label, used)
+            if len(new_shapes) > 1:
+                self.groups += 1
+                for new_shape in new_shapes:
+                    new_shape["group"] = self.groups
+            given.update(new_shape["id"] for new_shape in new_shapes)
+            shapes.extend(new_shapes)
 
     def _add_label(self, category_id: Any, name: Any, color: Any = None) -> dict[str, Any] | None:
         if isinstance(category_id, str) and category_id.strip().lstrip("-").isdigit():
@@ -443,11 +546,14 @@ class _Reader:
             self.report.lose("image", f"{file.name}: an image entry has no file name or size")
             return None
         path = normalize_relative_path(file_name)
+        if "\n" in path:
+            self.plain = False  # the schema's path pattern refuses line breaks
         base = path if path not in self.item_ids else f"{subset}/{path}"
         item_id = unique_name(base, self.item_ids)
         return {
             "id": item_id,
-            "name": PurePosixPath(path).name,
+            # normalize_relative_path leaves no empty or "." part: the last part is the name.
+            "name": path.rpartition("/")[2],
             "path": path,
             "media": "image",
             "width": width,
@@ -456,9 +562,8 @@ class _Reader:
             "annotation": {"version": 1, "tags": [], "shapes": []},
         }
 
-    def _shapes(self, annotation: dict[str, Any], item: dict[str, Any], label: dict[str, Any]) -> list[dict[str, Any]]:
-        # The ids of the item's shapes, kept up to date rather than rebuilt per annotation.
-        used = self.shape_ids.setdefault(item["id"], set())
+    def _shapes(self, annotation: dict[str, Any], item: dict[str, Any], label: dict[str, Any], used: set[str]) -> list[dict[str, Any]]:
+        # ``used``: the ids of the item's shapes, kept up to date rather than rebuilt per annotation.
         common: dict[str, Any] = {"label": label["name"], "source": dict(HUMAN)}
         if parse_bool(annotation.get("iscrowd")):
             common["iscrowd"] = True
@@ -549,6 +654,44 @@ class _Reader:
         if bbox is not None:
             shape["bbox"] = bbox
         return shape
+
+
+def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str) -> dict[str, Any] | None:
+    """Return the shape of a plain box annotation, or None for the general path.
+
+    Plain: an int id, a list of 4 numbers inside the image with an area, no segmentation (or
+    ``[]``), no keypoints, no attributes, ``iscrowd`` 0 or missing. The shape is what
+    ``_Reader._shapes`` makes of it, value for value: ``[x, y, (x + w) - x, (y + h) - y]`` as
+    :func:`clip_bbox` computes it, the file's own list kept when that changes nothing.
+    """
+    annotation_id, bbox = annotation.get("id"), annotation.get("bbox")
+    if type(annotation_id) is not int or type(bbox) is not list or len(bbox) != 4:
+        return None
+    segmentation, iscrowd = annotation.get("segmentation"), annotation.get("iscrowd")
+    if (
+        (segmentation is not None and segmentation != [])
+        or (iscrowd is not None and iscrowd is not False and not (type(iscrowd) is int and iscrowd == 0))
+        or "keypoints" in annotation
+        or annotation.get("attributes")
+    ):
+        return None
+    x, y, w, h = bbox
+    floats = type(x) is float and type(y) is float and type(w) is float and type(h) is float
+    if not floats:
+        if not all(type(value) is int or type(value) is float for value in bbox):
+            return None
+        x, y, w, h = float(x), float(y), float(w), float(h)
+    right, bottom = x + w, y + h
+    # Inside the image with an area (NaN fails every comparison, so it takes the general path).
+    if not (x >= 0.0 and y >= 0.0 and x < right <= float(width) and y < bottom <= float(height)):
+        return None
+    box_width, box_height = right - x, bottom - y
+    if not (floats and box_width == w and box_height == h):
+        bbox = [x, y, box_width, box_height]
+    shape_id = f"coco-{annotation_id}"
+    if len(shape_id) > 64:
+        return None
+    return {"id": shape_id, "type": "bbox", "bbox": bbox, "label": label, "source": {"type": "human"}}
 
 
 def _positive_int(value: Any) -> int | None:
