@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -109,6 +112,14 @@ def test_agreed_items_are_accepted_with_merged_tags(crowd):
     assert [(t["label"], t["source"]["score"]) for t in merged["tags"]] == [("outdoor", 1.0)]
     event = db.session.scalar(select(TaskEvent).where(TaskEvent.action == "auto_accept"))
     assert "consensus of 3 labelers" in event.comment
+    # Exports read the merged annotation, once per item (not once per answer task).
+    from annotate.services import exports
+
+    dataset = exports.dataset_document(crowd.project)
+    (exported,) = dataset["items"]
+    assert [s["bbox"] for s in exported["annotation"]["shapes"]] == [[10.0, 10.0, 20.0, 20.0]]
+    all_items = exports.dataset_document(crowd.project, accepted_only=False)["items"]
+    assert len(all_items) == 1
 
 
 def test_labelers_never_see_each_others_answers(crowd, login):
@@ -203,7 +214,7 @@ def test_workflow_api_permissions_and_errors(crowd, login):
     assert crowd.project.flow.annotate.overlap == 3  # unchanged
     saved = manager.api("PUT", url, json=plain)
     assert saved.status_code == 200 and [s["kind"] for s in saved.get_json()["workflow"]["stages"]] == ["annotate", "accept"]
-    no_csrf = crowd.project and login("manager").client.put(url, json=plain)
+    no_csrf = login("manager").client.put(url, json=plain)
     assert no_csrf.status_code in (400, 403)
     assert login("labeler1").api("GET", "/api/v1/workflow-schema").get_json()["title"] == "Project workflow"
     (item,) = add_images(crowd.project, [(64, 48)])
@@ -236,3 +247,48 @@ def test_managers_set_the_workflow_on_the_project_page(world, login):
     assert manager.client.post(form_url, data={"preset": "audit"}).status_code in (400, 403)  # no CSRF token
     db.session.expire_all()
     assert world.project.flow.annotate.overlap == 3  # none of the refused posts changed it
+
+
+def test_quality_figures_score_each_labeler_against_the_consensus(crowd, login):
+    from annotate.services import quality
+
+    add_images(crowd.project, [(64, 48)])
+    _answer(crowd, "labeler1", [box("person", 10, 10, 20, 20)])
+    _answer(crowd, "labeler2", [box("person", 12, 10, 20, 20)])
+    _answer(crowd, "labeler3", [box("person", 40, 20, 10, 10)])
+    _answer(crowd, "manager", [box("person", 11, 10, 20, 20)])
+    # The consensus box is [11, 10, 20, 20]: labeler1's box overlaps it at IoU 380/420, so their
+    # box F1 is 1; labeler3's box matches nothing: 0.
+    rows = {r["username"]: r for r in quality.labeler_figures(crowd.project)}
+    assert (rows["labeler1"]["consensus_agreement"], rows["labeler1"]["consensus_items"]) == (1.0, 1)
+    assert (rows["labeler3"]["consensus_agreement"], rows["labeler3"]["consensus_items"]) == (0.0, 1)
+    assert rows["manager"]["consensus_agreement"] == 1.0
+    csv_text = login("manager").api("GET", f"/api/v1/projects/{crowd.project.id}/quality?format=csv").get_data(as_text=True)
+    by_user = {row["username"]: row for row in csv.DictReader(io.StringIO(csv_text))}
+    assert (by_user["labeler3"]["consensus_agreement"], by_user["labeler3"]["consensus_items"]) == ("0.0", "1")
+    figures = quality.project_figures(crowd.project)
+    assert {s["stage"]: s["items"] for s in figures["stages"]} == {"annotate": 0, "consensus": 0, "review": 1, "accept": 0}
+    page = login("manager").client.get(f"/projects/{crowd.project.id}/quality").get_data(as_text=True)
+    assert 'id="stages"' in page and "agreement with consensus" in page
+
+
+@pytest.mark.parametrize(
+    ("who", "get_workflow", "put_workflow", "put_overlap", "get_schema"),
+    [
+        ("admin", 200, 200, 200, 200),
+        ("manager", 200, 200, 200, 200),
+        ("reviewer", 200, 403, 403, 200),
+        ("labeler1", 200, 403, 403, 200),
+        ("outsider", 404, 404, 404, 200),
+    ],
+)
+def test_every_role_on_the_workflow_endpoints(world, login, who, get_workflow, put_workflow, put_overlap, get_schema):
+    (item,) = add_images(world.project, [(64, 48)])
+    base = f"/api/v1/projects/{world.project.id}"
+    session = login(who)
+    assert session.api("GET", f"{base}/workflow").status_code == get_workflow
+    assert session.api("PUT", f"{base}/workflow", json=CROWD).status_code == put_workflow
+    assert session.api("PUT", f"{base}/items/{item.id}/overlap", json={"overlap": 2}).status_code == put_overlap
+    assert session.api("GET", "/api/v1/workflow-schema").status_code == get_schema
+    anonymous = session.client.application.test_client()
+    assert anonymous.get(f"{base}/workflow").status_code == 401

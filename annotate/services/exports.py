@@ -29,7 +29,8 @@ def dataset_document(project: Project, *, accepted_only: bool = True) -> dict[st
         project: the project to export.
         accepted_only: only items whose task a reviewer accepted.
     """
-    query = select(Item).join(Task, Task.item_id == Item.id).where(Item.project_id == project.id).order_by(Item.id)
+    # Replica 0 is the item's own task (overlap adds answer tasks): one row per item.
+    query = select(Item).join(Task, (Task.item_id == Item.id) & (Task.replica == 0)).where(Item.project_id == project.id).order_by(Item.id)
     if accepted_only:
         query = query.where(Task.state == TaskState.ACCEPTED)
     items = []

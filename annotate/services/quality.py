@@ -1,8 +1,8 @@
 """Quality control: gold items mixed into labelers' queues, their scores, and pausing labelers.
 
 Design. A manager marks an item as **gold** (:func:`mark_gold`): a :class:`~annotate.models.GoldItem`
-row keeps the known answer (the item's accepted document, or one the manager gives). Because
-``tasks.item_id`` is unique, the gold item's own task cannot be served to many labelers. So when
+row keeps the known answer (the item's accepted document, or one the manager gives). The gold
+item's own task is done (accepted) and must stay so, so it cannot be served again. So when
 :func:`annotate.services.tasks.next_task` decides to serve gold (:func:`draw_gold`), it makes a
 transient **copy** of the item (same stored media, its own empty task, in progress and leased
 to the labeler) and a :class:`~annotate.models.GoldAnswer` row pointing at the copy. The
@@ -62,7 +62,7 @@ from annotate.models import (
     User,
 )
 from annotate.models.types import utcnow
-from annotate.services import annotations, projects
+from annotate.services import annotations, projects, workflow
 from workflows import Action, Role, TaskState
 from workflows.consensus import iou
 
@@ -76,7 +76,8 @@ MATCH_IOU = 0.5
 Z95 = 1.959963984540054
 CSV_COLUMNS = [
     "username", "gold_answers", "gold_accuracy", "gold_passed", "gold_pass_low", "gold_pass_high", "submitted", "accepted",
-    "rejected", "acceptance_rate", "active_seconds", "seconds_per_item", "items_per_hour", "flagged", "paused",
+    "rejected", "acceptance_rate", "consensus_items", "consensus_agreement", "active_seconds", "seconds_per_item",
+    "items_per_hour", "flagged", "paused",
 ]  # fmt: skip
 
 
@@ -180,7 +181,7 @@ def mark_gold(project: Project, item_id: int, user: User, document: dict[str, An
         raise NotFound(f"item {item_id} not found in project {project.id}")
     revision_id = None
     if document is None:
-        task = db.session.scalar(select(Task).where(Task.item_id == item.id))
+        task = db.session.scalar(select(Task).where(Task.item_id == item.id, Task.replica == 0))
         revision = annotations.latest_revision(item.id)
         if task is None or task.state != TaskState.ACCEPTED or revision is None:
             raise Conflict(f"item {item_id} has no accepted annotation; give the answer as 'annotation'", {"item_id": "not accepted"})
@@ -518,7 +519,9 @@ def labeler_figures(project: Project) -> list[dict[str, Any]]:
     paused there. ``acceptance_rate`` = accepted / (accepted + rejected), each review credited
     to whoever last submitted the task; ``active_seconds`` sums their human revisions' active
     time on the project's items (gold copies excluded); ``items_per_hour`` = submitted items per
-    active hour. Unknown values are None.
+    active hour; ``consensus_agreement`` is the mean :func:`score_documents` of their answers
+    against the consensus each was merged into, over ``consensus_items`` items (overlap).
+    Unknown values are None.
 
     Returns:
         One dict per labeler (keys as :data:`CSV_COLUMNS` plus ``user_id``), by username.
@@ -559,20 +562,73 @@ def labeler_figures(project: Project) -> list[dict[str, Any]]:
     user_ids |= set(
         db.session.scalars(select(ProjectMember.user_id).where(ProjectMember.project_id == project.id, ProjectMember.role == Role.LABELER))
     )
+    consensus_scores = consensus_agreement(project)
+    user_ids |= set(consensus_scores)
     rows = []
     for user in db.session.scalars(select(User).where(User.id.in_(user_ids))):
         gold = _gold_figures(project, user.id)
+        scores = consensus_scores.get(user.id, [])
         accepted, rejected = reviews[user.id][Action.ACCEPT], reviews[user.id][Action.REJECT]
         items = len(submitted[user.id])
         seconds = float(active.get(user.id) or 0.0)
         rows.append({
             "user_id": user.id, "username": user.username, **gold, "submitted": items, "accepted": accepted, "rejected": rejected,
             "acceptance_rate": accepted / (accepted + rejected) if accepted + rejected else None, "active_seconds": seconds,
+            "consensus_items": len(scores), "consensus_agreement": sum(scores) / len(scores) if scores else None,
             "seconds_per_item": seconds / items if items and seconds else None,
             "items_per_hour": items * 3600 / seconds if items and seconds else None,
             "paused": bool(pauses.get(user.id) and pauses[user.id].paused),
         })  # fmt: skip
     return sorted(rows, key=lambda r: r["username"])
+
+
+def consensus_agreement(project: Project) -> dict[int, list[float]]:
+    """Score each labeler's merged answers against the consensus they went into.
+
+    For every answer task (overlap) merged by the consensus stage, its labeler's last answer is
+    scored with :func:`score_documents` against the item's consensus revision (boxes by F1 at
+    IoU 0.5 with the same label, tags by Jaccard), as a gold answer would be.
+
+    Returns:
+        ``{user id: [score per merged answer]}``.
+    """
+    answers = db.session.execute(
+        select(Task.assignee_id, Task.item_id, Task.replica).where(
+            Task.project_id == project.id, Task.replica > 0, Task.state == TaskState.ACCEPTED, Task.assignee_id.is_not(None)
+        )
+    ).all()
+    if not answers:
+        return {}
+    item_ids = sorted({item_id for _, item_id, _ in answers})
+    merged = {}
+    for item_id, document in db.session.execute(
+        select(AnnotationRevision.item_id, AnnotationRevision.document)
+        .where(AnnotationRevision.item_id.in_(item_ids), AnnotationRevision.line == 0, AnnotationRevision.source == "consensus")
+        .order_by(AnnotationRevision.number)
+    ):
+        merged[item_id] = document  # the newest merge of the item wins
+    newest = (
+        select(AnnotationRevision.item_id, AnnotationRevision.line, func.max(AnnotationRevision.number).label("number"))
+        .where(AnnotationRevision.item_id.in_(item_ids), AnnotationRevision.line > 0)
+        .group_by(AnnotationRevision.item_id, AnnotationRevision.line)
+        .subquery()
+    )
+    documents = {
+        (item_id, line): document
+        for item_id, line, document in db.session.execute(
+            select(AnnotationRevision.item_id, AnnotationRevision.line, AnnotationRevision.document).join(
+                newest,
+                (newest.c.item_id == AnnotationRevision.item_id)
+                & (newest.c.line == AnnotationRevision.line)
+                & (newest.c.number == AnnotationRevision.number),
+            )
+        )
+    }
+    scores: dict[int, list[float]] = defaultdict(list)
+    for user_id, item_id, replica in answers:
+        if item_id in merged:
+            scores[user_id].append(score_documents(merged[item_id], documents.get((item_id, replica))))
+    return dict(scores)
 
 
 def project_figures(project: Project) -> dict[str, Any]:
@@ -618,6 +674,7 @@ def project_figures(project: Project) -> dict[str, Any]:
     ]
     return {
         "progress": projects.progress(project),
+        "stages": workflow.progress_by_stage(project),
         "throughput": [{"day": day, "submitted": c[Action.SUBMIT], "accepted": c[Action.ACCEPT]} for day, c in sorted(per_day.items())],
         "labels": labels,
         "settings": {"gold_rate": project.gold_rate, "quality_threshold": project.quality_threshold, "auto_pause": project.auto_pause},
