@@ -17,6 +17,7 @@ register it.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -134,6 +135,10 @@ class FolderWriter(DatasetWriter):
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._root = str(self.root)
+        # Folders made by this writer: an export writes thousands of files into a few folders,
+        # and a mkdir per file costs as much as writing the file.
+        self._made: set[str] = {""}
 
     def _target(self, relpath: str) -> Path:
         return self.root.joinpath(*check_relpath(relpath).split("/"))
@@ -148,9 +153,13 @@ class FolderWriter(DatasetWriter):
 
     def write_bytes(self, relpath: str, data: bytes) -> None:
         """See :meth:`DatasetWriter.write_bytes`; an existing file is replaced."""
-        target = self._target(relpath)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        parts = check_relpath(relpath).split("/")
+        folder = relpath.rpartition("/")[0]
+        if folder not in self._made:
+            os.makedirs(os.path.join(self._root, *parts[:-1]), exist_ok=True)
+            self._made.add(folder)
+        with open(os.path.join(self._root, *parts), "wb") as handle:
+            handle.write(data)
 
     def exists(self, relpath: str) -> bool:
         """See :meth:`DatasetWriter.exists`."""

@@ -40,6 +40,7 @@ from __future__ import annotations
 import io
 import re
 from html import escape
+from math import floor
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -110,12 +111,13 @@ class VocFormat(DatasetFormat):
         """See :meth:`DatasetFormat.write`."""
         subsets: dict[str, list[str]] = {}
         used: set[str] = set()
+        objects = _PlainObjects()
         for item in dataset["items"]:
             voc_id = unique_name(voc_id_for(item["path"]), used)
             subsets.setdefault(item.get("subset", DEFAULT_SUBSET), []).append(voc_id)
             if images is not None:
                 _write_image(writer, voc_id, item, images, report)
-            writer.write_bytes(f"{ANNOTATIONS_DIR}/{voc_id}.xml", _item_xml(item, voc_id, report))
+            writer.write_bytes(f"{ANNOTATIONS_DIR}/{voc_id}.xml", _item_xml(item, voc_id, report, objects))
         writer.mkdir(ANNOTATIONS_DIR)  # kept when there are no items, as VOC loaders expect it
         if not subsets:
             subsets[DEFAULT_SUBSET] = []
@@ -205,7 +207,46 @@ def _leaf(indent: str, tag: str, value: Any) -> str:
     return f"{indent}<{tag}>{escape(text, quote=False)}</{tag}>\n"
 
 
-def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport) -> bytes:
+class _PlainObjects:
+    """The ``<object>`` text of plain boxes (a person's box, no attributes or flags): a template.
+
+    It is the text :func:`_object_xml` writes for such a box, with the label's part made once.
+    """
+
+    def __init__(self) -> None:
+        self._heads: dict[str, str] = {}
+
+    def __call__(self, label: str, x: float, y: float, width: float, height: float) -> str:
+        """Return the object's text for an unclipped box ``[x, y, width, height]`` with area.
+
+        Args:
+            label: the shape's label name.
+            x: left edge, pixels.
+            y: top edge, pixels.
+            width: box width as :func:`clip_bbox` returns it, pixels.
+            height: box height as :func:`clip_bbox` returns it, pixels.
+
+        Returns:
+            The ``<object>`` element, two-space indented, with its line end.
+        """
+        head = self._heads.get(label)
+        if head is None:
+            head = self._heads[label] = (
+                "  <object>\n"
+                + _leaf("    ", "name", label)
+                + _leaf("    ", "pose", "Unspecified")
+                + "".join(f"    <{flag}>0</{flag}>\n" for flag in _FLAGS)
+            )
+        xmin, ymin = floor(x + 0.5) + 1, floor(y + 0.5) + 1
+        xmax = max(floor(x + width + 0.5), xmin)
+        ymax = max(floor(y + height + 0.5), ymin)
+        return (
+            f"{head}    <bndbox>\n      <xmin>{xmin}</xmin>\n      <ymin>{ymin}</ymin>\n"
+            f"      <xmax>{xmax}</xmax>\n      <ymax>{ymax}</ymax>\n    </bndbox>\n  </object>\n"
+        )
+
+
+def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport, objects: _PlainObjects | None = None) -> bytes:
     # Built from strings: ElementTree plus indent() took most of the export time. The bytes
     # are those ElementTree wrote (two-space indent, same escaping, no final line end).
     parts = [
@@ -219,7 +260,17 @@ def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport) -> by
     tags = item["annotation"]["tags"]
     if tags:
         report.lose("tag", "VOC detection has no image-level tags", len(tags))
+    objects = objects if objects is not None else _PlainObjects()
+    width, height = item["width"], item["height"]
     for shape in item["annotation"]["shapes"]:
+        if len(shape) == 5 and shape["type"] == "bbox" and "source" in shape:
+            # Only id, type, label, bbox and source: nothing but the box to write.
+            x, y, w, h = shape["bbox"]
+            right, bottom = x + w, y + h
+            if 0.0 <= x < right <= width and 0.0 <= y < bottom <= height:
+                # Unclipped: clip_bbox would give [x, y, (x + w) - x, (y + h) - y].
+                parts.append(objects(shape["label"], x, y, right - x, bottom - y))
+                continue
         if shape["type"] != "bbox":
             report.lose(shape["type"], _unsupported_reason(shape["type"]))
             continue

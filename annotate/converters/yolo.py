@@ -90,6 +90,8 @@ LABEL_DIRS = ("labels", "annotations")
 IMAGE_DIRS = ("images",)
 _CONFIG_LINE = re.compile(r"^\s*(\w+)\s*=\s*(.*?)\s*$")
 _UNSAFE_CHARS = re.compile(r"\W")
+# Zeros ending a number's 12 decimals, beyond its first 6 (see _yolo_common.format_number).
+_TRAILING_ZEROS = re.compile(r"(\.[0-9]{6}[0-9]*?)0+(?=[ \n])")
 
 
 @dataclass
@@ -271,8 +273,22 @@ def _item_lines(item: dict[str, Any], classes: dict[str, int], report: Conversio
     tags = item["annotation"]["tags"]
     if tags:
         report.lose("tag", "YOLO has no image-level tags", len(tags))
+    width, height = item["width"], item["height"]
     lines = []
     for shape in item["annotation"]["shapes"]:
+        if len(shape) == 5 and shape["type"] == "bbox" and "source" in shape:
+            # A box with nothing to lose: the line box_line writes, its numbers with 12 decimals
+            # (trimmed for the whole file at once below).
+            x, y, w, h = shape["bbox"]
+            right, bottom = x + w, y + h
+            if 0.0 <= x < right <= width and 0.0 <= y < bottom <= height:
+                # Unclipped: clip_bbox would give [x, y, (x + w) - x, (y + h) - y].
+                w, h = right - x, bottom - y
+                lines.append(
+                    f"{classes[shape['label']]} {(x + w / 2) / width + 0.0:.12f} {(y + h / 2) / height + 0.0:.12f}"
+                    f" {w / width + 0.0:.12f} {h / height + 0.0:.12f}\n"
+                )
+                continue
         if shape["type"] != "bbox":
             report.lose(shape["type"], "YOLO detection holds boxes only")
             continue
@@ -285,7 +301,9 @@ def _item_lines(item: dict[str, Any], classes: dict[str, int], report: Conversio
         if shape.get("attributes") or shape.get("occluded") or shape.get("truncated") or shape.get("difficult") or shape.get("iscrowd"):
             lose_shape_extras(shape, report, "YOLO")
         lines.append(box_line(classes[shape["label"]], bbox, item["width"], item["height"]) + "\n")
-    return "".join(lines)
+    # format_number for the plain lines' numbers at once: 12 decimals, trailing zeros cut down
+    # to 6. The other lines are formatted already, and cutting again changes nothing.
+    return _TRAILING_ZEROS.sub(r"\1", "".join(lines))
 
 
 # -- import ---------------------------------------------------------------------------
