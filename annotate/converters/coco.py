@@ -114,7 +114,13 @@ class CocoFormat(DatasetFormat):
         images: ImageSource | None,
         report: ConversionReport,
     ) -> None:
-        """See :meth:`DatasetFormat.write`."""
+        """See :meth:`DatasetFormat.write`.
+
+        Each subset's file is streamed into the writer item by item, so the export holds no
+        COCO document in memory; the bytes are those of ``orjson.dumps`` of the whole document.
+        When the items of a subset are not all next to each other (annotation ids follow item
+        order across subsets), the whole documents are built first instead.
+        """
         label_ids = {label["name"]: label["id"] for label in dataset["labels"]}
         used_by_shapes = {shape["label"] for item in dataset["items"] for shape in item["annotation"]["shapes"]}
         categories = [
@@ -122,55 +128,21 @@ class CocoFormat(DatasetFormat):
             for label in dataset["labels"]
             if label["kind"] == "shape" or label["name"] in used_by_shapes
         ]
-        subsets: dict[str, dict[str, list[dict[str, Any]]]] = {}
-        annotation_id = 0
-        for image_id, item in enumerate(dataset["items"], start=1):
-            subset = item.get("subset", DEFAULT_SUBSET)
-            coco = subsets.setdefault(subset, {"images": [], "annotations": [], "finite": True})
-            file_name = item["path"]
-            if images is not None:
-                file_name = _write_image(writer, subset, item, images, report)
-            coco["images"].append(
-                {
-                    "id": image_id,
-                    "file_name": file_name,
-                    "width": item["width"],
-                    "height": item["height"],
-                }
-            )
-            tags = item["annotation"]["tags"]
-            if tags:
-                report.lose("tag", "COCO instances has no image-level tags", len(tags))
-            for shape in item["annotation"]["shapes"]:
-                annotation = _shape_to_annotation(shape, item, report)
-                if annotation is None:
-                    continue
-                annotation_id += 1
-                if coco["finite"] and not _all_finite(annotation):
-                    coco["finite"] = False
-                coco["annotations"].append(
-                    {
-                        "id": annotation_id,
-                        "image_id": image_id,
-                        "category_id": label_ids[shape["label"]],
-                        **annotation,
-                    }
-                )
-        if not subsets:
-            subsets[DEFAULT_SUBSET] = {"images": [], "annotations": [], "finite": True}
+        items = dataset["items"]
+        runs = _subset_runs(items)
+        if runs is None:
+            _write_whole(items, writer, images, report, label_ids, categories)
+            return
+        file_names = [
+            item["path"] if images is None else _write_image(writer, item.get("subset", DEFAULT_SUBSET), item, images, report)
+            for item in items
+        ]
         used_files: set[str] = set()
-        for subset, coco in subsets.items():
-            document = {
-                "info": {"description": "exported by annotate", "version": "1.0"},
-                "licenses": [],
-                "categories": categories,
-                "images": coco["images"],
-                "annotations": coco["annotations"],
-            }
-            file_name = unique_name(f"instances_{_file_safe(subset)}", used_files) + ".json"
-            if file_name != f"instances_{_file_safe(subset)}.json":
-                report.note(f"subset {subset!r} written to {file_name!r}: another subset has the same file name")
-            writer.write_bytes(f"{ANNOTATIONS_DIR}/{file_name}", _dump_json(document, finite=coco["finite"]))
+        annotation_id = 0
+        for subset, (first, stop) in runs.items():
+            relpath = _subset_file(subset, used_files, report)
+            with writer.open(relpath) as handle:
+                annotation_id = _stream_subset(handle, items, file_names, first, stop, annotation_id, categories, label_ids, report)
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -189,6 +161,168 @@ class CocoFormat(DatasetFormat):
 
 
 # -- export ---------------------------------------------------------------------------
+
+
+_INFO = {"description": "exported by annotate", "version": "1.0"}
+# Bytes gathered before a write to the output file (one write per item costs more than the JSON).
+_FLUSH_BYTES = 1 << 18
+
+
+def _subset_runs(items: list[dict[str, Any]]) -> dict[str, tuple[int, int]] | None:
+    """Return ``{subset: (first item index, stop index)}`` in order, or None when a subset's items are apart."""
+    runs: dict[str, tuple[int, int]] = {}
+    current = None
+    for index, item in enumerate(items):
+        subset = item.get("subset", DEFAULT_SUBSET)
+        if subset != current:
+            if subset in runs:
+                return None
+            if current is not None:
+                runs[current] = (runs[current][0], index)
+            runs[subset] = (index, index)
+            current = subset
+    if current is None:
+        return {DEFAULT_SUBSET: (0, 0)}
+    runs[current] = (runs[current][0], len(items))
+    return runs
+
+
+def _subset_file(subset: str, used_files: set[str], report: ConversionReport) -> str:
+    file_name = unique_name(f"instances_{_file_safe(subset)}", used_files) + ".json"
+    if file_name != f"instances_{_file_safe(subset)}.json":
+        report.note(f"subset {subset!r} written to {file_name!r}: another subset has the same file name")
+    return f"{ANNOTATIONS_DIR}/{file_name}"
+
+
+def _json_elements(elements: list[Any], finite: bool) -> bytes:
+    """Return ``elements`` as JSON without the brackets: orjson's bytes, or ``json``'s where orjson cannot.
+
+    ``json`` writes NaN and infinities (orjson would write ``null``), integers beyond 64 bits
+    and lone surrogates; its spacing differs, never its values.
+    """
+    if finite:
+        try:
+            return orjson.dumps(elements)[1:-1]
+        except orjson.JSONEncodeError:
+            pass
+    return json.dumps(elements, ensure_ascii=False)[1:-1].encode("utf-8")
+
+
+def _stream_subset(
+    handle: Any,
+    items: list[dict[str, Any]],
+    file_names: list[str],
+    first: int,
+    stop: int,
+    annotation_id: int,
+    categories: list[dict[str, Any]],
+    label_ids: dict[str, int],
+    report: ConversionReport,
+) -> int:
+    """Write the COCO file of the items ``first..stop-1`` into ``handle``; return the last annotation id used."""
+    head = orjson.dumps({"info": _INFO, "licenses": [], "categories": categories, "images": []})
+    pending = [head[:-2]]  # up to '"images":[' included
+    size = 0
+    separator = b""
+    for start in range(first, stop, 1000):
+        batch = [
+            {"id": index + 1, "file_name": file_names[index], "width": items[index]["width"], "height": items[index]["height"]}
+            for index in range(start, min(start + 1000, stop))
+        ]
+        pending += [separator, _json_elements(batch, True)]
+        separator = b","
+    pending.append(b'],"annotations":[')
+    separator = b""
+    for index in range(first, stop):
+        item = items[index]
+        annotations, finite = _item_annotations(item, index + 1, annotation_id, label_ids, report)
+        if not annotations:
+            continue
+        annotation_id += len(annotations)
+        chunk = _json_elements(annotations, finite)
+        pending += [separator, chunk]
+        separator = b","
+        size += len(chunk)
+        if size >= _FLUSH_BYTES:
+            handle.write(b"".join(pending))
+            pending, size = [], 0
+    pending.append(b"]}")
+    handle.write(b"".join(pending))
+    return annotation_id
+
+
+def _item_annotations(
+    item: dict[str, Any], image_id: int, annotation_id: int, label_ids: dict[str, int], report: ConversionReport
+) -> tuple[list[dict[str, Any]], bool]:
+    """Return the COCO annotations of one item (ids after ``annotation_id``) and whether all their numbers are finite."""
+    tags = item["annotation"]["tags"]
+    if tags:
+        report.lose("tag", "COCO instances has no image-level tags", len(tags))
+    width, height = item["width"], item["height"]
+    annotations = []
+    finite = True
+    for shape in item["annotation"]["shapes"]:
+        if len(shape) == 5 and shape["type"] == "bbox" and "source" in shape:
+            # Only id, type, label, bbox and source: the annotation _shape_to_annotation makes.
+            x, y, w, h = shape["bbox"]
+            x, y = float(x), float(y)
+            right, bottom = x + float(w), y + float(h)
+            if 0.0 <= x < right <= width and 0.0 <= y < bottom <= height:
+                box_width, box_height = right - x, bottom - y  # as clip_bbox computes them
+                annotation_id += 1
+                annotations.append(
+                    {
+                        "id": annotation_id,
+                        "image_id": image_id,
+                        "category_id": label_ids[shape["label"]],
+                        "segmentation": [],
+                        "area": box_width * box_height,
+                        "bbox": [x, y, box_width, box_height],
+                        "iscrowd": 0,
+                        "attributes": {},
+                    }
+                )
+                continue
+        annotation = _shape_to_annotation(shape, item, report)
+        if annotation is None:
+            continue
+        annotation_id += 1
+        if finite and not _all_finite(annotation):
+            finite = False
+        annotations.append({"id": annotation_id, "image_id": image_id, "category_id": label_ids[shape["label"]], **annotation})
+    return annotations, finite
+
+
+def _write_whole(
+    items: list[dict[str, Any]],
+    writer: DatasetWriter,
+    images: ImageSource | None,
+    report: ConversionReport,
+    label_ids: dict[str, int],
+    categories: list[dict[str, Any]],
+) -> None:
+    """Build each subset's whole COCO document, then write it (subsets whose items are apart)."""
+    subsets: dict[str, dict[str, Any]] = {}
+    annotation_id = 0
+    for image_id, item in enumerate(items, start=1):
+        subset = item.get("subset", DEFAULT_SUBSET)
+        coco = subsets.setdefault(subset, {"images": [], "annotations": [], "finite": True})
+        file_name = item["path"] if images is None else _write_image(writer, subset, item, images, report)
+        coco["images"].append({"id": image_id, "file_name": file_name, "width": item["width"], "height": item["height"]})
+        annotations, finite = _item_annotations(item, image_id, annotation_id, label_ids, report)
+        annotation_id += len(annotations)
+        coco["annotations"] += annotations
+        coco["finite"] = coco["finite"] and finite
+    used_files: set[str] = set()
+    for subset, coco in subsets.items():
+        document = {
+            "info": _INFO,
+            "licenses": [],
+            "categories": categories,
+            "images": coco["images"],
+            "annotations": coco["annotations"],
+        }
+        writer.write_bytes(_subset_file(subset, used_files, report), _dump_json(document, finite=coco["finite"]))
 
 
 def _file_safe(subset: str) -> str:

@@ -1,0 +1,147 @@
+"""Exports write plain boxes (id, type, label, bbox, source only) from templates; the bytes are the general path's.
+
+Each test compares the template's output with the general code it stands in for, on random
+boxes inside, touching and crossing the image border, with integer and float coordinates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from typing import Any
+
+import orjson
+import pytest
+
+from annotate.converters import coco, export_dataset, voc, yolo
+from annotate.converters._yolo_common import box_line
+from annotate.converters.geometry import clip_bbox
+from annotate.converters.report import ConversionReport
+
+WIDTH, HEIGHT = 640, 480
+
+
+def _random_box(rng: random.Random) -> list[float]:
+    kind = rng.random()
+    if kind < 0.2:
+        return [rng.randint(0, 600), rng.randint(0, 400), rng.randint(1, 40), rng.randint(1, 80)]
+    if kind < 0.3:  # touching the right and bottom edges exactly
+        w, h = round(rng.uniform(1, 100), 2), round(rng.uniform(1, 100), 2)
+        return [WIDTH - w, HEIGHT - h, w, h]
+    if kind < 0.4:  # crossing the border: the general path clips
+        return [rng.uniform(-20, 630), rng.uniform(-20, 470), rng.uniform(1, 50), rng.uniform(1, 50)]
+    if kind < 0.5:  # tiny and half-pixel boxes, where rounding matters
+        return [rng.randint(0, 600) + 0.5, rng.randint(0, 400) - 0.5 + 1, rng.choice([1e-9, 0.5, 1.5]), 0.5]
+    return [round(rng.uniform(0, 500), 2), round(rng.uniform(0, 400), 2), round(rng.uniform(1, 100), 2), round(rng.uniform(1, 60), 2)]
+
+
+def _item(shapes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": "a",
+        "name": "a.jpg",
+        "path": "a.jpg",
+        "media": "image",
+        "width": WIDTH,
+        "height": HEIGHT,
+        "annotation": {"version": 1, "tags": [], "shapes": shapes},
+    }
+
+
+def _plain(index: int, bbox: list[float], label: str = "car") -> dict[str, Any]:
+    return {"id": f"s{index}", "type": "bbox", "label": label, "bbox": bbox, "source": {"type": "human"}}
+
+
+@pytest.fixture
+def boxes() -> list[list[float]]:
+    rng = random.Random(7)
+    return [_random_box(rng) for _ in range(400)]
+
+
+def test_yolo_lines_equal_box_line(boxes):
+    classes = {"car": 0, "a & b": 1}
+    shapes = [_plain(n, bbox, "car" if n % 2 else "a & b") for n, bbox in enumerate(boxes)]
+    expected = []
+    for shape in shapes:
+        bbox, _ = clip_bbox(shape["bbox"], WIDTH, HEIGHT)
+        if bbox is not None:
+            expected.append(box_line(classes[shape["label"]], bbox, WIDTH, HEIGHT) + "\n")
+    assert yolo._item_lines(_item(shapes), classes, ConversionReport()) == "".join(expected)
+    # Worked out by hand: [64, 48, 128, 96] in 640x480 is centered at (0.2, 0.2), 0.2 by 0.2.
+    assert yolo._item_lines(_item([_plain(0, [64, 48, 128, 96])]), classes, ConversionReport()) == "0 0.200000 0.200000 0.200000 0.200000\n"
+
+
+def test_voc_objects_equal_object_xml(boxes):
+    shapes = [_plain(n, bbox, "a < b" if n % 3 == 0 else "car") for n, bbox in enumerate(boxes)]
+    parts: list[str] = []
+    for shape in shapes:
+        bbox, _ = clip_bbox(shape["bbox"], WIDTH, HEIGHT)
+        if bbox is not None:
+            voc._object_xml(parts, shape, bbox)
+    text = voc._item_xml(_item(shapes), "a", ConversionReport()).decode("utf-8")
+    assert text[text.index("  <object>") : text.rindex("</annotation>")] == "".join(parts)
+    # Worked out by hand: pixels 0..9 by 0..4 are xmin 1, xmax 10, ymin 1, ymax 5.
+    one = voc._item_xml(_item([_plain(0, [0, 0, 10, 5])]), "a", ConversionReport()).decode("utf-8")
+    assert "<xmin>1</xmin>\n      <ymin>1</ymin>\n      <xmax>10</xmax>\n      <ymax>5</ymax>" in one
+
+
+def _dataset(items: list[dict[str, Any]]) -> dict[str, Any]:
+    labels = [{"id": 5, "name": "car", "kind": "shape"}, {"id": 1000, "name": "a < b", "kind": "shape"}]
+    return {"version": 1, "labels": labels, "items": items}
+
+
+def _items(boxes: list[list[float]], subsets: list[str]) -> list[dict[str, Any]]:
+    items = []
+    for index in range(0, len(boxes), 20):
+        item = _item([_plain(n, bbox, "car" if n % 2 else "a < b") for n, bbox in enumerate(boxes[index : index + 20])])
+        extra = [
+            {"id": "p", "type": "polygon", "label": "car", "rings": [[0, 0, 4, 0, 4, 4, 0, 4]], "source": {"type": "human"}},
+            {**_plain(99, [1, 2, 3, 4]), "attributes": {"color": "red"}, "occluded": True},
+        ]
+        item["annotation"]["shapes"] += extra if index % 40 == 0 else []
+        items.append({**item, "id": f"i{index}", "path": f"d/{index}.jpg", "subset": subsets[(index // 20) % len(subsets)]})
+    return items
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+@pytest.mark.parametrize("subsets", [["train"], ["train", "val"]], ids=["one subset", "subsets apart"])
+def test_coco_stream_equals_whole_document(tmp_path, boxes, subsets):
+    items = _items(boxes, subsets)
+    report = export_dataset("coco", _dataset(items), tmp_path / "out")
+    # The whole documents, built as the exporter built them before it streamed: orjson's bytes.
+    whole: dict[str, Any] = {}
+    annotation_id = 0
+    for image_id, item in enumerate(items, start=1):
+        document = whole.setdefault(
+            item["subset"],
+            {"info": coco._INFO, "licenses": [], "categories": [], "images": [], "annotations": []},
+        )
+        document["images"].append({"id": image_id, "file_name": item["path"], "width": WIDTH, "height": HEIGHT})
+        for shape in item["annotation"]["shapes"]:
+            annotation = coco._shape_to_annotation(shape, item, ConversionReport())
+            if annotation is not None:
+                annotation_id += 1
+                category = 5 if shape["label"] == "car" else 1000
+                document["annotations"].append({"id": annotation_id, "image_id": image_id, "category_id": category, **annotation})
+    for subset, document in whole.items():
+        document["categories"] = [
+            {"id": 5, "name": "car", "supercategory": ""},
+            {"id": 1000, "name": "a < b", "supercategory": ""},
+        ]
+        assert (tmp_path / "out" / "annotations" / f"instances_{subset}.json").read_bytes() == orjson.dumps(document)
+    assert report.lines()[0].endswith("boxes clipped to the image")
+
+
+def test_coco_non_finite_item_is_written_by_json_with_equal_values(tmp_path, boxes):
+    items = _items(boxes[:60], ["train"])
+    items[1]["annotation"]["shapes"][0]["bbox"] = [float("nan"), 1.0, 2.0, 3.0]
+    export_dataset("coco", _dataset(items), tmp_path / "out")
+    text = (tmp_path / "out" / "annotations" / "instances_train.json").read_text("utf-8")
+    # clip_bbox gives [NaN, 1, NaN, 3]; json's spelling, for that item only.
+    assert '"area": NaN, "bbox": [NaN, 1.0, NaN, 3.0]' in text
+    assert text.startswith('{"info":{"description":"exported by annotate"')
+    document = json.loads(text)
+    shapes = [shape for item in items for shape in item["annotation"]["shapes"]]
+    kept = [shape for shape in shapes if shape["type"] == "polygon" or clip_bbox(shape["bbox"], WIDTH, HEIGHT)[0] is not None]
+    assert len(document["annotations"]) == len(kept)
+    assert [a["image_id"] for a in document["annotations"] if math.isnan(a["bbox"][0])] == [2]
