@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 #: Bytes read at a time; a chunk of parsed elements is about 5 times as large in memory.
-BLOCK_BYTES = 1 << 20
+BLOCK_BYTES = 1 << 18
 # Cuts that fail to parse (inside a string or nested object) before reading more instead.
 _MAX_FAILED_CUTS = 3
 _WHITESPACE = b" \t\r\n"

@@ -27,7 +27,9 @@ notes each such name. Shape attributes go to the annotation's ``attributes`` obj
 What COCO instances cannot hold is counted in the report: tags, rotated boxes,
 polylines, points and ellipses. Who made a shape (``source``, ``author``,
 ``updated_at``), ``group`` and ``z_order`` are not written; imported shapes are marked as
-made by a human.
+made by a human. The plain boxes of one import share a single ``{"type": "human"}`` source
+dict (a dict per box would take a third of the memory of a box dataset): replace a shape's
+``source``, never change it in place.
 
 Import also reads the quirks of other writers: ``iscrowd`` as a string (``"false"``,
 ``"0"``), id 0, extra keys, uncompressed RLE (``counts`` as a list), a flat polygon
@@ -520,6 +522,8 @@ class _Reader:
         self.given: set[str] = set()
         self.groups = 0
         self.plain = True
+        # The source of every plain box of this import (see the module docstring).
+        self.human: dict[str, str] = dict(HUMAN)
 
     def dataset(self) -> dict[str, Any]:
         return {"version": 1, "labels": list(self.labels.values()), "items": self.items}
@@ -622,7 +626,7 @@ class _Reader:
                 if label is None:
                     self.report.lose("shape", "the annotation has no category")
                     continue
-            shape = _plain_box(annotation, item["width"], item["height"], label["name"])
+            shape = _plain_box(annotation, item["width"], item["height"], label["name"], self.human)
             if shape is not None and shape["id"] not in given:
                 given.add(shape["id"])
                 if shape_ids:
@@ -790,7 +794,7 @@ class _Reader:
         return shape
 
 
-def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str) -> dict[str, Any] | None:
+def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str, human: dict[str, str]) -> dict[str, Any] | None:
     """Return the shape of a plain box annotation, or None for the general path.
 
     Plain: an int id, a list of 4 numbers inside the image with an area, no segmentation (or
@@ -825,7 +829,7 @@ def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str) 
     shape_id = f"coco-{annotation_id}"
     if len(shape_id) > 64:
         return None
-    return {"id": shape_id, "type": "bbox", "bbox": bbox, "label": label, "source": {"type": "human"}}
+    return {"id": shape_id, "type": "bbox", "bbox": bbox, "label": label, "source": human}
 
 
 def _positive_int(value: Any) -> int | None:

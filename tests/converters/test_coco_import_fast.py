@@ -18,6 +18,7 @@ import pytest
 import schemas
 from annotate.converters import coco, import_dataset
 from annotate.converters._json_stream import ArrayStream, NotStreamable
+from annotate.converters.geometry import HUMAN
 from schemas import validate_dataset
 
 
@@ -121,6 +122,9 @@ def test_streamed_import_equals_whole_file_import(tmp_path, monkeypatch, block_b
     whole_image = {"id": "coco-2", "type": "bbox", "bbox": [0.0, 0.0, 640.0, 480.0], "label": "car", "source": {"type": "human"}}
     assert shapes["coco-2"] == whole_image
     assert shapes["coco-15"]["label"] == "person"
+    # One source dict for the plain boxes of an import, not the module's constant.
+    assert shapes["coco-1"]["source"] is shapes["coco-2"]["source"]
+    assert shapes["coco-1"]["source"] is not HUMAN
     assert shapes["coco-6"]["iscrowd"] is True
 
 
