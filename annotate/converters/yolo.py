@@ -90,8 +90,11 @@ LABEL_DIRS = ("labels", "annotations")
 IMAGE_DIRS = ("images",)
 _CONFIG_LINE = re.compile(r"^\s*(\w+)\s*=\s*(.*?)\s*$")
 _UNSAFE_CHARS = re.compile(r"\W")
-# Zeros ending a number's 12 decimals, beyond its first 6 (see _yolo_common.format_number).
-_TRAILING_ZEROS = re.compile(r"(\.[0-9]{6}[0-9]*?)0+(?=[ \n])")
+# Zeros ending a number's 12 decimals, beyond its first 6 (see _yolo_common.format_number): one
+# fixed-width look-behind per count of decimals kept, so that the replacement is a plain "".
+_TRAILING_ZEROS = re.compile(
+    "(?:" + "|".join(rf"(?<=\.[0-9]{{{kept}}})0{{{12 - kept}}}" for kept in range(6, 12)) + r")(?=[ \n])"
+)
 
 
 @dataclass
@@ -303,7 +306,7 @@ def _item_lines(item: dict[str, Any], classes: dict[str, int], report: Conversio
         lines.append(box_line(classes[shape["label"]], bbox, item["width"], item["height"]) + "\n")
     # format_number for the plain lines' numbers at once: 12 decimals, trailing zeros cut down
     # to 6. The other lines are formatted already, and cutting again changes nothing.
-    return _TRAILING_ZEROS.sub(r"\1", "".join(lines))
+    return _TRAILING_ZEROS.sub("", "".join(lines))
 
 
 # -- import ---------------------------------------------------------------------------
