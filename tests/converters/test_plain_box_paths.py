@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from annotate.converters import coco, export_dataset, voc, yolo
-from annotate.converters._yolo_common import box_line
+from annotate.converters._yolo_common import box_line, format_number
 from annotate.converters.geometry import clip_bbox
 from annotate.converters.report import ConversionReport
 
@@ -145,3 +145,13 @@ def test_coco_non_finite_item_is_written_by_json_with_equal_values(tmp_path, box
     kept = [shape for shape in shapes if shape["type"] == "polygon" or clip_bbox(shape["bbox"], WIDTH, HEIGHT)[0] is not None]
     assert len(document["annotations"]) == len(kept)
     assert [a["image_id"] for a in document["annotations"] if math.isnan(a["bbox"][0])] == [2]
+
+
+def test_yolo_trailing_zero_cut_equals_format_number():
+    rng = random.Random(3)
+    values = [0.0, 1.0, 0.2, 0.5, 0.125, 0.1234567, 0.123456789, 1e-7, 5e-13, 0.999999999999, 0.1000001]
+    values += [rng.randint(0, 640) / 640 for _ in range(200)] + [rng.random() for _ in range(200)]
+    text = "".join(f"{index % 100} {value:.12f} {1 - value:.12f}\n" for index, value in enumerate(values))
+    expected = "".join(f"{index % 100} {format_number(value)} {format_number(1 - value)}\n" for index, value in enumerate(values))
+    assert yolo._TRAILING_ZEROS.sub("", text) == expected
+    assert yolo._TRAILING_ZEROS.sub("", "10 0.100000000000 0.123456789000\n") == "10 0.100000 0.123456789\n"
