@@ -6,7 +6,7 @@ image files) is converted to VOC, YOLO and COCO by:
 * ours: ``import_dataset("coco", src)`` then ``export_dataset(fmt, dataset, dst)``;
 * Datumaro: ``dm.Dataset.import_from(src, "coco_instances")`` then ``.export(dst, ...)``;
 
-each in a fresh subprocess, so that the peak resident memory (``ru_maxrss`` of the child,
+each in a fresh subprocess, so that the peak resident memory (``VmHWM`` of the child,
 interpreter and imported libraries included) and the wall time (conversion only, after the
 imports) are measured cleanly. The floor is what plain Python needs for the same I/O:
 ``orjson`` loading the source file, plus writing files with the same count, names and sizes
@@ -49,7 +49,7 @@ SPEED_RATIO = 10.0
 FLOOR_RATIO = 1.5
 FLOOR_SHARE = 0.1
 MEMORY_RATIO = 0.5
-# Peak memory is read from ru_maxrss, which moves by a few MB from run to run.
+# Peak memory moves by a few MB from run to run.
 GROWTH_SLACK = 1.1
 
 
@@ -114,13 +114,13 @@ def child(impl: str, target: str, src: Path, dst: Path) -> dict[str, Any]:
             our output (``manifest.json``) and the files go to ``dst/out``.
 
     Returns:
-        ``{"seconds": wall time of the conversion, "peak_mb": ru_maxrss in MiB}``.
+        ``{"seconds": wall time of the conversion, "peak_mb": peak resident memory in MiB}``.
     """
     if impl in ("ours", "ours-base"):
         from annotate.converters import export_dataset, import_dataset
 
         if impl == "ours-base":
-            return {"seconds": 0.0, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            return {"seconds": 0.0, "peak_mb": peak_mb()}
         start = time.perf_counter()
         dataset, _ = import_dataset("coco", src)
         export_dataset(CONVERSIONS[target][0], dataset, dst)
@@ -128,7 +128,7 @@ def child(impl: str, target: str, src: Path, dst: Path) -> dict[str, Any]:
         import datumaro as dm
 
         if impl == "datumaro-base":
-            return {"seconds": 0.0, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            return {"seconds": 0.0, "peak_mb": peak_mb()}
         _, exporter, options = CONVERSIONS[target]
         start = time.perf_counter()
         dataset = dm.Dataset.import_from(str(src), "coco_instances")
@@ -151,8 +151,24 @@ def child(impl: str, target: str, src: Path, dst: Path) -> dict[str, Any]:
                 with open(out / name, "wb") as file:
                     file.write(b"x" * size)
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return {"seconds": seconds, "peak_mb": peak_kib / 1024}
+    return {"seconds": seconds, "peak_mb": peak_mb()}
+
+
+def peak_mb() -> float:
+    """Return this process's peak resident memory in MiB.
+
+    Linux's ``VmHWM`` is the peak of the process's own memory map. ``ru_maxrss`` is not: it
+    carries over the parent's peak through fork and exec, so a child started by a parent that
+    has just generated a large dataset would report the parent's memory.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_child(impl: str, target: str, src: Path, dst: Path) -> dict[str, Any]:
