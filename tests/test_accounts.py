@@ -95,3 +95,17 @@ def test_token_use_is_recorded_at_most_once_a_minute(client, world, login):
     assert client.get("/api/v1/projects", headers=bearer).status_code == 200
     db.session.refresh(token)
     assert token.last_used_at > first - timedelta(minutes=5)
+
+
+def test_token_of_a_deactivated_user_is_refused_on_the_next_call(client, world, login):
+    secret = login("labeler1").api("POST", "/api/v1/tokens", json={"name": "ci"}).get_json()["token"]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/projects", headers=bearer).get_json()[0]["name"] == world.project.name
+    user = db.session.scalar(select(User).where(User.username == "labeler1"))
+    user.active = False
+    db.session.commit()
+    refused = client.get("/api/v1/projects", headers=bearer)
+    assert refused.status_code == 401 and "revoked" in refused.get_json()["message"]
+    user.active = True
+    db.session.commit()
+    assert client.get("/api/v1/projects", headers=bearer).status_code == 200

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import current_app, url_for
 from flask.views import MethodView
 from flask_login import current_user
+from sqlalchemy import Select, bindparam, inspect, select
+from sqlalchemy.orm import aliased
 
 from annotate.api.common import api_blueprint
 from annotate.api.schemas import AnnotationPutSchema, LeaseSchema, NextTaskQuery, ReviewSchema, SkipSchema, SubmitSchema
 from annotate.extensions import db
-from annotate.models import Project
+from annotate.models import Item, Label, Project, Task, User
 from annotate.services import access, annotations, tasks
 from annotate.services.access import REVIEWERS
 from workflows import Role
@@ -19,11 +23,16 @@ LABELING = (Role.LABELER, Role.MANAGER, Role.ADMIN)
 
 
 def task_out(task, role) -> dict:
-    """Return everything the labeling tool needs about a task."""
-    project = db.session.get(Project, task.project_id)
+    """Return everything the labeling tool needs about a task.
+
+    The task, its item, its project and its assignee (usually the caller) are read in one
+    statement: after the commit that served the task they are all expired, and reading them one
+    by one would cost a statement each.
+    """
+    task, item, project, assigned = db.session.execute(_task_query(), {"task_id": _task_id(task)}).one()
+    labels = db.session.execute(_labels_query(), {"project_id": project.id})
     # An answer task (overlap) shows its own labeler's answer, never the item's or another's.
     document, revision = annotations.latest_document(task.item_id, task.replica)
-    item = task.item
     return {
         "id": task.id,
         "state": task.state,
@@ -31,7 +40,7 @@ def task_out(task, role) -> dict:
         "project": {"id": project.id, "name": project.name},
         "item": {"id": item.id, "name": item.name, "width": item.width, "height": item.height,
                  "image_url": url_for("media.image", item_id=item.id), "frame": item.frame_index},
-        "labels": [{"id": label.id, "name": label.name, "color": label.color, "kind": label.kind} for label in project.labels],
+        "labels": [{"id": label_id, "name": name, "color": color, "kind": kind} for label_id, name, color, kind in labels],
         "annotation": document,
         "revision": revision,
         "comments": [
@@ -39,9 +48,35 @@ def task_out(task, role) -> dict:
             for e in tasks.review_comments(task)
         ],
         "can_edit": tasks.can_edit(task, current_user, role),
-        "assignee": task.assignee.username if task.assignee else None,
+        "assignee": assigned.username if assigned else None,
         "lease_expires_at": _iso(tasks.aware(task.lease_expires_at)),
     }  # fmt: skip
+
+
+# Built once, with bound parameters: building and fingerprinting a statement on every call
+# costs as much CPU as running it.
+@cache
+def _task_query() -> Select:
+    """A task with its item, project and assignee (None when unassigned)."""
+    assignee = aliased(User)
+    return (
+        select(Task, Item, Project, assignee)
+        .join(Item, Item.id == Task.item_id)
+        .join(Project, Project.id == Task.project_id)
+        .outerjoin(assignee, assignee.id == Task.assignee_id)
+        .where(Task.id == bindparam("task_id"))
+    )
+
+
+@cache
+def _labels_query() -> Select:
+    """A project's labels in their order."""
+    return select(Label.id, Label.name, Label.color, Label.kind).where(Label.project_id == bindparam("project_id")).order_by(Label.position)
+
+
+def _task_id(task) -> int:
+    """A task's id without reloading it (after a commit every loaded row is expired)."""
+    return inspect(task).identity[0]
 
 
 def _iso(moment) -> str | None:
@@ -78,8 +113,10 @@ class Annotation(MethodView):
     def put(self, data, task_id: int):
         """Save the whole document as a new revision; 409 if ``base_revision`` is not the latest."""
         task, role = access.get_task(task_id, current_user, LABELING)
-        revision = tasks.save_annotation(task, current_user, role, data["annotation"], data["base_revision"], data["active_seconds"])
-        return {"revision": revision.number}
+        tasks.save_annotation(task, current_user, role, data["annotation"], data["base_revision"], data["active_seconds"])
+        # A save succeeds only on top of the latest revision, so its number is base + 1;
+        # reading ``revision.number`` after the commit would load the whole revision again.
+        return {"revision": data["base_revision"] + 1}
 
 
 @blp.route("/tasks/<int:task_id>/submit", methods=["POST"])
@@ -88,7 +125,7 @@ def submit(data, task_id: int):
     """Send the task to review and serve the caller's next task."""
     task, role = access.get_task(task_id, current_user, LABELING)
     following = tasks.submit(task, current_user, role, data["base_revision"])
-    return {"state": task.state, "next_task_id": following.id if following else None}
+    return {"state": task.state, "next_task_id": _task_id(following) if following else None}
 
 
 @blp.route("/tasks/<int:task_id>/heartbeat", methods=["POST"])
@@ -106,7 +143,7 @@ def skip(data, task_id: int):
     """Hand the task back to the pool with a reason (never served to the caller again); serve the next one."""
     task, role = access.get_task(task_id, current_user, LABELING)
     following = tasks.skip(task, current_user, role, data["reason"])
-    return {"state": task.state, "next_task_id": following.id if following else None}
+    return {"state": task.state, "next_task_id": _task_id(following) if following else None}
 
 
 @blp.route("/tasks/<int:task_id>/review", methods=["POST"])

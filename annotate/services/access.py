@@ -6,7 +6,10 @@ as not found, so ids from other tenants reveal nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import cache
+
+from flask import g
+from sqlalchemy import Select, bindparam, select
 
 from annotate.errors import Forbidden, NotFound
 from annotate.extensions import db
@@ -24,16 +27,52 @@ def project_role(user: User, project: Project) -> Role | None:
     Organization admins are admins of every project of their organization; everyone else
     needs a project membership.
     """
+    member = None
+    if project.org_id == user.org_id and user.role != Role.ADMIN:
+        member = db.session.scalar(
+            select(ProjectMember.role).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user.id)
+        )
+    return _role(user, project, member)
+
+
+def _role(user: User, project: Project, member_role: str | None) -> Role | None:
+    """:func:`project_role`, given the caller's membership role already read with the project."""
     if project.org_id != user.org_id:
         return None
     if user.role == Role.ADMIN:
         return Role.ADMIN
-    member = db.session.scalar(select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user.id))
-    return Role(member.role) if member else None
+    return Role(member_role) if member_role else None
+
+
+# The statements of every API call are built once, with bound parameters: building and
+# fingerprinting a statement costs as much CPU as running it.
+@cache
+def _project_query() -> Select:
+    """A project and the caller's membership role in it (None when not a member)."""
+    member = (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == bindparam("user_id"))
+    return select(Project, ProjectMember.role).outerjoin(ProjectMember, member).where(Project.id == bindparam("project_id"))
+
+
+@cache
+def _task_query() -> Select:
+    """A task, its project and the caller's membership role in the project."""
+    member = (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == bindparam("user_id"))
+    return (
+        select(Task, Project, ProjectMember.role)
+        .join(Project, Project.id == Task.project_id)
+        .outerjoin(ProjectMember, member)
+        .where(Task.id == bindparam("task_id"))
+    )
+
+
+def _keep(*objects) -> None:
+    # The session's identity map holds objects weakly: without this, a project read here is
+    # dropped when the view moves on, and the services read it again from the database.
+    g.setdefault("access_loaded", []).extend(objects)
 
 
 def get_project(project_id: int, user: User, roles: tuple[Role, ...] = EVERYONE) -> tuple[Project, Role]:
-    """Load a project the caller may act on.
+    """Load a project the caller may act on (one statement, with the caller's membership).
 
     Args:
         project_id: the project's id.
@@ -47,31 +86,36 @@ def get_project(project_id: int, user: User, roles: tuple[Role, ...] = EVERYONE)
         NotFound: no such project, or not visible to the caller.
         Forbidden: visible, but the caller's role is not in ``roles``.
     """
-    project = db.session.get(Project, project_id)
-    role = project_role(user, project) if project else None
+    row = db.session.execute(_project_query(), {"project_id": project_id, "user_id": user.id}).first()
+    role = _role(user, row[0], row[1]) if row else None
     if role is None:
         raise NotFound(f"project {project_id} not found")
+    project = row[0]
     if role not in roles:
         raise Forbidden(f"a {role} cannot do this in project {project.name!r}")
+    _keep(project)
     return project, role
 
 
 def get_task(task_id: int, user: User, roles: tuple[Role, ...] = EVERYONE) -> tuple[Task, Role]:
     """Load a task the caller may see; labelers see only tasks served to them.
 
+    One statement reads the task, its project and the caller's membership.
+
     Raises:
         NotFound: no such task, another tenant's, or a labeler's request for someone else's task.
         Forbidden: the caller's role is not in ``roles``.
     """
-    task = db.session.get(Task, task_id)
-    if task is None:
+    row = db.session.execute(_task_query(), {"task_id": task_id, "user_id": user.id}).first()
+    if row is None:
         raise NotFound(f"task {task_id} not found")
-    project = db.session.get(Project, task.project_id)
-    role = project_role(user, project)
+    task, project, member_role = row
+    role = _role(user, project, member_role)
     if role is None or (role == Role.LABELER and task.assignee_id != user.id):
         raise NotFound(f"task {task_id} not found")
     if role not in roles:
         raise Forbidden(f"a {role} cannot do this to task {task_id}")
+    _keep(project)
     return task, role
 
 

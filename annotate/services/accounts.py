@@ -6,8 +6,9 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from annotate.errors import Conflict, ValidationFailed
@@ -100,18 +101,33 @@ def revoke_api_token(user: User, token_id: int) -> None:
         db.session.commit()
 
 
+@cache
+def _token_query() -> Select:
+    # Built once: building and fingerprinting a statement costs as much CPU as running it.
+    return (
+        select(User, ApiToken.id, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+    )
+
+
 def user_for_token(secret: str) -> User | None:
-    """Return the active user owning the unrevoked token ``secret``, or None."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
-    if token is None or token.revoked_at is not None or not token.user.active:
+    """Return the active user owning the unrevoked token ``secret``, or None.
+
+    One statement reads the token with its user (and, joined, the membership), since this runs
+    on every API call; revocation and deactivation take effect on the next call.
+    """
+    row = db.session.execute(_token_query(), {"token_hash": _hash_token(secret)}).first()
+    if row is None or not row.User.active:
         return None
+    user, token_id, last_used_at = row
     now = utcnow()
     # Record use at most once a minute: a write and commit on every API call costs more than
     # the call itself under load, and "last used" needs no finer grain.
-    if token.last_used_at is None or now - _aware(token.last_used_at) > LAST_USED_RESOLUTION:
-        token.last_used_at = now
+    if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
-    return token.user
+    return user
 
 
 def _aware(moment: datetime) -> datetime:
