@@ -207,3 +207,42 @@ def test_reviewer_pins_a_comment_and_the_labeler_sees_the_pin(app, world, live_s
     assert abs(pin["x"] + pin["width"] / 2 - (shown["x"] + event.pin["x"] / 512 * shown["width"])) <= 2
     assert abs(pin["y"] + pin["height"] / 2 - (shown["y"] + event.pin["y"] / 600 * shown["height"])) <= 2
     assert errors == []
+
+
+def test_reviewer_compares_the_labelers_answers_with_the_consensus(app, world, live_server, browser):
+    from annotate.services import annotations, tasks, workflow
+    from tests.helpers import box, document
+    from workflows import Role
+
+    pair = {
+        "version": 1,
+        "stages": [{"kind": "annotate", "overlap": 2}, {"kind": "consensus", "extra_labels": 0}, {"kind": "review"}, {"kind": "accept"}],
+    }
+    workflow.set_workflow(world.project, pair)
+    world.project.gold_rate = 0.0
+    db.session.commit()
+    media.ingest(world.project, [("grace_hopper.jpg", corpus_file("media-from-packages/images/grace_hopper.jpg").read_bytes())])
+    for name, x in (("labeler1", 100), ("labeler2", 110)):
+        task = tasks.next_task(world.project, world.users[name], Role.LABELER)
+        tasks.save_annotation(task, world.users[name], Role.LABELER, document([box("person", x, 100, 200, 300)]), 0)
+        tasks.submit(task, world.users[name], Role.LABELER)
+    item_task = db.session.scalar(select(Task).where(Task.replica == 0))
+    assert item_task.state == "submitted" and annotations.latest_document(item_task.item_id)[0]["shapes"][0]["bbox"][0] == 105.0
+    errors: list[str] = []
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live_server, "reviewer")
+    page.goto(f"{live_server}/review/tasks/{item_task.id}")
+    page.wait_for_selector("#review-canvas g.shape-bbox text.shape-caption")
+    assert page.locator("#review-canvas text.shape-caption").text_content() == "person · consensus 1.00 · 2 labelers"
+    assert page.locator(".review-answers h2").text_content() == "Labelers' answers (2)"
+    assert page.locator("#review-canvas g.answer").count() == 0
+    page.check("input.answer-toggle[data-replica='2']")
+    page.wait_for_selector("#review-canvas g.answer[data-replica='2'] rect.shape-body")
+    merged = page.locator("#review-canvas g.shapes rect.shape-body").bounding_box()
+    answer = page.locator("#review-canvas g.answer[data-replica='2'] rect.shape-body").bounding_box()
+    # labeler2's box starts 5 image pixels right of the consensus box (110 vs 105).
+    assert answer["x"] > merged["x"] and abs(answer["width"] - merged["width"]) < 1
+    page.uncheck("input.answer-toggle[data-replica='2']")
+    page.wait_for_selector("#review-canvas g.answer", state="detached")
+    assert errors == []

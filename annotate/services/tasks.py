@@ -540,6 +540,23 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
     return route
 
 
+def answers_of(task: Task) -> list[dict[str, Any]]:
+    """Return the overlapping labelers' answers on ``task``'s item, for a reviewer to compare.
+
+    Returns:
+        One dict per answer task of the item, by replica: ``replica``, ``labeler`` (username or
+        None), ``state``, ``annotation`` (their latest document), ``revision``; empty for an
+        item without overlap.
+    """
+    rows = db.session.scalars(select(Task).where(Task.item_id == task.item_id, Task.replica > 0).order_by(Task.replica))
+    out = []
+    for answer in rows:
+        document, revision = annotations.latest_document(answer.item_id, answer.replica)
+        labeler = answer.assignee.username if answer.assignee else None
+        out.append({"replica": answer.replica, "labeler": labeler, "state": answer.state, "annotation": document, "revision": revision})
+    return out
+
+
 def _system_action(task: Task, action: Action, comment: str) -> TaskEvent:
     """Apply an action the system takes (admin role, no actor), not committed."""
     try:

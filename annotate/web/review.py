@@ -42,8 +42,10 @@ def task(task_id: int):
         for e in tasks.history(task)
     ]
     labels = [{"id": label.id, "name": label.name, "color": label.color, "kind": label.kind} for label in project.labels]
+    # A merged item: the reviewer compares the labelers' answers with the consensus.
+    answers = tasks.answers_of(task) if task.replica == 0 else []
     return render_template(
-        "review/task.html", task=task, item=task.item, project=project, annotation=document, revision=revision,
+        "review/task.html", task=task, item=task.item, project=project, annotation=document, revision=revision, answers=answers,
         labels=labels, history=history, image_url=url_for("media.image", item_id=task.item_id),
         accept_url=url_for("review.decide", task_id=task.id, decision="accept"),
         reject_url=url_for("review.decide", task_id=task.id, decision="reopen" if task.state == TaskState.ESCALATED else "reject"),

@@ -9,6 +9,8 @@ test("model source caption: 'model v3 · 0.87'", () => {
   assert.equal(sourceText({ type: "human" }), "");
   assert.equal(captionText({ label: "car", source: { type: "model", model_version: 3, score: 0.87 } }), "car · model v3 · 0.87");
   assert.equal(captionText({ label: "person", source: { type: "human" } }), "person");
+  assert.equal(sourceText({ type: "consensus", score: 2 / 3, labelers: 2 }), "consensus 0.67 · 2 labelers");
+  assert.equal(sourceText({ type: "consensus", score: 1, labelers: 1 }), "consensus 1.00 · 1 labeler");
 });
 
 test("polygon rings and polyline points become point pairs", () => {

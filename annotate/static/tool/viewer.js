@@ -203,7 +203,21 @@ export class Viewer {
   render() {
     applyViewTransform(this.layers.viewport, this.view);
     renderShapes(this.layers.shapes, this.shapes, { view: this.view, colors: this.colors });
+    this.answerLayer ??= svgEl("g", { class: "answers" }, this.svg);
+    this.answerLayer.replaceChildren();
+    for (const [replica, shapes] of this.answers ?? new Map()) {
+      const g = svgEl("g", { class: "answer", "data-replica": replica }, this.answerLayer);
+      renderShapes(g, shapes, { view: this.view, colors: this.colors, captions: false });
+    }
     renderPins(this.pinLayer, this.pins, this.view);
+  }
+
+  /** Draw (or, with null, remove) one labeler's answer over the merged shapes. */
+  showAnswer(replica, shapes) {
+    this.answers ??= new Map();
+    if (shapes) this.answers.set(replica, shapes);
+    else this.answers.delete(replica);
+    this.render();
   }
 
   setPins(pins) {
@@ -249,5 +263,10 @@ export function mountReview(doc = document) {
     annotation: config.annotation,
   });
   enablePinning(viewer, doc);
+  for (const box of doc.querySelectorAll("input.answer-toggle")) {
+    const replica = Number(box.dataset.replica);
+    const answer = (config.answers ?? []).find((a) => a.replica === replica);
+    box.addEventListener("change", () => viewer.showAnswer(replica, box.checked ? answer?.annotation?.shapes ?? [] : null));
+  }
   return viewer;
 }
