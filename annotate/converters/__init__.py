@@ -15,7 +15,7 @@ Typical use::
     from annotate.converters import export_dataset, export_to_zip, import_dataset
 
     dataset, report = import_dataset("coco", Path("upload/"))
-    report = export_dataset("voc", dataset, Path("out/"), images=read_image)
+    report = export_dataset("voc", dataset, Path("out/"), images=read_image, checked=True)
     print("\\n".join(report.lines()))
     report = export_to_zip("voc", dataset, Path("out.zip"), images=read_image)  # no folder in between
 
@@ -109,6 +109,7 @@ def export_dataset(
     images: ImageSource | None = None,
     strict: bool = False,
     overwrite: bool = False,
+    checked: bool = False,
 ) -> ConversionReport:
     """Write ``dataset`` into the folder ``dest`` in the named format, all or nothing.
 
@@ -128,6 +129,11 @@ def export_dataset(
         strict: raise instead of leaving out anything the format cannot hold.
         overwrite: replace a non-empty ``dest`` folder (its old content is deleted once the
             new one is in place).
+        checked: ``dataset`` is a document that :func:`import_dataset` returned and that has
+            not been changed since, so it is valid already and is not checked again (the
+            check costs as much as the rest of a box export). Pass it only for such a
+            document: an invalid one may then fail with another error than
+            ``schemas.SchemaError``, or be written wrongly.
 
     Returns:
         The report of what was lost, clipped or dropped.
@@ -150,7 +156,7 @@ def export_dataset(
         report = ConversionReport(strict=strict)
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
-        fmt.export_dataset(dataset, staging, images=images, report=report)
+        fmt.export_dataset(dataset, staging, images=images, report=report, checked=checked)
         _move_into_place(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -171,6 +177,7 @@ def export_to_zip(
     images: ImageSource | None = None,
     strict: bool = False,
     overwrite: bool = False,
+    checked: bool = False,
 ) -> ConversionReport:
     """Write ``dataset`` in the named format straight into the zip file ``zip_path``, all or nothing.
 
@@ -191,6 +198,11 @@ def export_to_zip(
             8-bit images; None writes annotations only.
         strict: raise instead of leaving out anything the format cannot hold.
         overwrite: replace an existing file at ``zip_path``.
+        checked: ``dataset`` is a document that :func:`import_dataset` returned and that has
+            not been changed since, so it is valid already and is not checked again (the
+            check costs as much as the rest of a box export). Pass it only for such a
+            document: an invalid one may then fail with another error than
+            ``schemas.SchemaError``, or be written wrongly.
 
     Returns:
         The report of what was lost, clipped or dropped.
@@ -217,7 +229,7 @@ def export_to_zip(
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
         with zipfile.ZipFile(staging, "w", allowZip64=True) as archive:
-            fmt.export_dataset(dataset, ZipWriter(archive), images=images, report=report)
+            fmt.export_dataset(dataset, ZipWriter(archive), images=images, report=report, checked=checked)
         os.replace(staging, zip_path)
     except BaseException:
         staging.unlink(missing_ok=True)

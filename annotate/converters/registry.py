@@ -80,6 +80,7 @@ class DatasetFormat:
         *,
         images: ImageSource | None = None,
         report: ConversionReport | None = None,
+        checked: bool = False,
         **options: Any,
     ) -> None:
         """Check ``dataset`` and write it into ``dest`` in this format (see :meth:`write`).
@@ -90,6 +91,8 @@ class DatasetFormat:
                 :class:`~annotate.converters._output.DatasetWriter` such as a zip.
             images: gives each item's image bytes; None writes annotations only.
             report: collects what the format cannot hold; a lenient one when None.
+            checked: ``dataset`` came from :meth:`import_dataset` unchanged, so it is not
+                checked again (see :func:`annotate.converters.export_dataset`).
             options: format-specific settings, such as Ultralytics' ``task``.
 
         Raises:
@@ -97,7 +100,8 @@ class DatasetFormat:
             ConversionLossError: ``report`` is strict and something would be lost.
         """
         report = report if report is not None else ConversionReport()
-        validate_dataset(dataset)
+        if not checked:
+            validate_dataset(dataset)
         self.write(dataset, as_writer(dest), images=images, report=report, **options)
 
     def write(self, dataset: dict[str, Any], writer: DatasetWriter, *, images: ImageSource | None, report: ConversionReport) -> None:

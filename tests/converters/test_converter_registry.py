@@ -122,3 +122,21 @@ def test_every_format_has_a_contract():
             importlib.import_module(f"tests.converters.{module.name}")
     missing = sorted(set(list_formats()) - set(CONTRACTS))
     assert missing == [], f"formats without a FormatContract subclass in tests/converters: {missing}"
+
+
+def test_a_checked_document_is_not_checked_again(tmp_path, monkeypatch):
+    from annotate.converters import export_dataset, export_to_zip
+    from tests.converters.contract import box_dataset
+
+    checked_documents = []
+    monkeypatch.setattr(registry_module, "validate_dataset", checked_documents.append)
+    dataset = box_dataset()
+    export_dataset("voc", dataset, tmp_path / "checked", checked=True)
+    export_to_zip("yolo", dataset, tmp_path / "checked.zip", checked=True)
+    assert checked_documents == []
+    export_dataset("voc", dataset, tmp_path / "unchecked")
+    export_to_zip("yolo", dataset, tmp_path / "unchecked.zip")
+    assert checked_documents == [dataset, dataset]
+    assert (tmp_path / "checked" / "Annotations" / "street__one.xml").read_bytes() == (
+        tmp_path / "unchecked" / "Annotations" / "street__one.xml"
+    ).read_bytes()
