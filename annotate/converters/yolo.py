@@ -93,9 +93,8 @@ _UNSAFE_CHARS = re.compile(r"\W")
 # Zeros ending a number's 12 decimals, beyond its first 6 (see _yolo_common.format_number): one
 # fixed-width look-behind per count of decimals kept, so that the replacement is a plain "",
 # after a leading "0" that lets the search skip to zeros.
-_TRAILING_ZEROS = re.compile(
-    "0(?:" + "|".join(rf"(?<=\.[0-9]{{{kept}}}0)0{{{11 - kept}}}" for kept in range(6, 12)) + r")(?=[ \n])"
-)
+_PLAIN_LINE = "%d %.12f %.12f %.12f %.12f\n"
+_TRAILING_ZEROS = re.compile("0(?:" + "|".join(rf"(?<=\.[0-9]{{{kept}}}0)0{{{11 - kept}}}" for kept in range(6, 12)) + r")(?=[ \n])")
 
 
 @dataclass
@@ -288,10 +287,9 @@ def _item_lines(item: dict[str, Any], classes: dict[str, int], report: Conversio
             if 0.0 <= x < right <= width and 0.0 <= y < bottom <= height:
                 # Unclipped: clip_bbox would give [x, y, (x + w) - x, (y + h) - y].
                 w, h = right - x, bottom - y
-                lines.append(
-                    f"{classes[shape['label']]} {(x + w / 2) / width + 0.0:.12f} {(y + h / 2) / height + 0.0:.12f}"
-                    f" {w / width + 0.0:.12f} {h / height + 0.0:.12f}\n"
-                )
+                # All four are positive here, so format_number's -0.0 case cannot arise; %-formatting
+                # is the cheapest way Python has to write floats with 12 decimals.
+                lines.append(_PLAIN_LINE % (classes[shape["label"]], (x + w / 2) / width, (y + h / 2) / height, w / width, h / height))
                 continue
         if shape["type"] != "bbox":
             report.lose(shape["type"], "YOLO detection holds boxes only")
