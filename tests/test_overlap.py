@@ -292,3 +292,28 @@ def test_every_role_on_the_workflow_endpoints(world, login, who, get_workflow, p
     assert session.api("GET", "/api/v1/workflow-schema").status_code == get_schema
     anonymous = session.client.application.test_client()
     assert anonymous.get(f"{base}/workflow").status_code == 401
+
+
+def test_dawid_skene_weights_learn_who_is_reliable_from_the_answers(crowd):
+    from annotate.services import quality
+
+    stages = [dict(s) for s in CROWD["stages"]]
+    stages[1] = {"kind": "consensus", "method": "dawid_skene", "extra_labels": 0}
+    workflow.set_workflow(crowd.project, {"version": 1, "stages": stages})
+    add_images(crowd.project, [(40 + i, 30) for i in range(7)])
+    for n in range(6):
+        outdoor = n % 2 == 0  # labeler1 and labeler2 agree; labeler3 always says the opposite
+        for user, says in (("labeler1", outdoor), ("labeler2", outdoor), ("labeler3", not outdoor)):
+            _answer(crowd, user, tags=[tag("outdoor")] if says else [])
+    users = [crowd.users[n].id for n in ("labeler1", "labeler2", "labeler3")]
+    weights = quality.dawid_skene_weights(crowd.project, users)
+    # Three questions per answer class, Laplace prior 1: (1 + 3) / (2 + 3) = 0.8 for the two who
+    # agree, (1 + 0) / (2 + 3) = 0.2 for the one who always contradicts them.
+    assert weights[users[0]] == pytest.approx(0.8, abs=0.03) and weights[users[1]] == pytest.approx(0.8, abs=0.03)
+    assert weights[users[2]] == pytest.approx(0.2, abs=0.03)
+    for user, says in (("labeler1", True), ("labeler2", True), ("labeler3", False)):
+        task = _answer(crowd, user, tags=[tag("outdoor")] if says else [])
+    merged, _ = annotations.latest_document(task.item_id)
+    # The vote for "outdoor" is weighted: (0.8 + 0.8) / (0.8 + 0.8 + 0.2) = 0.89, not 2/3.
+    (outdoor,) = merged["tags"]
+    assert outdoor["source"]["score"] == pytest.approx(1.6 / 1.8, abs=0.03) and outdoor["source"]["labelers"] == 2

@@ -91,8 +91,10 @@ class ConsensusStage:
 
     Attributes:
         name: shown to people.
-        method: ``majority`` (one vote per labeler) or ``weighted`` (each labeler's vote
-            weighs their gold accuracy; labelers without gold answers weigh 1).
+        method: ``majority`` (one vote per labeler), ``weighted`` (each labeler's vote weighs
+            their gold accuracy; labelers without gold answers weigh the mean), or
+            ``dawid_skene`` (each labeler weighs their accuracy as Dawid-Skene's EM estimates
+            it from all their tag answers in the project, anchored by gold answers).
         iou_threshold: the least IoU (OKS for keypoints) for two labelers' shapes to be the
             same object.
         quorum: the share (0, 1] of the item's labelers that must have drawn an object for

@@ -54,6 +54,7 @@ from annotate.models import (
     GoldItem,
     Item,
     LabelerPause,
+    LabelKind,
     PrelabelOutcome,
     Project,
     ProjectMember,
@@ -64,7 +65,7 @@ from annotate.models import (
 from annotate.models.types import utcnow
 from annotate.services import annotations, projects, workflow
 from workflows import Action, Role, TaskState
-from workflows.consensus import iou
+from workflows.consensus import dawid_skene, iou
 
 #: Scored gold answers needed before a labeler can be flagged.
 MIN_GOLD_ANSWERS = 5
@@ -512,6 +513,98 @@ def gold_weights(project: Project, user_ids: list[int]) -> dict[int, float]:
     return {uid: max(0.05, float(rows[uid]) if uid in rows else default) for uid in user_ids}
 
 
+#: The most recent answer tasks :func:`dawid_skene_weights` learns from, to bound its cost.
+DS_HISTORY = 5000
+
+
+def dawid_skene_weights(project: Project, user_ids: list[int]) -> dict[int, float]:
+    """Return each labeler's weight in a consensus vote: their accuracy as Dawid-Skene estimates it.
+
+    Every tag label of the project on every item with overlapping answers is a yes/no question
+    ("does this item have tag L?") answered by each labeler of the item; scored gold answers
+    add the same questions with known truths, which anchor the estimate
+    (:func:`workflows.consensus.dawid_skene`, Laplace prior 1). The weight is the estimated
+    accuracy ``sum_k prior_k * confusion[k, k]``, at least 0.05. Projects without tag labels
+    (or no answers yet) fall back to :func:`gold_weights`, as do labelers the estimate has not
+    seen. Reads at most the latest :data:`DS_HISTORY` answer tasks.
+
+    Args:
+        user_ids: the labelers (user ids).
+
+    Returns:
+        ``{user id: weight}``.
+    """
+    fallback = gold_weights(project, user_ids)
+    tag_labels = [label.name for label in project.labels if label.kind == LabelKind.TAG]
+    if not tag_labels:
+        return fallback
+    answers = answer_documents(project, limit=DS_HISTORY)
+    questions: dict[tuple[str, int, str], dict[int, bool]] = defaultdict(dict)
+    for (item_id, user_id), document in answers.items():
+        given = _tags(document)
+        for label in tag_labels:
+            questions[("item", item_id, label)][user_id] = label in given
+    truths: dict[tuple[str, int, str], bool] = {}
+    for gold_id, known, labeler_id, document in db.session.execute(
+        select(GoldItem.id, GoldItem.document, GoldAnswer.labeler_id, GoldAnswer.document)
+        .join(GoldAnswer, GoldAnswer.gold_item_id == GoldItem.id)
+        .where(GoldItem.project_id == project.id, GoldAnswer.score.is_not(None), GoldAnswer.document.is_not(None))
+    ):
+        known_tags, given = _tags(known), _tags(document)
+        for label in tag_labels:
+            questions[("gold", gold_id, label)][labeler_id] = label in given
+            truths[("gold", gold_id, label)] = label in known_tags
+    if not answers:
+        return fallback
+    result = dawid_skene(questions, classes=[False, True], gold=truths)
+    return {uid: max(0.05, result.workers[uid].accuracy) if uid in result.workers else fallback[uid] for uid in user_ids}
+
+
+def answer_documents(project: Project, item_ids: list[int] | None = None, limit: int | None = None) -> dict[tuple[int, int], dict]:
+    """Return the latest document of each overlapping labeler's answer, by ``(item id, user id)``.
+
+    Args:
+        item_ids: only these items (default: all of the project's).
+        limit: only the latest this many answer tasks (by task id).
+
+    Returns:
+        ``{(item id, user id): document}`` for answer tasks that are submitted or merged.
+    """
+    query = select(Task.item_id, Task.replica, Task.assignee_id).where(
+        Task.project_id == project.id,
+        Task.replica > 0,
+        Task.assignee_id.is_not(None),
+        Task.state.in_([TaskState.SUBMITTED, TaskState.ACCEPTED]),
+    )
+    if item_ids is not None:
+        query = query.where(Task.item_id.in_(item_ids))
+    if limit is not None:
+        query = query.order_by(Task.id.desc()).limit(limit)
+    tasks_ = db.session.execute(query).all()
+    if not tasks_:
+        return {}
+    owner = {(item_id, replica): user_id for item_id, replica, user_id in tasks_}
+    ids = sorted({item_id for item_id, _, _ in tasks_})
+    newest = (
+        select(AnnotationRevision.item_id, AnnotationRevision.line, func.max(AnnotationRevision.number).label("number"))
+        .where(AnnotationRevision.item_id.in_(ids), AnnotationRevision.line > 0)
+        .group_by(AnnotationRevision.item_id, AnnotationRevision.line)
+        .subquery()
+    )
+    documents = {(item_id, user_id): {"version": 1, "tags": [], "shapes": []} for (item_id, _), user_id in owner.items()}
+    for item_id, line, document in db.session.execute(
+        select(AnnotationRevision.item_id, AnnotationRevision.line, AnnotationRevision.document).join(
+            newest,
+            (newest.c.item_id == AnnotationRevision.item_id)
+            & (newest.c.line == AnnotationRevision.line)
+            & (newest.c.number == AnnotationRevision.number),
+        )
+    ):
+        if (item_id, line) in owner:
+            documents[(item_id, owner[(item_id, line)])] = document
+    return documents
+
+
 def labeler_figures(project: Project) -> list[dict[str, Any]]:
     """Per labeler of ``project``: gold accuracy and its interval, review acceptance, speed, flags.
 
@@ -592,42 +685,19 @@ def consensus_agreement(project: Project) -> dict[int, list[float]]:
     Returns:
         ``{user id: [score per merged answer]}``.
     """
-    answers = db.session.execute(
-        select(Task.assignee_id, Task.item_id, Task.replica).where(
-            Task.project_id == project.id, Task.replica > 0, Task.state == TaskState.ACCEPTED, Task.assignee_id.is_not(None)
-        )
-    ).all()
-    if not answers:
-        return {}
-    item_ids = sorted({item_id for _, item_id, _ in answers})
+    merged_items = select(Task.item_id).where(Task.project_id == project.id, Task.replica > 0, Task.state == TaskState.ACCEPTED)
     merged = {}
     for item_id, document in db.session.execute(
         select(AnnotationRevision.item_id, AnnotationRevision.document)
-        .where(AnnotationRevision.item_id.in_(item_ids), AnnotationRevision.line == 0, AnnotationRevision.source == "consensus")
+        .where(AnnotationRevision.item_id.in_(merged_items), AnnotationRevision.line == 0, AnnotationRevision.source == "consensus")
         .order_by(AnnotationRevision.number)
     ):
         merged[item_id] = document  # the newest merge of the item wins
-    newest = (
-        select(AnnotationRevision.item_id, AnnotationRevision.line, func.max(AnnotationRevision.number).label("number"))
-        .where(AnnotationRevision.item_id.in_(item_ids), AnnotationRevision.line > 0)
-        .group_by(AnnotationRevision.item_id, AnnotationRevision.line)
-        .subquery()
-    )
-    documents = {
-        (item_id, line): document
-        for item_id, line, document in db.session.execute(
-            select(AnnotationRevision.item_id, AnnotationRevision.line, AnnotationRevision.document).join(
-                newest,
-                (newest.c.item_id == AnnotationRevision.item_id)
-                & (newest.c.line == AnnotationRevision.line)
-                & (newest.c.number == AnnotationRevision.number),
-            )
-        )
-    }
+    if not merged:
+        return {}
     scores: dict[int, list[float]] = defaultdict(list)
-    for user_id, item_id, replica in answers:
-        if item_id in merged:
-            scores[user_id].append(score_documents(merged[item_id], documents.get((item_id, replica))))
+    for (item_id, user_id), document in answer_documents(project, sorted(merged)).items():
+        scores[user_id].append(score_documents(merged[item_id], document))
     return dict(scores)
 
 

@@ -488,7 +488,8 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
     """Run the consensus stage on an item whose answer tasks are all submitted (not committed).
 
     The submitted answers are merged (:func:`workflows.merge.merge_documents`; with the
-    ``weighted`` method each labeler weighs their gold accuracy, 1 without gold answers) and
+    ``weighted`` method each labeler weighs their gold accuracy, with ``dawid_skene`` their
+    Dawid-Skene accuracy: :func:`annotate.services.quality.dawid_skene_weights`) and
     routed by :func:`workflows.engine.consensus_route`:
 
     * ``more_labels``: one more answer task is added (replica = the highest + 1) and nothing
@@ -516,7 +517,12 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
         )
     )
     documents = {task.assignee_id or -task.replica: annotations.latest_document(task.item_id, task.replica)[0] for task in answers}
-    weights = quality.gold_weights(project, [w for w in documents if w > 0]) if stage.method == "weighted" else None
+    labelers = [w for w in documents if w > 0]
+    weights = None
+    if stage.method == "weighted":
+        weights = quality.gold_weights(project, labelers)
+    elif stage.method == "dawid_skene":
+        weights = quality.dawid_skene_weights(project, labelers)
     result = merge_documents(documents, stage, weights)
     item = db.session.get(Item, item_task.item_id)
     overlap = workflow.overlap_for(item.overlap)
