@@ -182,6 +182,11 @@ def run_child(impl: str, target: str, src: Path, dst: Path) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def best(figures: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the shortest time and the largest peak memory of repeated runs."""
+    return {"seconds": min(run["seconds"] for run in figures), "peak_mb": max(run["peak_mb"] for run in figures)}
+
+
 def manifest_of(folder: Path) -> list[tuple[str, int]]:
     """Return ``(relative path, size in bytes)`` of every file under ``folder``."""
     return [(str(path.relative_to(folder)), path.stat().st_size) for path in sorted(folder.rglob("*")) if path.is_file()]
@@ -241,6 +246,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000], help="numbers of images (10 boxes each)")
     parser.add_argument("--targets", nargs="+", default=list(CONVERSIONS), choices=list(CONVERSIONS))
     parser.add_argument("--skip-datumaro", action="store_true", help="measure ours and the floor only")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; the fastest time and the largest peak count")
     place = parser.add_mutually_exclusive_group()
     place.add_argument("--tmpfs", action="store_true", help="work in /dev/shm instead of /tmp")
     place.add_argument("--dir", type=Path, help="work in this folder")
@@ -266,26 +272,32 @@ def main() -> None:
             made = f"{size} images, {size * BOXES_PER_IMAGE} boxes ({json_mb:.1f} MB of JSON)"
             print(f"# generated {made} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
             for target in args.targets:
-                ours_dst = work / f"ours_{target}_{size}"
-                ours = run_child("ours", target, src, ours_dst)
-                floor_dir = work / f"floor_{target}_{size}"
-                floor_dir.mkdir()
-                (floor_dir / "manifest.json").write_text(json.dumps(manifest_of(ours_dst)), "utf-8")
-                shutil.rmtree(ours_dst)
-                floor = run_child("floor", target, src, floor_dir)
-                shutil.rmtree(floor_dir)
-                theirs = None
-                if not args.skip_datumaro:
-                    theirs_dst = work / f"datumaro_{target}_{size}"
-                    theirs = run_child("datumaro", target, src, theirs_dst)
-                    shutil.rmtree(theirs_dst, ignore_errors=True)
+                # Rounds of ours, floor and Datumaro one after the other, so that a busy moment
+                # of a shared machine falls on all three alike; the fastest of each is kept.
+                runs: dict[str, list[dict[str, Any]]] = {"ours": [], "floor": [], "datumaro": []}
+                for _ in range(args.repeat):
+                    ours_dst = work / f"ours_{target}_{size}"
+                    runs["ours"].append(run_child("ours", target, src, ours_dst))
+                    floor_dir = work / f"floor_{target}_{size}"
+                    floor_dir.mkdir()
+                    (floor_dir / "manifest.json").write_text(json.dumps(manifest_of(ours_dst)), "utf-8")
+                    shutil.rmtree(ours_dst)
+                    runs["floor"].append(run_child("floor", target, src, floor_dir))
+                    shutil.rmtree(floor_dir)
+                    if not args.skip_datumaro:
+                        theirs_dst = work / f"datumaro_{target}_{size}"
+                        runs["datumaro"].append(run_child("datumaro", target, src, theirs_dst))
+                        shutil.rmtree(theirs_dst, ignore_errors=True)
+                ours, floor = best(runs["ours"]), best(runs["floor"])
+                theirs = best(runs["datumaro"]) if runs["datumaro"] else None
                 rows.append((f"coco->{target}", size, ours, theirs, floor))
                 print(f"# {rows[-1]}", file=sys.stderr)
             shutil.rmtree(src)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"where: {base}; base memory (imports only): ours {bases['ours-base']:.0f} MB, Datumaro {bases['datumaro-base']:.0f} MB")
+    print(f"where: {base}; fastest of {args.repeat} run(s) each")
+    print(f"base memory (imports only): ours {bases['ours-base']:.0f} MB, Datumaro {bases['datumaro-base']:.0f} MB")
     columns = ("ours s", "ours MB", "dm s", "dm MB", "speedup", "memory", "floor s")
     header = f"{'conversion':<11} {'images':>7} " + " ".join(f"{column:>8}" for column in columns)
     print(header)
