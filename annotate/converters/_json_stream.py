@@ -76,11 +76,14 @@ class ArrayStream:
         """Parse the text before the array; return it as a dict and the bytes after ``[``."""
         buffer = b""
         searched = 0
+        failures = 0
         while True:
             block = self._read()
             if not block:
                 raise NotStreamable(f"no top-level {self.key!r} array")
             buffer += block
+            if buffer.lstrip(_WHITESPACE)[:1] not in (b"{", b""):
+                raise NotStreamable("not a JSON object")
             while True:
                 at = buffer.find(quoted_key, searched)
                 if at < 0:
@@ -98,6 +101,11 @@ class ArrayStream:
                     # Parses only when the key is a key of the top-level object.
                     head = orjson.loads(buffer[:at] + quoted_key + b":[]}")
                 except orjson.JSONDecodeError:
+                    # The key inside a string or a nested object; each try parses the text
+                    # so far, so give up after a few rather than parse a large file many times.
+                    failures += 1
+                    if failures >= _MAX_FAILED_CUTS:
+                        raise NotStreamable(f"{self.key!r} is used below the top level") from None
                     continue
                 if not isinstance(head, dict):
                     continue

@@ -480,6 +480,17 @@ def _annotation_files(src: Path, *, check_content: bool) -> list[tuple[str, Path
 
 def _looks_like_coco(file: Path) -> bool:
     try:
+        # Reads only what comes before the annotations, when the file allows.
+        stream = ArrayStream(file, "annotations")
+    except NotStreamable:
+        pass
+    except OSError:
+        return False
+    else:
+        stream.close()
+        if isinstance(stream.head.get("images"), list):
+            return True
+    try:
         doc = json.loads(file.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False

@@ -194,3 +194,22 @@ def test_array_stream_parts(tmp_path):
     elements = [element for chunk in stream.chunks() for element in chunk]
     assert elements == [{"x": 1}, {"y": {"z": []}}, {}]
     assert stream.tail == {"tail": True}
+
+
+def test_array_stream_gives_up_early_on_other_layouts(tmp_path):
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps([{"annotations": []}] * 50))  # a list of tasks, as Label Studio writes
+    with pytest.raises(NotStreamable, match="not a JSON object"):
+        ArrayStream(path, "annotations", block_bytes=16)
+    path.write_text(json.dumps({"tasks": [{"annotations": [n]} for n in range(50)], "annotations": [{"a": 1}]}))
+    with pytest.raises(NotStreamable, match="below the top level"):
+        ArrayStream(path, "annotations", block_bytes=16)
+
+
+def test_detect_reads_the_head_only(tmp_path, monkeypatch):
+    root = _write(tmp_path / "in", _coco(MIXED))
+    other = _write(tmp_path / "other", {"annotations": []})
+    monkeypatch.setattr(coco, "json", None)  # the whole-file parse would fail now
+    assert coco.CocoFormat().detect(root)
+    monkeypatch.undo()
+    assert not coco.CocoFormat().detect(other)
