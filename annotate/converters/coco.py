@@ -805,6 +805,9 @@ class _Reader:
         return shape
 
 
+_BOX_LAYOUT = frozenset(("id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd"))
+
+
 def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str, human: dict[str, str]) -> dict[str, Any] | None:
     """Return the shape of a plain box annotation, or None for the general path.
 
@@ -813,15 +816,21 @@ def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str, 
     ``_Reader._shapes`` makes of it, value for value: ``[x, y, (x + w) - x, (y + h) - y]`` as
     :func:`clip_bbox` computes it, the file's own list kept when that changes nothing.
     """
-    annotation_id, bbox = annotation.get("id"), annotation.get("bbox")
+    if annotation.keys() == _BOX_LAYOUT:
+        # The layout COCO writers use for a box: no keypoints or attributes to look for.
+        annotation_id, bbox = annotation["id"], annotation["bbox"]
+        segmentation, iscrowd = annotation["segmentation"], annotation["iscrowd"]
+        others = False
+    else:
+        annotation_id, bbox = annotation.get("id"), annotation.get("bbox")
+        segmentation, iscrowd = annotation.get("segmentation"), annotation.get("iscrowd")
+        others = "keypoints" in annotation or bool(annotation.get("attributes"))
     if type(annotation_id) is not int or type(bbox) is not list or len(bbox) != 4:
         return None
-    segmentation, iscrowd = annotation.get("segmentation"), annotation.get("iscrowd")
     if (
-        (segmentation is not None and segmentation != [])
+        others
+        or (segmentation is not None and segmentation != [])
         or (iscrowd is not None and iscrowd is not False and not (type(iscrowd) is int and iscrowd == 0))
-        or "keypoints" in annotation
-        or annotation.get("attributes")
     ):
         return None
     x, y, w, h = bbox
