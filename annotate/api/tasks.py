@@ -112,7 +112,7 @@ class Annotation(MethodView):
     @blp.arguments(AnnotationPutSchema)
     def put(self, data, task_id: int):
         """Save the whole document as a new revision; 409 if ``base_revision`` is not the latest."""
-        task, role = access.get_task(task_id, current_user, LABELING)
+        task, role = access.get_task(task_id, current_user, LABELING, with_item=True)
         tasks.save_annotation(task, current_user, role, data["annotation"], data["base_revision"], data["active_seconds"])
         # A save succeeds only on top of the latest revision, so its number is base + 1;
         # reading ``revision.number`` after the commit would load the whole revision again.

@@ -54,15 +54,16 @@ def _project_query() -> Select:
 
 
 @cache
-def _task_query() -> Select:
-    """A task, its project and the caller's membership role in the project."""
+def _task_query(with_item: bool) -> Select:
+    """A task, its project and the caller's membership role in the project (and the task's item)."""
     member = (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == bindparam("user_id"))
-    return (
+    query = (
         select(Task, Project, ProjectMember.role)
         .join(Project, Project.id == Task.project_id)
         .outerjoin(ProjectMember, member)
         .where(Task.id == bindparam("task_id"))
     )
+    return query.add_columns(Item).join(Item, Item.id == Task.item_id) if with_item else query
 
 
 def _keep(*objects) -> None:
@@ -97,25 +98,28 @@ def get_project(project_id: int, user: User, roles: tuple[Role, ...] = EVERYONE)
     return project, role
 
 
-def get_task(task_id: int, user: User, roles: tuple[Role, ...] = EVERYONE) -> tuple[Task, Role]:
+def get_task(task_id: int, user: User, roles: tuple[Role, ...] = EVERYONE, *, with_item: bool = False) -> tuple[Task, Role]:
     """Load a task the caller may see; labelers see only tasks served to them.
 
     One statement reads the task, its project and the caller's membership.
+
+    Args:
+        with_item: read the task's item in the same statement, for callers that use ``task.item``.
 
     Raises:
         NotFound: no such task, another tenant's, or a labeler's request for someone else's task.
         Forbidden: the caller's role is not in ``roles``.
     """
-    row = db.session.execute(_task_query(), {"task_id": task_id, "user_id": user.id}).first()
+    row = db.session.execute(_task_query(with_item), {"task_id": task_id, "user_id": user.id}).first()
     if row is None:
         raise NotFound(f"task {task_id} not found")
-    task, project, member_role = row
+    task, project, member_role = row[:3]
     role = _role(user, project, member_role)
     if role is None or (role == Role.LABELER and task.assignee_id != user.id):
         raise NotFound(f"task {task_id} not found")
     if role not in roles:
         raise Forbidden(f"a {role} cannot do this to task {task_id}")
-    _keep(project)
+    _keep(project, *row[3:])
     return task, role
 
 

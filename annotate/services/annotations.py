@@ -9,9 +9,10 @@ A save must say which revision it was based on; if that is not the latest, it is
 from __future__ import annotations
 
 import copy
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 import schemas
@@ -37,14 +38,40 @@ def latest_revision(item_id: int, line: int = 0) -> AnnotationRevision | None:
 def latest_document(item_id: int, line: int = 0) -> tuple[dict[str, Any], int]:
     """Return ``(document, revision number)`` of an item's ``line``; an empty document and 0 when none.
 
+    The document is the caller's own (read as a column, not through a shared ORM object).
+
     Args:
         item_id: the item.
         line: 0 for the item's annotation; ``r`` for the answer of its answer task ``r`` (overlap).
     """
-    revision = latest_revision(item_id, line)
-    if revision is None:
+    row = db.session.execute(_latest_document_query(), {"item_id": item_id, "line": line}).first()
+    if row is None:
         return schemas.empty_annotation(), 0
-    return copy.deepcopy(revision.document), revision.number
+    return row.document, row.number
+
+
+def latest_number(item_id: int, line: int = 0) -> int:
+    """Return the number of the newest revision of an item's ``line``; 0 when none is saved."""
+    return db.session.scalar(_latest_number_query(), {"item_id": item_id, "line": line}) or 0
+
+
+# Built once, with bound parameters: these run on every labeling call, and building and
+# fingerprinting a statement costs about as much CPU as running it.
+@cache
+def _latest_document_query() -> Select:
+    return (
+        select(AnnotationRevision.document, AnnotationRevision.number)
+        .where(AnnotationRevision.item_id == bindparam("item_id"), AnnotationRevision.line == bindparam("line"))
+        .order_by(AnnotationRevision.number.desc())
+        .limit(1)
+    )
+
+
+@cache
+def _latest_number_query() -> Select:
+    return select(func.max(AnnotationRevision.number)).where(
+        AnnotationRevision.item_id == bindparam("item_id"), AnnotationRevision.line == bindparam("line")
+    )
 
 
 def latest_documents(item_ids) -> dict[int, tuple[dict[str, Any], int]]:
@@ -157,12 +184,7 @@ def save_revision(
         Conflict: ``base_revision`` is not the latest; ``errors["latest_revision"]`` says which is.
     """
     check_document(document, project, item)
-    latest = (
-        db.session.scalar(
-            select(func.max(AnnotationRevision.number)).where(AnnotationRevision.item_id == item.id, AnnotationRevision.line == line)
-        )
-        or 0
-    )
+    latest = latest_number(item.id, line)
     if base_revision > latest:
         raise ValidationFailed(
             f"base_revision {base_revision} does not exist: the latest revision is {latest}", {"base_revision": "ahead of the latest"}
