@@ -276,14 +276,18 @@ def draw_gold(project: Project, user: User) -> GoldItem | None:
     """
     if project.gold_rate <= 0:
         return None
-    rng = gold_rng(project.id, user.id, serve_count(project, user))
-    if rng.random() >= project.gold_rate:
-        return None
+    # The candidates first: with none left the answer is None whatever the draw, and counting
+    # the serves (two statements) is skipped, as in every project without gold items.
     seen = select(GoldAnswer.gold_item_id).where(GoldAnswer.labeler_id == user.id)
     candidates = list(
         db.session.scalars(select(GoldItem).where(GoldItem.project_id == project.id, GoldItem.id.not_in(seen)).order_by(GoldItem.id))
     )
-    return rng.choice(candidates) if candidates else None
+    if not candidates:
+        return None
+    rng = gold_rng(project.id, user.id, serve_count(project, user))
+    if rng.random() >= project.gold_rate:
+        return None
+    return rng.choice(candidates)
 
 
 def serve_gold(project: Project, user: User, role: Role, gold: GoldItem, lease_expires_at) -> Task | None:
@@ -574,7 +578,7 @@ def answer_documents(project: Project, item_ids: list[int] | None = None, limit:
         Task.project_id == project.id,
         Task.replica > 0,
         Task.assignee_id.is_not(None),
-        Task.state.in_([TaskState.SUBMITTED, TaskState.ACCEPTED]),
+        Task.state.in_([TaskState.SUBMITTED, TaskState.MERGED]),
     )
     if item_ids is not None:
         query = query.where(Task.item_id.in_(item_ids))
@@ -685,7 +689,7 @@ def consensus_agreement(project: Project) -> dict[int, list[float]]:
     Returns:
         ``{user id: [score per merged answer]}``.
     """
-    merged_items = select(Task.item_id).where(Task.project_id == project.id, Task.replica > 0, Task.state == TaskState.ACCEPTED)
+    merged_items = select(Task.item_id).where(Task.project_id == project.id, Task.replica > 0, Task.state == TaskState.MERGED)
     merged = {}
     for item_id, document in db.session.execute(
         select(AnnotationRevision.item_id, AnnotationRevision.document)

@@ -51,6 +51,8 @@ KEEP_TOLERANCE = 0.5
 #: Outcomes that count as an edit a person had to make.
 EDIT_OUTCOMES = ("edited", "relabeled", "deleted", "added")
 OUTCOMES = ("kept", "edited", "relabeled", "deleted", "added")
+#: Above every revision number (a PostgreSQL integer): the bound when no person has saved yet.
+NO_HUMAN_REVISION = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -160,17 +162,23 @@ def prelabel_revision(item_id: int) -> AnnotationRevision | None:
     That is the latest model revision (``model_version_id`` set) before the item's first
     human revision (any model revision when no person has saved yet).
     """
-    first_human = db.session.scalar(
-        select(func.min(AnnotationRevision.number)).where(
-            AnnotationRevision.item_id == item_id, AnnotationRevision.line == 0, AnnotationRevision.source == "human"
+    first_human = (
+        select(func.min(AnnotationRevision.number))
+        .where(AnnotationRevision.item_id == item_id, AnnotationRevision.line == 0, AnnotationRevision.source == "human")
+        .scalar_subquery()
+    )
+    # One statement (this runs on every submit): with no human revision the bound is never reached.
+    return db.session.scalar(
+        select(AnnotationRevision)
+        .where(
+            AnnotationRevision.item_id == item_id,
+            AnnotationRevision.line == 0,
+            AnnotationRevision.model_version_id.is_not(None),
+            AnnotationRevision.number < func.coalesce(first_human, NO_HUMAN_REVISION),
         )
+        .order_by(AnnotationRevision.number.desc())
+        .limit(1)
     )
-    query = select(AnnotationRevision).where(
-        AnnotationRevision.item_id == item_id, AnnotationRevision.line == 0, AnnotationRevision.model_version_id.is_not(None)
-    )
-    if first_human is not None:
-        query = query.where(AnnotationRevision.number < first_human)
-    return db.session.scalar(query.order_by(AnnotationRevision.number.desc()).limit(1))
 
 
 def record_outcomes(item_id: int) -> list[PrelabelOutcome]:
