@@ -83,8 +83,8 @@ def test_three_labelers_disagree_get_a_fourth_and_go_to_review(crowd):
     _answer(crowd, "manager", [box("person", 11, 10, 20, 20)])
     # Four answers: agreement (9/11 + 19/21 + 19/21) / 6 = 0.44, still below: review, whatever the rate.
     assert _tasks_of(item.id) == [
-        (0, "submitted", None), (1, "accepted", "labeler1"), (2, "accepted", "labeler2"), (3, "accepted", "labeler3"),
-        (4, "accepted", "manager"),
+        (0, "submitted", None), (1, "merged", "labeler1"), (2, "merged", "labeler2"), (3, "merged", "labeler3"),
+        (4, "merged", "manager"),
     ]  # fmt: skip
     merged, number = annotations.latest_document(item.id)
     assert number == 1
@@ -172,19 +172,44 @@ def test_item_overlap_override(crowd):
     with pytest.raises(ValidationFailed):
         workflow.set_item_overlap(crowd.project, first, 11)
     tasks.next_task(crowd.project, crowd.users["labeler1"], Role.LABELER)  # answer 1 of the first item
-    workflow.set_item_overlap(crowd.project, first, 2)  # still nobody labeled the item itself: allowed
-    assert [r for r, *_ in _tasks_of(first.id)] == [0, 1, 2]  # the started answer stays
+    with pytest.raises(Conflict, match="can no longer change"):
+        workflow.set_item_overlap(crowd.project, first, 2)  # an answer has started
     single = {"version": 1, "stages": [{"kind": "annotate"}, {"kind": "review"}, {"kind": "accept"}]}
     workflow.set_workflow(crowd.project, single)
-    assert [r for r, *_ in _tasks_of(first.id)] == [0, 1]  # labeler1's started answer is kept
+    # The started item keeps its three answer tasks; the untouched one loses its answers.
+    assert [r for r, *_ in _tasks_of(first.id)] == [0, 1, 2, 3]
+    assert [r for r, *_ in _tasks_of(second.id)] == [0]
     with pytest.raises(ValidationFailed, match="needs a consensus stage"):
         workflow.set_item_overlap(crowd.project, second, 2)
-    # With the answer submitted, the item is concluded by the default rules and reviewed.
+    # The answers are still served, and the last one concludes the item by the default rules.
     answer = db.session.scalar(select(Task).where(Task.item_id == first.id, Task.replica == 1))
     tasks.submit(answer, crowd.users["labeler1"], Role.LABELER)
-    assert _tasks_of(first.id)[0][1] == "submitted"
-    with pytest.raises(Conflict, match="can no longer change"):
-        workflow.set_item_overlap(crowd.project, first, None)
+    _answer(crowd, "labeler2", [box("person", 1, 1, 10, 10)])
+    _answer(crowd, "labeler3", [box("person", 1, 1, 10, 10)])
+    assert _tasks_of(first.id)[0][1] == "submitted"  # the single workflow reviews everything
+
+
+def test_saving_the_workflow_again_keeps_an_extra_answer_task(crowd):
+    (item,) = add_images(crowd.project, [(64, 48)])
+    _answer(crowd, "labeler1", [box("person", 10, 10, 20, 20)])
+    _answer(crowd, "labeler2", [box("person", 40, 20, 10, 10)])
+    _answer(crowd, "labeler3", [])
+    assert [(r, state) for r, state, _ in _tasks_of(item.id)][-1] == (4, "new")  # the extra answer
+    workflow.set_workflow(crowd.project, crowd.project.flow.to_data())
+    lower = {**CROWD, "stages": [{"kind": "annotate", "overlap": 2}, *CROWD["stages"][1:]]}
+    workflow.set_workflow(crowd.project, lower)
+    assert [(r, state) for r, state, _ in _tasks_of(item.id)][-1] == (4, "new")
+    _answer(crowd, "manager", [box("person", 10, 10, 20, 20)])
+    assert _tasks_of(item.id)[0][1] == "submitted"  # merged and sent to review, not stranded
+
+
+def test_extra_answers_are_served_before_newer_items(crowd):
+    first, _newer = add_images(crowd.project, [(64, 48), (40, 30)])
+    _answer(crowd, "labeler1", [box("person", 10, 10, 20, 20)])
+    _answer(crowd, "labeler2", [box("person", 40, 20, 10, 10)])
+    _answer(crowd, "labeler3", [])
+    served = tasks.next_task(crowd.project, crowd.users["manager"], Role.MANAGER)
+    assert (served.item_id, served.replica) == (first.id, 4)
 
 
 def test_stage_roles_are_enforced(world):
@@ -241,6 +266,7 @@ def test_managers_set_the_workflow_on_the_project_page(world, login):
     assert world.project.flow.annotate.overlap == 3 and world.project.flow.review.rate == 0.0
     broken = manager.form(form_url, {"workflow": '{"version": 1, "stages": [}'})
     assert broken.status_code == 422 and "line 1, column 27" in broken.get_data(as_text=True)
+    assert "{&#34;version&#34;: 1, &#34;stages&#34;: [}</textarea>" in broken.get_data(as_text=True)  # the edit is kept
     wrong = manager.form(form_url, {"workflow": '{"version": 1, "stages": [{"kind": "accept"}, {"kind": "annotate"}]}'})
     assert wrong.status_code == 422 and "the first stage must be annotate" in wrong.get_data(as_text=True)
     assert login("labeler1").form(form_url, {"preset": "audit"}).status_code == 403

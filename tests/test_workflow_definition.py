@@ -96,7 +96,20 @@ def test_roles_per_stage():
         }
     )
     assert strict.may_label("labeler") and not strict.may_label("manager")
-    assert strict.may_review("reviewer") and strict.may_review("manager") and not strict.may_review("labeler")
+    assert strict.may_review("reviewer") and not strict.may_review("manager") and not strict.may_review("labeler")
+    assert not Workflow.default().replace(review=None).may_review("admin")
+
+
+def test_nan_and_whole_floats():
+    with pytest.raises(WorkflowError) as info:
+        parse({"version": 1, "stages": [{"kind": "annotate"}, {"kind": "review", "rate": float("nan")}, {"kind": "accept"}]})
+    assert list(info.value.errors) == ["stages/1/rate"]
+    with pytest.raises(WorkflowError):
+        parse({"version": 1, "stages": [{"kind": "annotate"}, {"kind": "review", "rate": float("inf")}, {"kind": "accept"}]})
+    two = parse(
+        {"version": 1, "stages": [{"kind": "annotate", "overlap": 2.0}, {"kind": "consensus", "extra_labels": 1.0}, {"kind": "accept"}]}
+    )
+    assert type(two.annotate.overlap) is int and two.annotate.overlap == 2 and type(two.consensus.extra_labels) is int
 
 
 def test_submit_routes():

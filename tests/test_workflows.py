@@ -28,7 +28,7 @@ EXPECTED = {
     (S.SUBMITTED, A.ESCALATE): (REVIEWING, S.ESCALATED),
     (S.ESCALATED, A.ACCEPT): ({R.MANAGER, R.ADMIN}, S.ACCEPTED),
     (S.ESCALATED, A.REOPEN): ({R.MANAGER, R.ADMIN}, S.REJECTED),
-    (S.SUBMITTED, A.MERGE): ({R.ADMIN}, S.ACCEPTED),  # the system: an answer went into consensus
+    (S.SUBMITTED, A.MERGE): ({R.ADMIN}, S.MERGED),  # the system: an answer went into consensus
     (S.NEW, A.MERGE): ({R.ADMIN}, S.SUBMITTED),  # the system: a merged result goes to review
     (S.NEW, A.AUTO_ACCEPT): ({R.ADMIN}, S.ACCEPTED),  # the system: a merged result agreed on
 }

@@ -32,6 +32,7 @@ Exceptions::
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
@@ -201,9 +202,13 @@ class Workflow:
         return str(role) in self.annotate.roles
 
     def may_review(self, role: Role | str) -> bool:
-        """Whether ``role`` may review: accept, reject (managers and admins decide escalations anyway)."""
+        """Whether ``role`` may accept or reject submitted items (the review stage's ``roles``).
+
+        Escalated items are not reviews: the transition table gives them to managers and
+        admins whatever this says.
+        """
         roles = self.review.roles if self.review else ()
-        return str(role) in roles or str(role) in (Role.MANAGER, Role.ADMIN)
+        return str(role) in roles
 
     def to_data(self) -> dict[str, Any]:
         """Return the workflow document with every default written out (schema v1)."""
@@ -251,7 +256,9 @@ def parse(data: Any) -> Workflow:
     Raises:
         WorkflowError: every schema and order problem, by path.
     """
-    errors: dict[str, str] = {}
+    errors = _non_finite(data)
+    if errors:
+        raise WorkflowError(errors)
     for error in _validator().iter_errors(data):
         path = "/".join(str(p) for p in error.absolute_path)
         errors.setdefault(path, error.message)
@@ -298,4 +305,21 @@ def _fields(stage: dict[str, Any]) -> dict[str, Any]:
     for key in ("iou_threshold", "quorum", "agreement_threshold", "rate"):
         if key in values:
             values[key] = float(values[key])
+    for key in ("overlap", "extra_labels", "max_rounds"):
+        if key in values:
+            values[key] = int(values[key])  # JSON Schema counts 2.0 as an integer
     return values
+
+
+def _non_finite(data: Any, path: str = "") -> dict[str, str]:
+    """Paths of NaN and infinite numbers (Python's JSON reader accepts ``NaN``; JSON has none)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return {path: f"{data} is not a number JSON allows"}
+    found: dict[str, str] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found |= _non_finite(value, f"{path}/{key}" if path else str(key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found |= _non_finite(value, f"{path}/{i}" if path else str(i))
+    return found

@@ -114,6 +114,6 @@ def stage_name(workflow: Workflow, state: TaskState | str) -> str:
     state = TaskState(state)
     if state in (TaskState.SUBMITTED, TaskState.ESCALATED):
         return workflow.review.name if workflow.review else workflow.annotate.name
-    if state == TaskState.ACCEPTED:
+    if state in (TaskState.ACCEPTED, TaskState.MERGED):
         return workflow.accept.name
     return workflow.annotate.name

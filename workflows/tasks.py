@@ -27,7 +27,7 @@ Review rules are per project and applied by the service; the table stays a pure 
 Overlap (see :mod:`workflows.engine`): an item answered by N labelers has N answer tasks
 that go ``new -> in_progress -> submitted`` like any task, while the item's own task waits in
 ``new``. When the last answer is in, the system applies ``merge``: each answer task goes
-``submitted -> accepted`` (its answer is in the merged result), and the item task goes
+``submitted -> merged`` (its answer is in the merged result), and the item task goes
 ``new -> submitted`` (to review) or, with ``auto_accept``, ``new -> accepted``. A rejected
 merged result has no single labeler: it goes back to the pool as ``rejected`` with no
 assignee, and any labeler may ``start`` it.
@@ -52,6 +52,8 @@ class TaskState(StrEnum):
     REJECTED = "rejected"
     #: Rejected too often: waits for a manager to accept it or send it back.
     ESCALATED = "escalated"
+    #: An overlapping labeler's answer that the consensus stage merged into the item's annotation.
+    MERGED = "merged"
 
 
 class Action(StrEnum):
@@ -125,7 +127,7 @@ TRANSITIONS: dict[tuple[TaskState, Action, Role], TaskState] = {
     **_rows(TaskState.SUBMITTED, Action.ESCALATE, _REVIEWING, TaskState.ESCALATED),
     **_rows(TaskState.ESCALATED, Action.ACCEPT, _MANAGING, TaskState.ACCEPTED),
     **_rows(TaskState.ESCALATED, Action.REOPEN, _MANAGING, TaskState.REJECTED),
-    **_rows(TaskState.SUBMITTED, Action.MERGE, _SYSTEM, TaskState.ACCEPTED),
+    **_rows(TaskState.SUBMITTED, Action.MERGE, _SYSTEM, TaskState.MERGED),
     **_rows(TaskState.NEW, Action.MERGE, _SYSTEM, TaskState.SUBMITTED),
     **_rows(TaskState.NEW, Action.AUTO_ACCEPT, _SYSTEM, TaskState.ACCEPTED),
 }

@@ -30,8 +30,8 @@ class Task(db.Model):
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("item_id", "replica", name="uq_task_item_replica"),
-        # "next task" scans a project's open tasks by state.
-        Index("ix_tasks_project_state", "project_id", "state"),
+        # "next task" walks a project's tasks in item order.
+        Index("ix_tasks_project_item_replica", "project_id", "item_id", "replica"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)

@@ -186,7 +186,8 @@ def progress(project: Project) -> dict[str, int]:
             select(Task.state, func.count()).where(Task.project_id == project.id, Task.replica == 0).group_by(Task.state)
         ).all()
     )
-    return {state.value: counts.get(state.value, 0) for state in TaskState}
+    # ``merged`` is a state of answer tasks only.
+    return {state.value: counts.get(state.value, 0) for state in TaskState if state != TaskState.MERGED}
 
 
 def label_map(project: Project) -> dict[str, Label]:

@@ -57,6 +57,7 @@ queue and accept them or send them back (``reopen``); see :func:`review`.
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,10 +106,11 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
 
     Work already theirs comes first (returned by a reviewer, then in progress). Otherwise
     expired leases in the project are released first (see the module docstring), then an
-    unassigned new task that ``user`` has not skipped is taken: the oldest one when the
-    project's ``queue_order`` is ``sequential``; else the one whose item the latest model is
-    least sure about (``Item.uncertainty`` highest first, items no model has scored last, then
-    oldest). On PostgreSQL the row is locked with ``FOR UPDATE SKIP LOCKED``, and the claim is
+    unassigned new task that ``user`` may be served (:func:`_servable`) is taken: the one of
+    the oldest item (then the lowest replica) when the project's ``queue_order`` is
+    ``sequential``; else the one whose item the latest model is least sure about
+    (``Item.uncertainty`` highest first, items no model has scored last, then oldest).
+    On PostgreSQL the row is locked with ``FOR UPDATE SKIP LOCKED``, and the claim is
     a conditional UPDATE on every database, so two labelers asking at once never get the same
     task. The served task's ``lease_expires_at`` is now + ``LEASE_SECONDS``.
 
@@ -153,11 +155,13 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
         if served is not None:
             return served
     query = select(Task).where(*_servable(project, user))
+    # By item, then answer: an item's extra answer tasks (added when its labelers disagreed) are
+    # served in the item's place, not after everything created since.
     if project.queue_order == "sequential":
-        query = query.order_by(Task.id)
+        query = query.order_by(Task.item_id, Task.replica)
     else:
         # The method (least confidence, entropy) only matters where the uncertainty is computed.
-        query = query.join(Item, Item.id == Task.item_id).order_by(Item.uncertainty.desc().nulls_last(), Task.id)
+        query = query.join(Item, Item.id == Task.item_id).order_by(Item.uncertainty.desc().nulls_last(), Task.item_id, Task.replica)
     query = query.limit(1).with_for_update(skip_locked=True, of=Task)
     for _ in range(CLAIM_ATTEMPTS):
         task = db.session.scalar(query)
@@ -495,7 +499,7 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
     * ``more_labels``: one more answer task is added (replica = the highest + 1) and nothing
       else changes;
     * ``accept`` / ``review``: the merged document becomes the item's next revision (source
-      ``consensus``), each answer task is ``merge``d (submitted -> accepted), and the item's
+      ``consensus``), each answer task is ``merge``d (submitted -> merged), and the item's
       own task is ``auto_accept``ed or ``merge``d to review; its event's comment gives the
       agreement. A workflow that lost its consensus stage while answers were out merges them
       with the default consensus rules and routes by the review rate alone.
@@ -641,8 +645,8 @@ def review(task: Task, user: User, role: Role, decision: str, comment: str = "",
         Forbidden: the workflow's review stage does not let ``role`` review.
     """
     project = db.session.get(Project, task.project_id)
-    if not project.flow.may_review(role):
-        raise Forbidden(f"a {role} may not review in this project's workflow")
+    if task.state != TaskState.ESCALATED and not project.flow.may_review(role):
+        raise Forbidden(f"{_article(role)} {role} may not review in this project's workflow")
     if task.replica > 0:
         raise Conflict(f"task {task.id} is one labeler's answer: it is merged by consensus, not reviewed", {"replica": task.replica})
     comment = (comment or "").strip()
@@ -673,7 +677,9 @@ def _check_pin(pin: Any, item: Item, comment: str) -> dict[str, float] | None:
     point = {}
     for axis, size in (("x", item.width), ("y", item.height)):
         value = pin[axis]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= size:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValidationFailed(f"pin {axis} must be a number of pixels", {f"pin/{axis}": "not a number"})
+        if not 0 <= value <= size:
             raise ValidationFailed(f"pin {axis} must be a number from 0 to {size} (pixels)", {f"pin/{axis}": "outside the image"})
         point[axis] = float(value)
     return point
@@ -717,7 +723,11 @@ def can_edit(task: Task, user: User, role: Role) -> bool:
 
 def _check_may_label(project: Project, role: Role) -> None:
     if not project.flow.may_label(role):
-        raise Forbidden(f"a {role} may not label in this project's workflow")
+        raise Forbidden(f"{_article(role)} {role} may not label in this project's workflow")
+
+
+def _article(word: str) -> str:
+    return "an" if str(word)[:1] in "aeiou" else "a"
 
 
 def _check_editor(task: Task, user: User, role: Role) -> None:

@@ -5,12 +5,14 @@ stores it and keeps the tasks in line with it. With an overlap of N > 1 (a conse
 an item has N *answer tasks* (``Task.replica`` 1..N) besides its own task (replica 0), see
 :mod:`workflows.engine`. Which items get answer tasks:
 
-* an item is *open for overlap* while its own task is ``new`` with no assignee and nobody has
-  saved its annotation (line 0), i.e. nobody has labeled it alone yet;
+* an item is *open for overlap* while its own task is ``new`` with no assignee, nobody has
+  saved its annotation (line 0), and none of its answer tasks has been served yet: nobody has
+  started labeling it in any way;
 * :func:`sync_answer_tasks` gives every open item the answer tasks its overlap asks for
-  (the item's own ``overlap`` or the workflow's), and removes answer tasks that nobody has
-  started (``new``, never served) when fewer are asked for; started or submitted answers are
-  never removed, so no labeler's work is lost;
+  (the item's own ``overlap`` or the workflow's), and removes the surplus when fewer are asked
+  for; items whose answers have started keep their answer tasks as they are (extra answer
+  tasks the consensus stage asked for included), so no labeler's work is lost and no item is
+  left waiting for an answer that nobody will be served;
 * it runs when the workflow or an item's overlap changes, and for new items when they are
   added (:func:`tasks_for_new_item`).
 """
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from annotate.errors import Conflict, ValidationFailed
 from annotate.extensions import db
@@ -104,7 +107,13 @@ def sync_answer_tasks(project: Project, item_ids: list[int] | None = None) -> di
     query = (
         select(Item.id, Item.overlap)
         .join(Task, (Task.item_id == Item.id) & (Task.replica == 0))
-        .where(Item.project_id == project.id, Task.state == TaskState.NEW, Task.assignee_id.is_(None), ~_annotated(Item.id))
+        .where(
+            Item.project_id == project.id,
+            Task.state == TaskState.NEW,
+            Task.assignee_id.is_(None),
+            ~_annotated(Item.id),
+            ~_answers_started(Item.id),
+        )
     )
     if item_ids is not None:
         query = query.where(Item.id.in_(item_ids))
@@ -124,14 +133,9 @@ def sync_answer_tasks(project: Project, item_ids: list[int] | None = None) -> di
         for replica in range(top + 1, top + 1 + max(0, wanted - len(mine))):
             db.session.add(Task(project_id=project.id, item_id=item_id, replica=replica))
             created += 1
-        surplus = len(mine) - wanted
-        for task in reversed(mine):
-            if surplus <= 0:
-                break
-            if task.state == TaskState.NEW and task.assignee_id is None and not _touched(task):
-                db.session.delete(task)
-                surplus -= 1
-                removed += 1
+        for task in mine[wanted:]:
+            db.session.delete(task)  # never served: the item has no started answer
+            removed += 1
     db.session.flush()
     return {"created": created, "removed": removed}
 
@@ -139,37 +143,56 @@ def sync_answer_tasks(project: Project, item_ids: list[int] | None = None) -> di
 def progress_by_stage(project: Project) -> list[dict[str, Any]]:
     """Count the project's items per workflow stage, in stage order (every stage, zero when empty).
 
+    An item is in the consensus stage while some of its overlapping answers are submitted and
+    others (extra ones included) are still to come; before that it is in the annotate stage.
+    The annotate stage also counts the answer tasks per state (``answers``), since with overlap
+    that is where the work is.
+
     Returns:
-        ``[{"stage": name, "kind": kind, "items": n}, ...]``; gold copies are not counted.
+        ``[{"stage": name, "kind": kind, "items": n}, ...]``; the annotate stage's entry also
+        has ``"answers": {state: n}`` (empty without overlap). Gold copies are not counted.
     """
-    from annotate.services.quality import copy_item_ids  # quality imports tasks, which imports this module
+    from annotate.services.quality import copy_item_ids  # quality imports this module
 
     workflow = project.flow
     counts: dict[str, int] = {stage.name: 0 for stage in workflow.stages}
-    rows = db.session.execute(
-        select(Task.state, func.count())
-        .where(Task.project_id == project.id, Task.replica == 0, Task.item_id.not_in(copy_item_ids()))
-        .group_by(Task.state)
-    ).all()
-    for state, count in rows:
+    mine = (Task.project_id == project.id, Task.item_id.not_in(copy_item_ids()))
+    for state, count in db.session.execute(select(Task.state, func.count()).where(*mine, Task.replica == 0).group_by(Task.state)):
         counts[stage_name(workflow, state)] += count
-    return [{"stage": stage.name, "kind": stage.kind, "items": counts[stage.name]} for stage in workflow.stages]
+    answers = dict(db.session.execute(select(Task.state, func.count()).where(*mine, Task.replica > 0).group_by(Task.state)).all())
+    if workflow.consensus is not None:
+        answer = aliased(Task)
+        waiting = db.session.scalar(
+            select(func.count()).where(
+                *mine,
+                Task.replica == 0,
+                Task.state == TaskState.NEW,
+                exists().where(answer.item_id == Task.item_id, answer.replica > 0, answer.state == TaskState.SUBMITTED),
+            )
+        )
+        counts[workflow.annotate.name] -= waiting
+        counts[workflow.consensus.name] += waiting
+    out = [{"stage": stage.name, "kind": stage.kind, "items": counts[stage.name]} for stage in workflow.stages]
+    out[0]["answers"] = answers
+    return out
 
 
 def _annotated(item_id) -> Any:
     return exists().where(AnnotationRevision.item_id == item_id, AnnotationRevision.line == 0, AnnotationRevision.source == "human")
 
 
+def _answers_started(item_id) -> Any:
+    """Some answer task of the item was ever served: it has an assignee, a state past new, or an event."""
+    answer = aliased(Task)
+    return exists().where(
+        answer.item_id == item_id,
+        answer.replica > 0,
+        or_(answer.state != TaskState.NEW, answer.assignee_id.is_not(None), exists().where(TaskEvent.task_id == answer.id)),
+    )
+
+
 def _open_for_overlap(item_id: int) -> bool:
     task = db.session.scalar(select(Task).where(Task.item_id == item_id, Task.replica == 0))
     if task is None or task.state != TaskState.NEW or task.assignee_id is not None:
         return False
-    return not db.session.scalar(select(_annotated(item_id)))
-
-
-def _touched(task: Task) -> bool:
-    if db.session.scalar(select(exists().where(TaskEvent.task_id == task.id))):
-        return True
-    return bool(
-        db.session.scalar(select(exists().where(AnnotationRevision.item_id == task.item_id, AnnotationRevision.line == task.replica)))
-    )
+    return not db.session.scalar(select(_annotated(item_id) | _answers_started(item_id)))

@@ -79,6 +79,11 @@ def new_project():
 def project(project_id: int):
     """The project's admin page."""
     project, _ = access.get_project(project_id, current_user, MANAGERS)
+    return _project_page(project)
+
+
+def _project_page(project, workflow_text: str | None = None, status: int = 200):
+    """Render the admin page; ``workflow_text`` keeps a manager's rejected workflow edit in the editor."""
     jobs = db.session.scalars(select(Job).where(Job.project_id == project.id).order_by(Job.created_at.desc()).limit(20)).all()
     items = db.session.scalars(select(Item).where(Item.project_id == project.id).order_by(Item.id.desc()).limit(24)).all()
     videos = db.session.scalars(select(Video).where(Video.project_id == project.id)).all()
@@ -86,9 +91,9 @@ def project(project_id: int):
         "admin/project.html", project=project, progress=projects.progress(project), members=projects.members(project),
         jobs=jobs, items=items, videos=videos, versions=models.versions(project), latest=models.latest_version(project),
         org_users=_org_usernames(), formats=exports.export_choices(), detectors=models.DETECTORS,
-        workflow_json=json.dumps(project.flow.to_data(), indent=2), stages=workflow.progress_by_stage(project),
-        presets={key: label for key, (label, _) in WORKFLOW_PRESETS.items()},
-    )  # fmt: skip
+        workflow_json=workflow_text if workflow_text is not None else json.dumps(project.flow.to_data(), indent=2),
+        stages=workflow.progress_by_stage(project), presets={key: label for key, (label, _) in WORKFLOW_PRESETS.items()},
+    ), status  # fmt: skip
 
 
 @bp.post("/projects/<int:project_id>/workflow")
@@ -100,15 +105,18 @@ def set_workflow(project_id: int):
     if preset:
         if preset not in WORKFLOW_PRESETS:
             raise ValidationFailed(f"unknown workflow preset {preset!r}", {"preset": "unknown"})
-        data = WORKFLOW_PRESETS[preset][1].to_data()
+        chosen = workflow.set_workflow(project, WORKFLOW_PRESETS[preset][1].to_data())
     else:
+        text = request.form.get("workflow") or ""
         try:
-            data = json.loads(request.form.get("workflow") or "")
+            chosen = workflow.set_workflow(project, json.loads(text))
         except json.JSONDecodeError as exc:
-            raise ValidationFailed(
-                f"the workflow is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}", {"workflow": "not JSON"}
-            ) from None
-    chosen = workflow.set_workflow(project, data)
+            flash(f"The workflow is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}. Nothing was changed.", "error")
+            return _project_page(project, text, 422)
+        except ValidationFailed as exc:
+            problems = "; ".join(f"{path or 'workflow'}: {message}" for path, message in exc.errors.items())
+            flash(f"The workflow was not saved: {problems}", "error")
+            return _project_page(project, text, 422)
     flash("Workflow saved: " + " → ".join(_stage_text(stage) for stage in chosen.stages) + ".", "success")
     return redirect(_manage_url(project.id, "workflow"))
 

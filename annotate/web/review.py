@@ -78,7 +78,10 @@ def decide(task_id: int, decision: str):
     """Accept, reject or reopen the task, then open the next one in the caller's queue."""
     task, role = access.get_task(task_id, current_user, REVIEWERS)
     event = tasks.review(task, current_user, role, decision, request.form.get("comment", ""), _form_pin())
-    flash(f"Item {task.item.name} {_OUTCOMES[Action(event.action)]}.", "success")
+    outcome = _OUTCOMES[Action(event.action)]
+    if event.action in (Action.REJECT, Action.REOPEN) and task.assignee_id is None:
+        outcome = "sent back for any labeler to fix (it was merged from several answers)"
+    flash(f"Item {task.item.name} {outcome}.", "success")
     remaining = tasks.review_queue(db.session.get(Project, task.project_id), limit=1, escalated=role in MANAGERS)
     if remaining:
         return redirect(url_for("review.task", task_id=remaining[0].id))

@@ -64,7 +64,7 @@ def upgrade():
         batch_op.drop_constraint(old_task_unique or 'uq_tasks_item_id', type_='unique')
         batch_op.create_unique_constraint('uq_task_item_replica', ['item_id', 'replica'])
         batch_op.create_index(batch_op.f('ix_tasks_item_id'), ['item_id'], unique=False)
-        batch_op.create_index('ix_tasks_project_state', ['project_id', 'state'], unique=False)
+        batch_op.create_index('ix_tasks_project_item_replica', ['project_id', 'item_id', 'replica'], unique=False)
 
     with op.batch_alter_table('annotation_revisions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('line', sa.Integer(), server_default='0', nullable=False))
@@ -87,7 +87,7 @@ def downgrade():
         batch_op.create_unique_constraint('uq_revision_item_number', ['item_id', 'number'])
         batch_op.drop_column('line')
     with op.batch_alter_table('tasks', schema=None, naming_convention=NAMING) as batch_op:
-        batch_op.drop_index('ix_tasks_project_state')
+        batch_op.drop_index('ix_tasks_project_item_replica')
         batch_op.drop_index(batch_op.f('ix_tasks_item_id'))
         batch_op.drop_constraint('uq_task_item_replica', type_='unique')
         batch_op.create_unique_constraint('uq_tasks_item_id', ['item_id'])

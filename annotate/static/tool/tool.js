@@ -428,7 +428,7 @@ class LabelingPage {
     },
     el("span", { class: "swatch", style: `background:${color}` }),
     shape.type === "bbox" ? select : el("span", { class: "shape-type" }, `${shape.label ?? "?"} (${shape.type}, read-only)`),
-    el("span", { class: "shape-source" }, src || (shape.source?.type ?? "human")),
+    el("span", { class: "shape-source", title: src || (shape.source?.type ?? "human") }, src || (shape.source?.type ?? "human")),
     editable ? el("button", {
       type: "button",
       class: "icon-btn",
