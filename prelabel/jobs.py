@@ -17,6 +17,7 @@ import hashlib
 import io
 import tempfile
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from annotate.services.jobs import job_logger, running, set_progress
 from annotate.storage import get_storage
 from workflows import TaskState
 
-BATCH_SIZE = 4
+BATCH_SIZE = 8  # images per forward pass and per committed transaction
 UNCERTAINTY_FLOOR = 0.05  # detections scoring below this say nothing about uncertainty
 # Loaded detectors, once per worker process. The key includes the weights file, not only the
 # id: a database restored from a backup (or emptied by tests) can reuse an id for another model.
@@ -40,9 +41,8 @@ _LOADED: dict[tuple[int, str, str], object] = {}
 
 
 def _rgb(item: Item) -> np.ndarray:
-    data, _ = media.display_image(item)
-    with Image.open(io.BytesIO(data)) as img:
-        return np.asarray(img.convert("RGB"))
+    """The item's display image as an ``(H, W, 3)`` uint8 RGB array."""
+    return _decode(media.display_image(item)[0])
 
 
 VAL_FRACTION = 0.2
@@ -142,7 +142,7 @@ def _train(job_id: str) -> None:
         accepted = list(
             db.session.scalars(
                 select(Item)
-                .join(Task, Task.item_id == Item.id)
+                .join(Task, (Task.item_id == Item.id) & (Task.replica == 0))
                 .where(Item.project_id == project.id, Task.state == TaskState.ACCEPTED)
                 .order_by(Item.id)
             )
@@ -246,7 +246,7 @@ def tagged_samples(project: Project) -> tuple[list[str], dict[int, tuple[int, in
     accepted = list(
         db.session.scalars(
             select(Item)
-            .join(Task, Task.item_id == Item.id)
+            .join(Task, (Task.item_id == Item.id) & (Task.replica == 0))
             .where(Item.project_id == project.id, Task.state == TaskState.ACCEPTED)
             .order_by(Item.id)
         )
@@ -417,7 +417,7 @@ def untouched_items(project: Project, version: ModelVersion, item_ids: list[int]
     human = exists().where(AnnotationRevision.item_id == Item.id, AnnotationRevision.source == "human")
     query = (
         select(Item)
-        .join(Task, Task.item_id == Item.id)
+        .join(Task, (Task.item_id == Item.id) & (Task.replica == 0))
         .where(Item.project_id == project.id, ~human, ~_done(version), Task.state.in_([TaskState.NEW, TaskState.IN_PROGRESS]))
         .order_by(Item.id)
     )
@@ -444,6 +444,11 @@ def run_prelabel(job_id: str) -> None:
     job runs. Items the version already pre-labeled are left alone (not counted), so a rerun
     or RQ's retry after a killed worker only does what is left. A classification version
     writes image-level tags (:func:`_write_tag`); a detector writes boxes.
+
+    Items go through in batches of :data:`BATCH_SIZE`: while the model runs on one batch, a
+    thread reads and decodes the next one's images, and each batch's revisions, pre-label
+    records and the job's progress are committed in one transaction. So a killed worker
+    leaves whole items (whole batches) or nothing, and the retry skips what was committed.
     """
     log = job_logger(job_id)
     with running(job_id) as job:
@@ -453,27 +458,34 @@ def run_prelabel(job_id: str) -> None:
         model = load_version(version)
         todo = untouched_items(project, version, item_ids)
         skipped = _not_done_count(project, version, item_ids) - len(todo) if item_ids is not None else 0
+        # Read before the first commit expires the rows: ids to reload each batch in one query,
+        # display keys for the decoding thread (None for a video frame not rendered yet).
+        ids = [item.id for item in todo]
+        keys = {item.id: item.display_key for item in todo}
         set_progress(job, 0.0, f"{len(todo)} items to pre-label with model v{version.version}")
         classify = version.task_type == "classification"
-        written = shapes = empty = 0
-        for start in range(0, len(todo), BATCH_SIZE):
-            batch = todo[start : start + BATCH_SIZE]
-            images = [_rgb(item) for item in batch]
-            if classify:
-                results = model.predict(images)
-            else:
-                # Predict below the threshold too: the weak detections measure the model's uncertainty.
-                results = model.predict(images, score_threshold=min(project.prelabel_threshold, UNCERTAINTY_FLOOR))
-            for item, prediction in zip(batch, results, strict=True):
-                write = _write_tag if classify else _write_prelabels
-                count = write(item, project, version, prediction)
-                if count is None:
-                    skipped += 1
-                    continue
-                written += 1
-                shapes += count
-                empty += count == 0
-            set_progress(job, (start + len(batch)) / max(1, len(todo)), f"{start + len(batch)} of {len(todo)} items")
+        write = _write_tag if classify else _write_prelabels
+        # Predict below the threshold too: the weak detections measure the model's uncertainty.
+        options = {} if classify else {"score_threshold": min(project.prelabel_threshold, UNCERTAINTY_FLOOR)}
+        batches = [ids[start : start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
+        written = shapes = empty = done = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prelabel-decode") as decoder:
+            upcoming = _decode_later(decoder, batches[0], keys) if batches else None
+            for number, batch_ids in enumerate(batches):
+                images = upcoming.result()
+                if number + 1 < len(batches):
+                    upcoming = _decode_later(decoder, batches[number + 1], keys)
+                results = model.predict(images, **options)
+                batch = list(db.session.scalars(select(Item).where(Item.id.in_(batch_ids)).order_by(Item.id)))
+                for count in _write_batch(batch, results, project, version, write):
+                    if count is None:
+                        skipped += 1
+                        continue
+                    written += 1
+                    shapes += count
+                    empty += count == 0
+                done += len(batch_ids)
+                set_progress(job, done / len(ids), f"{done} of {len(ids)} items")  # commits the batch with it
         job.result = {"items": written, "shapes": shapes, "skipped": skipped, "empty": empty, "model_version": version.version}
         what = "tags" if classify else "boxes"
         job.message = f"model v{version.version}: {shapes} {what} on {written - empty} of {written} items"
@@ -484,20 +496,114 @@ def run_prelabel(job_id: str) -> None:
         log.info("pre-labeled %d items with %d %s (%d empty, %d skipped)", written, shapes, what, empty, skipped)
 
 
-def _write_prelabels(item: Item, project: Project, version: ModelVersion, detections) -> int | None:
-    """Write one item's pre-labels and its record in one transaction.
+def _decode_later(decoder: ThreadPoolExecutor, item_ids: list[int], keys: dict[int, str | None]) -> Future:
+    """Start reading and decoding the images of ``item_ids`` in ``decoder``'s thread.
+
+    Video frames not rendered yet are rendered here, in the calling thread (that writes to
+    storage and the database, which the decoding thread must not touch).
 
     Returns:
-        The number of shapes written (0 when the model found nothing above the threshold:
-        then only the record is written, no empty revision), or None when a person saved
-        the item first.
+        A future of the ``(H, W, 3)`` uint8 RGB arrays, in ``item_ids`` order.
     """
-    document, base = annotations.latest_document(item.id)
-    if annotations.has_human_revision(item.id):
-        return None
+    for item_id in item_ids:
+        if keys[item_id] is None:
+            item = db.session.get(Item, item_id)
+            media.display_image(item)
+            keys[item_id] = item.display_key
+    storage = get_storage()
+    return decoder.submit(lambda names: [_decode(storage.get_bytes(name)) for name in names], [keys[i] for i in item_ids])
+
+
+def _decode(data: bytes) -> np.ndarray:
+    """An image file's bytes -> ``(H, W, 3)`` uint8 RGB array (PIL releases the GIL while decoding)."""
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
+
+
+def _write_batch(batch: list[Item], results: list, project: Project, version: ModelVersion, write) -> list[int | None]:
+    """Write a batch's pre-labels into the open transaction; the caller commits.
+
+    The items' latest revisions, and which of them a person has saved, are read in one query
+    each. If a person saves one of the items between that read and our write (a
+    :class:`~annotate.errors.Conflict`), the batch is rolled back and written again item by
+    item, each committed on its own, so only that item is skipped.
+
+    Returns:
+        What ``write`` returned for each item: the number of shapes or tags written, or None
+        for an item skipped because a person saved it.
+    """
+    try:
+        return _write_items(batch, results, project, version, write)
+    except Conflict:
+        db.session.rollback()
+    counts = []
+    for item, result in zip(batch, results, strict=True):
+        try:
+            counts += _write_items([item], [result], project, version, write)
+            db.session.commit()
+        except Conflict:
+            db.session.rollback()
+            counts.append(None)
+    return counts
+
+
+def _write_items(items: list[Item], results: list, project: Project, version: ModelVersion, write) -> list[int | None]:
+    """Call ``write(item, project, version, result, document, base)`` for each item no person
+    has saved, then set the items' uncertainty and add their pre-label records.
+
+    The records and uncertainties are added after all revisions, so that they reach the
+    database in one multi-row INSERT and one batch of UPDATEs rather than one per item.
+
+    Returns:
+        The number of shapes or tags written for each item; None for one a person saved.
+
+    Raises:
+        Conflict: an item got a new revision since it was read.
+    """
+    ids = [item.id for item in items]
+    # The rule of annotations.has_human_revision, for many items at once.
+    saved = set(
+        db.session.scalars(
+            select(AnnotationRevision.item_id).where(AnnotationRevision.item_id.in_(ids), AnnotationRevision.source == "human")
+        )
+    )
+    latest = annotations.latest_documents(ids)
+    counts, records = [], []
+    for item, result in zip(items, results, strict=True):
+        if item.id in saved:
+            counts.append(None)
+            continue
+        document, base = latest.get(item.id) or (schemas.empty_annotation(), 0)
+        count, uncertainty, revision_id = write(item, project, version, result, document, base)
+        counts.append(count)
+        records.append(
+            (item, uncertainty, PrelabelRecord(item_id=item.id, model_version_id=version.id, revision_id=revision_id, shape_count=count))
+        )
+    for item, uncertainty, record in records:
+        item.uncertainty = uncertainty
+        db.session.add(record)
+    return counts
+
+
+def _write_prelabels(
+    item: Item, project: Project, version: ModelVersion, detections, document: dict, base: int
+) -> tuple[int, float, int | None]:
+    """Add one item's pre-labels to the open transaction (not committed).
+
+    Args:
+        document, base: the item's latest document and its revision number (0: none).
+
+    Returns:
+        ``(shapes written, uncertainty, revision id)``: 0 shapes and no revision when the
+        model found nothing above the threshold (no empty revision is written); the
+        uncertainty is :func:`annotate.services.work_saved.uncertainty` of all the scores.
+
+    Raises:
+        Conflict: the item got a new revision since ``base`` (see :func:`_write_batch`).
+    """
     shapes = []
     method = project.queue_order if project.queue_order in work_saved.UNCERTAINTY_METHODS else "least_confidence"
-    item.uncertainty = work_saved.uncertainty([min(1.0, max(0.0, float(d.score))) for d in detections], method)
+    uncertainty = work_saved.uncertainty([min(1.0, max(0.0, float(d.score))) for d in detections], method)
     detections = [d for d in detections if d.score >= project.prelabel_threshold]
     for n, det in enumerate(detections):
         x, y, w, h = (round(float(v), 2) for v in det.bbox)
@@ -514,34 +620,33 @@ def _write_prelabels(item: Item, project: Project, version: ModelVersion, detect
     if shapes:
         # A newer version replaces only machine-made shapes; there are no human ones here.
         document = {"version": 1, "tags": document["tags"], "shapes": shapes}
-        try:
-            revision = annotations.save_revision(item, project, document, base, model_version_id=version.id, commit=False)
-        except Conflict:
-            db.session.rollback()
-            return None
+        revision = annotations.save_revision(item, project, document, base, model_version_id=version.id, commit=False)
         revision_id = revision.id
-    db.session.add(PrelabelRecord(item_id=item.id, model_version_id=version.id, revision_id=revision_id, shape_count=len(shapes)))
-    db.session.commit()
-    return len(shapes)
+    return len(shapes), uncertainty, revision_id
 
 
-def _write_tag(item: Item, project: Project, version: ModelVersion, prediction: tuple[int, float]) -> int | None:
-    """Write one item's model tag (when its probability reaches the threshold) and its record, in one transaction.
+def _write_tag(
+    item: Item, project: Project, version: ModelVersion, prediction: tuple[int, float], document: dict, base: int
+) -> tuple[int, float, int | None]:
+    """Add one item's model tag (when its probability reaches the threshold) to the open
+    transaction (not committed).
 
     The tag is ``{"id", "label", "source": {"type": "model", "model_version", "score"}}``; the
     item's uncertainty is 1 - the probability. Model-made tags of older versions are replaced;
     no shapes are written (an untouched item has none but machine-made ones, which are kept).
 
+    Args:
+        document, base: the item's latest document and its revision number (0: none).
+
     Returns:
-        1 when a tag was written, 0 when the probability was below the threshold (only the
-        record is written), or None when a person saved the item first.
+        ``(tags written, uncertainty, revision id)``: 1 tag when the probability reaches the
+        threshold, else 0 (and no revision unless older model tags are taken away).
+
+    Raises:
+        Conflict: the item got a new revision since ``base`` (see :func:`_write_batch`).
     """
     label_index, score = prediction
-    document, base = annotations.latest_document(item.id)
-    if annotations.has_human_revision(item.id):
-        return None
     score = min(1.0, max(0.0, float(score)))
-    item.uncertainty = 1.0 - score
     tags = [t for t in document["tags"] if t.get("source", {}).get("type") != "model"]
     written = 0
     if score >= project.prelabel_threshold:
@@ -553,17 +658,11 @@ def _write_tag(item: Item, project: Project, version: ModelVersion, prediction: 
         written = 1
     revision_id = None
     if written or base:
-        try:
-            revision = annotations.save_revision(
-                item, project, {"version": 1, "tags": tags, "shapes": document["shapes"]}, base, model_version_id=version.id, commit=False
-            )
-        except Conflict:
-            db.session.rollback()
-            return None
+        revision = annotations.save_revision(
+            item, project, {"version": 1, "tags": tags, "shapes": document["shapes"]}, base, model_version_id=version.id, commit=False
+        )
         revision_id = revision.id
-    db.session.add(PrelabelRecord(item_id=item.id, model_version_id=version.id, revision_id=revision_id, shape_count=written))
-    db.session.commit()
-    return written
+    return written, 1.0 - score, revision_id
 
 
 def job_row(job_id: str) -> Job | None:
