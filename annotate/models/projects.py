@@ -66,7 +66,15 @@ class Project(db.Model):
     @property
     def flow(self) -> Workflow:
         """The parsed workflow (parsed once per distinct document, then cached)."""
-        return parse_cached(json.dumps(self.workflow, sort_keys=True))
+        document = self.workflow
+        # Kept on the instance while ``workflow`` is the same object (a reload or a new
+        # workflow replaces it): the hot paths read the flow several times per request.
+        cached = self.__dict__.get("_flow")
+        if cached is not None and cached[0] is document:
+            return cached[1]
+        flow = parse_cached(json.dumps(document, sort_keys=True))
+        self.__dict__["_flow"] = (document, flow)
+        return flow
 
     @property
     def review_rate(self) -> float:

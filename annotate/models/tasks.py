@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotate.extensions import db
@@ -30,8 +30,17 @@ class Task(db.Model):
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("item_id", "replica", name="uq_task_item_replica"),
-        # "next task" walks a project's tasks in item order.
-        Index("ix_tasks_project_item_replica", "project_id", "item_id", "replica"),
+        # "Next task" walks a project's open, unassigned tasks in item order, and asks whether
+        # an item has answer tasks: both partial, so finished work does not slow them down.
+        Index(
+            "ix_tasks_pool",
+            "project_id",
+            "item_id",
+            "replica",
+            postgresql_where=text("assignee_id IS NULL AND state IN ('new', 'rejected')"),
+            sqlite_where=text("assignee_id IS NULL AND state IN ('new', 'rejected')"),
+        ),
+        Index("ix_tasks_answers", "item_id", postgresql_where=text("replica > 0"), sqlite_where=text("replica > 0")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)

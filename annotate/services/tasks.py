@@ -60,11 +60,12 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy.orm import aliased, joinedload
 
 from annotate.errors import Conflict, Forbidden, ValidationFailed
 from annotate.extensions import db
@@ -75,7 +76,6 @@ from workflows import Action, ConsensusStage, Role, Route, TaskState, Transition
 from workflows.engine import consensus_route, drawn_for_review, rejection_action
 from workflows.merge import merge_documents
 
-CLAIM_ATTEMPTS = 20
 #: The role the system acts with when it expires a lease (the table has no system role).
 SYSTEM_ROLE = Role.ADMIN
 
@@ -145,72 +145,108 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
             return own
         # Its lease expired and someone released it just now: serve from the pool instead.
         db.session.rollback()
-    release_expired(project)
-    quality.discard_released_copies(project)
-    db.session.commit()  # releases stand even if this caller then finds nothing to claim
+    if release_expired(project):
+        # Gold copies only go back to the pool by expiring, so nothing else to discard.
+        quality.discard_released_copies(project)
+        db.session.commit()  # releases stand even if this caller then finds nothing to claim
     quality.check_not_paused(project, user)
     gold = quality.draw_gold(project, user)
     if gold is not None:
         served = quality.serve_gold(project, user, role, gold, utcnow() + lease_duration())
         if served is not None:
             return served
-    query = select(Task).where(*_servable(project, user))
+    try:
+        next_state(TaskState.NEW, Action.START, role)  # the table decides who may start (new and rejected alike)
+    except TransitionError as exc:
+        raise Conflict(str(exc), {"role": role}) from None
+    now = utcnow()
+    params = {"b_project": project.id, "b_user": user.id, "b_expires": now + lease_duration(), "b_now": now}
+    returning_old_state = db.session.get_bind().dialect.name == "postgresql"
+    row = db.session.execute(_claim_statement(project.queue_order, returning_old_state), params).first()
+    if row is None:
+        db.session.rollback()
+        return None
+    task_id = row[0]
+    # Elsewhere (SQLite) RETURNING cannot read the picked row's old state; every change of
+    # state is recorded, so the task's last event says it (no event: it was never started).
+    from_state = row[1] if returning_old_state else _state_before_claim(task_id)
+    db.session.add(
+        TaskEvent(task_id=task_id, actor_id=user.id, action=Action.START, from_state=from_state, to_state=TaskState.IN_PROGRESS, comment="")
+    )
+    db.session.commit()
+    return db.session.get(Task, task_id)
+
+
+def _state_before_claim(task_id: int) -> str:
+    last = db.session.scalar(select(TaskEvent.to_state).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id.desc()).limit(1))
+    return last or TaskState.NEW
+
+
+@cache
+def _claim_statement(queue_order: str, returning_old_state: bool):
+    """The claim as one statement, built once per queue order (see :func:`next_task`).
+
+    ``UPDATE tasks SET assignee, lease, state = in_progress FROM (the first servable task,
+    FOR UPDATE SKIP LOCKED) WHERE id = picked.id AND still unassigned RETURNING id, the old
+    state``. On PostgreSQL the lock keeps concurrent callers off the row; on SQLite writes are
+    serialized, and the unassigned condition holds the claim to one caller either way. SQLite's
+    RETURNING cannot name the FROM subquery, so there the picked id is a scalar subquery and
+    only the id is returned.
+    """
+    pool = aliased(Task)
+    pick = select(pool.id.label("id"), pool.state.label("state")).where(*_servable(pool))
     # By item, then answer: an item's extra answer tasks (added when its labelers disagreed) are
     # served in the item's place, not after everything created since.
-    if project.queue_order == "sequential":
-        query = query.order_by(Task.item_id, Task.replica)
+    if queue_order == "sequential":
+        pick = pick.order_by(pool.item_id, pool.replica)
     else:
         # The method (least confidence, entropy) only matters where the uncertainty is computed.
-        query = query.join(Item, Item.id == Task.item_id).order_by(Item.uncertainty.desc().nulls_last(), Task.item_id, Task.replica)
-    query = query.limit(1).with_for_update(skip_locked=True, of=Task)
-    for _ in range(CLAIM_ATTEMPTS):
-        task = db.session.scalar(query)
-        if task is None:
-            db.session.rollback()
-            return None
-        # The conditional UPDATE is the claim: on databases without SKIP LOCKED (SQLite) two
-        # callers may pick the same row, and only one of them can match this WHERE.
-        claimed = db.session.execute(
-            update(Task)
-            .where(Task.id == task.id, Task.assignee_id.is_(None), Task.state == task.state)
-            .values(assignee_id=user.id, lease_expires_at=utcnow() + lease_duration())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed:
-            db.session.refresh(task)
-            apply_action(task, user, role, Action.START)
-            db.session.commit()
-            return task
-        db.session.rollback()
-    return None
+        pick = pick.join(Item, Item.id == pool.item_id).order_by(Item.uncertainty.desc().nulls_last(), pool.item_id, pool.replica)
+    pick = pick.limit(1).with_for_update(skip_locked=True, of=pool)
+    claim = update(Task).values(
+        assignee_id=bindparam("b_user"), lease_expires_at=bindparam("b_expires"), state=TaskState.IN_PROGRESS, updated_at=bindparam("b_now")
+    )
+    if returning_old_state:
+        picked = pick.subquery("picked")
+        claim = claim.where(Task.id == picked.c.id, Task.assignee_id.is_(None), Task.state == picked.c.state)
+        claim = claim.returning(Task.id, picked.c.state)
+    else:
+        claim = claim.where(
+            Task.id == pick.with_only_columns(pool.id).scalar_subquery(),
+            Task.assignee_id.is_(None),
+            Task.state.in_([TaskState.NEW, TaskState.REJECTED]),
+        ).returning(Task.id)
+    return claim.execution_options(synchronize_session=False)
 
 
-def _servable(project: Project, user: User) -> list[ColumnElement[bool]]:
-    """The conditions on a pool task that ``user`` may be served (see :func:`next_task`).
+def _servable(pool) -> list[ColumnElement[bool]]:
+    """The conditions on a pool task (``pool``, an alias of Task) that the caller may be served.
 
     Unassigned ``new`` tasks, and ``rejected`` ones with no assignee (a merged result a
     reviewer sent back has no single labeler). An item's own task waits while it has answer
     tasks that are not yet merged; an answer task is never served to a labeler who holds
     another answer of the same item; nothing on an item the labeler skipped comes back to them.
+    The project and the caller are the bound parameters ``b_project`` and ``b_user``.
     """
     other = aliased(Task)
+    user_id = bindparam("b_user")
     skipped_item = exists().where(
-        other.item_id == Task.item_id, TaskEvent.task_id == other.id, TaskEvent.action == Action.SKIP, TaskEvent.actor_id == user.id
+        other.item_id == pool.item_id, TaskEvent.task_id == other.id, TaskEvent.action == Action.SKIP, TaskEvent.actor_id == user_id
     )
     open_answers = exists().where(
-        other.item_id == Task.item_id,
+        other.item_id == pool.item_id,
         other.replica > 0,
         other.state.in_([TaskState.NEW, TaskState.IN_PROGRESS, TaskState.SUBMITTED]),
     )
-    answered = exists().where(other.item_id == Task.item_id, other.replica > 0, other.id != Task.id, other.assignee_id == user.id)
+    answered = exists().where(other.item_id == pool.item_id, other.replica > 0, other.id != pool.id, other.assignee_id == user_id)
     return [
-        Task.project_id == project.id,
-        Task.assignee_id.is_(None),
-        or_(Task.state == TaskState.NEW, Task.state == TaskState.REJECTED),
-        or_(and_(Task.replica == 0, ~open_answers), and_(Task.replica > 0, ~answered)),
+        pool.project_id == bindparam("b_project"),
+        pool.assignee_id.is_(None),
+        pool.state.in_([TaskState.NEW, TaskState.REJECTED]),
+        or_(and_(pool.replica == 0, ~open_answers), and_(pool.replica > 0, ~answered)),
         ~skipped_item,
-        ~exists().where(GoldAnswer.copy_item_id == Task.item_id),
-        ~exists().where(GoldItem.item_id == Task.item_id),
+        ~exists().where(GoldAnswer.copy_item_id == pool.item_id),
+        ~exists().where(GoldItem.item_id == pool.item_id),
     ]
 
 
@@ -421,7 +457,7 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
     """
     _check_editor(task, user, role)
     if base_revision is not None:
-        latest = annotations.latest_document(task.item_id, task.replica)[1]
+        latest = annotations.latest_number(task.item_id, task.replica)
         if latest != base_revision:
             raise Conflict(f"the item was saved as revision {latest} since revision {base_revision}", {"latest_revision": latest})
     project_id = task.project_id
@@ -712,8 +748,22 @@ def history(task: Task) -> list[TaskEvent]:
 
 
 def review_comments(task: Task) -> list[TaskEvent]:
-    """Return the comments of those who sent the task back (reject, escalate, reopen), newest first."""
-    return [e for e in history(task) if e.action in (Action.REJECT, Action.ESCALATE, Action.REOPEN) and e.comment]
+    """Return the comments of those who sent the task back (reject, escalate, reopen), newest first.
+
+    The events come with their actors loaded (one statement; the tool shows every one).
+    """
+    return list(
+        db.session.scalars(
+            select(TaskEvent)
+            .options(joinedload(TaskEvent.actor))
+            .where(
+                TaskEvent.task_id == task.id,
+                TaskEvent.action.in_([Action.REJECT, Action.ESCALATE, Action.REOPEN]),
+                TaskEvent.comment != "",
+            )
+            .order_by(TaskEvent.id.desc())
+        )
+    )
 
 
 def can_edit(task: Task, user: User, role: Role) -> bool:

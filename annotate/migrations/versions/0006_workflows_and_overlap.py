@@ -21,6 +21,8 @@ depends_on = None
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 # SQLite's batch mode must name the unnamed unique constraint of 0001 to drop it.
 NAMING = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
+# The tasks "next task" may serve: partial indexes keep finished work out of its way.
+POOL = "assignee_id IS NULL AND state IN ('new', 'rejected')"
 
 
 def _workflow(review_rate, max_rounds):
@@ -64,7 +66,10 @@ def upgrade():
         batch_op.drop_constraint(old_task_unique or 'uq_tasks_item_id', type_='unique')
         batch_op.create_unique_constraint('uq_task_item_replica', ['item_id', 'replica'])
         batch_op.create_index(batch_op.f('ix_tasks_item_id'), ['item_id'], unique=False)
-        batch_op.create_index('ix_tasks_project_item_replica', ['project_id', 'item_id', 'replica'], unique=False)
+        batch_op.create_index('ix_tasks_pool', ['project_id', 'item_id', 'replica'], unique=False,
+                              postgresql_where=sa.text(POOL), sqlite_where=sa.text(POOL))
+        batch_op.create_index('ix_tasks_answers', ['item_id'], unique=False,
+                              postgresql_where=sa.text('replica > 0'), sqlite_where=sa.text('replica > 0'))
 
     with op.batch_alter_table('annotation_revisions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('line', sa.Integer(), server_default='0', nullable=False))
@@ -87,7 +92,8 @@ def downgrade():
         batch_op.create_unique_constraint('uq_revision_item_number', ['item_id', 'number'])
         batch_op.drop_column('line')
     with op.batch_alter_table('tasks', schema=None, naming_convention=NAMING) as batch_op:
-        batch_op.drop_index('ix_tasks_project_item_replica')
+        batch_op.drop_index('ix_tasks_answers')
+        batch_op.drop_index('ix_tasks_pool')
         batch_op.drop_index(batch_op.f('ix_tasks_item_id'))
         batch_op.drop_constraint('uq_task_item_replica', type_='unique')
         batch_op.create_unique_constraint('uq_tasks_item_id', ['item_id'])
