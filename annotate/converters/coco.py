@@ -270,7 +270,7 @@ def _item_annotations(
             x, y = float(x), float(y)
             right, bottom = x + float(w), y + float(h)
             if 0.0 <= x < right <= width and 0.0 <= y < bottom <= height:
-                box_width, box_height = right - x, bottom - y  # as clip_bbox computes them
+                box_width, box_height = float(w), float(h)  # as clip_bbox returns them
                 annotation_id += 1
                 annotations.append(
                     {
@@ -813,8 +813,8 @@ def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str, 
 
     Plain: an int id, a list of 4 numbers inside the image with an area, no segmentation (or
     ``[]``), no keypoints, no attributes, ``iscrowd`` 0 or missing. The shape is what
-    ``_Reader._shapes`` makes of it, value for value: ``[x, y, (x + w) - x, (y + h) - y]`` as
-    :func:`clip_bbox` computes it, the file's own list kept when that changes nothing.
+    ``_Reader._shapes`` makes of it, value for value: ``[x, y, w, h]`` as floats, as
+    :func:`clip_bbox` returns an unclipped box; the file's own list when it holds floats.
     """
     if annotation.keys() == _BOX_LAYOUT:
         # The layout COCO writers use for a box: no keypoints or attributes to look for.
@@ -843,9 +843,8 @@ def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str, 
     # Inside the image with an area (NaN fails every comparison, so it takes the general path).
     if not (x >= 0.0 and y >= 0.0 and x < right <= float(width) and y < bottom <= float(height)):
         return None
-    box_width, box_height = right - x, bottom - y
-    if not (floats and box_width == w and box_height == h):
-        bbox = [x, y, box_width, box_height]
+    if not floats:
+        bbox = [x, y, w, h]
     shape_id = f"coco-{annotation_id}"
     if len(shape_id) > 64:
         return None

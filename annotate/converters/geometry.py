@@ -24,15 +24,19 @@ def clip_bbox(bbox: list[float], width: int, height: int) -> tuple[list[float] |
 
     Returns:
         ``(box, clipped)``: the box inside the image, or None when nothing with an area
-        is left; ``clipped`` tells whether the box had to be cut.
+        is left; ``clipped`` tells whether the box had to be cut. A side that is not cut
+        keeps its size exactly (``(x + w) - x`` would turn 50.12 into 50.120000000000005).
     """
     x, y, w, h = map(float, bbox)
+    right, bottom = x + w, y + h
     left, top = max(x, 0.0), max(y, 0.0)
-    right, bottom = min(x + w, float(width)), min(y + h, float(height))
-    if right <= left or bottom <= top:
+    inner_right, inner_bottom = min(right, float(width)), min(bottom, float(height))
+    if inner_right <= left or inner_bottom <= top:
         return None, False
-    clipped = (left, top, right, bottom) != (x, y, x + w, y + h)
-    return [left, top, right - left, bottom - top], clipped
+    box_width = w if left == x and inner_right == right else inner_right - left
+    box_height = h if top == y and inner_bottom == bottom else inner_bottom - top
+    clipped = (left, top, inner_right, inner_bottom) != (x, y, right, bottom)
+    return [left, top, box_width, box_height], clipped
 
 
 def rings_bbox(rings: Iterable[list[float]]) -> list[float]:

@@ -268,8 +268,8 @@ def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport, objec
             x, y, w, h = shape["bbox"]
             right, bottom = x + w, y + h
             if 0.0 <= x < right <= width and 0.0 <= y < bottom <= height:
-                # Unclipped: clip_bbox would give [x, y, (x + w) - x, (y + h) - y].
-                parts.append(objects(shape["label"], x, y, right - x, bottom - y))
+                # Unclipped: clip_bbox would give [x, y, w, h].
+                parts.append(objects(shape["label"], x, y, w, h))
                 continue
         if shape["type"] != "bbox":
             report.lose(shape["type"], _unsupported_reason(shape["type"]))

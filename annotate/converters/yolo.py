@@ -285,8 +285,7 @@ def _item_lines(item: dict[str, Any], classes: dict[str, int], report: Conversio
             x, y, w, h = shape["bbox"]
             right, bottom = x + w, y + h
             if 0.0 <= x < right <= width and 0.0 <= y < bottom <= height:
-                # Unclipped: clip_bbox would give [x, y, (x + w) - x, (y + h) - y].
-                w, h = right - x, bottom - y
+                # Unclipped: clip_bbox would give [x, y, w, h].
                 # All four are positive here, so format_number's -0.0 case cannot arise; %-formatting
                 # is the cheapest way Python has to write floats with 12 decimals.
                 lines.append(_PLAIN_LINE % (classes[shape["label"]], (x + w / 2) / width, (y + h / 2) / height, w / width, h / height))

@@ -159,3 +159,51 @@ def test_import_reads_quirks(tmp_path):
         "1 box dropped: no area inside the image",
         "category 9 is used but not declared; named 'category_9'",
     ]
+
+
+def _exact_coco() -> dict:
+    # 100.0 + 50.12 - 100.0 is 50.120000000000005 and 12.3 + 30.07 - 12.3 is 30.070000000000004
+    # in floats: a box recomputed from its corners would not keep these sizes.
+    box = {"image_id": 1, "category_id": 1, "segmentation": [], "area": 1.0, "iscrowd": 0}
+    return {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 640, "height": 480}],
+        "categories": [{"id": 1, "name": "car"}],
+        "annotations": [
+            {"id": 1, "bbox": [100.0, 12.3, 50.12, 30.07], **box},  # plain box
+            {"id": 2, "bbox": [100.0, 12.3, 50.12, 30.07], **box, "attributes": {"occluded": True}},  # general path
+            {"id": 3, "bbox": [-5.0, 12.3, 50.12, 30.07], **box},  # cut on the left only
+            {"id": 4, "bbox": [600.5, 470.0, 50.12, 30.07], **box},  # cut on the right and bottom
+        ],
+    }
+
+
+def test_unclipped_box_sizes_pass_through_exactly_and_clipped_ones_are_cut(tmp_path):
+    assert (100.0 + 50.12) - 100.0 != 50.12  # the test would catch the corner arithmetic
+    (tmp_path / "in" / "annotations").mkdir(parents=True)
+    (tmp_path / "in" / "annotations" / "instances_default.json").write_text(json.dumps(_exact_coco()))
+    dataset, report = import_dataset("coco", tmp_path / "in")
+    boxes = {shape["id"]: shape["bbox"] for shape in dataset["items"][0]["annotation"]["shapes"]}
+    assert boxes == {
+        "coco-1": [100.0, 12.3, 50.12, 30.07],
+        "coco-2": [100.0, 12.3, 50.12, 30.07],
+        # Cut at x = 0: the width is what is left, -5 + 50.12; the height is kept.
+        "coco-3": [0.0, 12.3, -5.0 + 50.12, 30.07],
+        # Cut at 640 x 480: 640 - 600.5 = 39.5 and 480 - 470 = 10.
+        "coco-4": [600.5, 470.0, 39.5, 10.0],
+    }
+    assert report.clipped == {"bbox": 2}
+
+    export_dataset("native", dataset, tmp_path / "native")
+    native, _ = import_dataset("native", tmp_path / "native")
+    assert native == dataset
+
+    export_dataset("coco", dataset, tmp_path / "out")
+    text = (tmp_path / "out" / "annotations" / "instances_default.json").read_text()
+    assert "50.120000000000005" not in text and "30.070000000000004" not in text
+    written = {annotation["id"]: annotation["bbox"] for annotation in json.loads(text)["annotations"]}
+    assert written == {
+        1: [100.0, 12.3, 50.12, 30.07],
+        2: [100.0, 12.3, 50.12, 30.07],
+        3: [0.0, 12.3, 45.12, 30.07],
+        4: [600.5, 470.0, 39.5, 10.0],
+    }

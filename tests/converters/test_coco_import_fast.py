@@ -48,7 +48,7 @@ def _box(annotation_id: Any, image_id: int, bbox: list[Any], **extra: Any) -> di
 
 
 MIXED = [
-    _box(1, 1, [0.1, 0.2, 0.2, 0.1]),  # (x + w) - x is not w in floats: kept as clip_bbox computes it
+    _box(1, 1, [0.1, 0.2, 0.2, 0.1]),  # (x + w) - x is not w in floats: w is kept exactly
     _box(2, 1, [0, 0, 640, 480]),  # ints, the whole image
     _box(3, 2, [90.5, 40.25, 9.5, 9.75]),  # touches the right and bottom edges
     _box(4, 2, [-5, 0, 10, 10]),  # clipped: general path
@@ -115,9 +115,8 @@ def test_streamed_import_equals_whole_file_import(tmp_path, monkeypatch, block_b
     assert _same(streamed, whole)
     assert streamed_lines == whole_lines
     shapes = {shape["id"]: shape for item in streamed["items"] for shape in item["annotation"]["shapes"]}
-    # Worked out by hand: clip_bbox gives [x, y, (x + w) - x, (y + h) - y].
-    assert shapes["coco-1"]["bbox"] == [0.1, 0.2, (0.1 + 0.2) - 0.1, (0.2 + 0.1) - 0.2]
-    assert shapes["coco-1"]["bbox"][2] == 0.20000000000000004
+    # An unclipped box keeps the file's numbers: (0.1 + 0.2) - 0.1 would be 0.20000000000000004.
+    assert shapes["coco-1"]["bbox"] == [0.1, 0.2, 0.2, 0.1]
     assert shapes["coco-1_2"]["bbox"] == [5.0, 5.0, 2.0, 2.0]
     whole_image = {"id": "coco-2", "type": "bbox", "bbox": [0.0, 0.0, 640.0, 480.0], "label": "car", "source": {"type": "human"}}
     assert shapes["coco-2"] == whole_image
