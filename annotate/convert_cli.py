@@ -128,7 +128,10 @@ def _run(src_format: str, dst_format: str, src: Path, dst: Path, *, strict: bool
             raise click.ClickException(f"{src}: no items could be read as {src_format}" + (f" ({lost})" if lost else ""))
         images = _ImageCopier(get_format(src_format), src)
         has_images = any(images.find(item) is not None for item in dataset["items"])
-        export_report = export_dataset(dst_format, dataset, dst, images=images if has_images else None, strict=strict, overwrite=overwrite)
+        # The document is the import's, unchanged: it is valid already, so it is checked once.
+        export_report = export_dataset(
+            dst_format, dataset, dst, images=images if has_images else None, strict=strict, overwrite=overwrite, checked=True
+        )
     except SchemaError as exc:
         raise click.ClickException(f"invalid dataset: {exc}") from None
     except (ConversionError, FileExistsError) as exc:

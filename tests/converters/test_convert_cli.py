@@ -218,3 +218,39 @@ def test_a_source_with_no_readable_items_is_an_error(tmp_path):
     result = CliRunner().invoke(convert, ["--from", "coco", "--to", "voc", str(tmp_path / "bad"), str(tmp_path / "out")])
     assert result.exit_code == 1 and "no items could be read as coco" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_conversion_checks_the_document_once(tmp_path, monkeypatch):
+    from annotate.converters import coco, registry
+
+    calls = []
+
+    def counting(check):
+        def wrapped(doc):
+            calls.append(len(doc["items"]))
+            return check(doc)
+
+        return wrapped
+
+    monkeypatch.setattr(coco, "validate_dataset", counting(coco.validate_dataset))
+    monkeypatch.setattr(registry, "validate_dataset", counting(registry.validate_dataset))
+    (tmp_path / "in" / "annotations").mkdir(parents=True)
+    polygon = {
+        "id": 1,
+        "image_id": 1,
+        "category_id": 1,
+        "segmentation": [[1, 1, 8, 1, 8, 6]],
+        "bbox": [1, 1, 7, 5],
+        "area": 17.5,
+        "iscrowd": 0,
+    }
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+        "categories": [{"id": 1, "name": "car"}],
+        "annotations": [polygon],
+    }
+    (tmp_path / "in" / "annotations" / "instances_default.json").write_text(json.dumps(doc))
+    result = invoke("--from", "coco", "--to", "yolo", tmp_path / "in", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    # A polygon is not a plain box, so the import checks the document; the export does not again.
+    assert calls == [1]
