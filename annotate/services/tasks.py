@@ -339,6 +339,20 @@ def skip(task: Task, user: User, role: Role, reason: str) -> Task | None:
     return _following(db.session.get(Project, project_id), user, role)
 
 
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring the loaded objects (the task, its project, the caller).
+
+    For a submit, whose changes were all made through those objects, so they are current:
+    serving the next task then needs no reload of the project and the caller.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def _following(project: Project, user: User, role: Role) -> Task | None:
     """The next task after a submit or skip; None (not an error) when the labeler is paused."""
     try:
@@ -477,8 +491,8 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
     task.lease_expires_at = None  # a lease only guards work in progress
     if task.replica == 0:
         work_saved.record_outcomes(task.item_id)
-    db.session.commit()
-    return _following(db.session.get(Project, project_id), user, role)
+    _commit_keeping_loaded()
+    return _following(project, user, role)
 
 
 def review_rng(project_id: int, item_id: int, submits: int) -> random.Random:
