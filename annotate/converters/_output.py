@@ -32,6 +32,7 @@ STORED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 
 # A fixed timestamp for zip entries, so the same export gives the same archive bytes.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
 
 
 def check_relpath(relpath: str) -> str:
@@ -158,8 +159,14 @@ class FolderWriter(DatasetWriter):
         if folder not in self._made:
             os.makedirs(os.path.join(self._root, *parts[:-1]), exist_ok=True)
             self._made.add(folder)
-        with open(os.path.join(self._root, *parts), "wb") as handle:
-            handle.write(data)
+        # os.open/os.write: a Python file object costs a third of writing a small file.
+        descriptor = os.open(os.path.join(self._root, *parts), _CREATE_FLAGS, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+        finally:
+            os.close(descriptor)
 
     def exists(self, relpath: str) -> bool:
         """See :meth:`DatasetWriter.exists`."""

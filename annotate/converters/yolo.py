@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters._yolo_common import (
     IMAGE_META_FILE,
@@ -75,11 +76,14 @@ from annotate.converters._yolo_common import (
     write_image,
     write_image_meta,
 )
+from annotate.converters._yolo_text import box_lines
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
+
+np = lazy_module("numpy")
 
 CONFIG_FILE = "obj.data"
 NAMES_FILES = ("obj.names", "classes.txt")
@@ -184,7 +188,8 @@ class YoloFormat(DatasetFormat):
         lists: dict[str, list[str]] = {}
         used_stems: dict[str, set[str]] = {}
         sizes: dict[str, tuple[int, int]] = {}
-        for item in dataset["items"]:
+        plain_texts = _plain_item_texts(dataset["items"], classes)
+        for item, plain_text in zip(dataset["items"], plain_texts, strict=True):
             subset = item.get("subset", DEFAULT_SUBSET)
             key = keys.get(subset)
             if key is None:
@@ -192,7 +197,8 @@ class YoloFormat(DatasetFormat):
             folder = f"obj_{key}_data"
             path = write_image(writer, folder, _unique_path(item, used_stems.setdefault(key, set()), report), images, report)
             stem = _stem(path)
-            writer.write_text(f"{folder}/{stem}.txt", _item_lines(item, classes, report))
+            text = plain_text if plain_text is not None else _item_lines(item, classes, report).encode("utf-8")
+            writer.write_bytes(f"{folder}/{stem}.txt", text)
             lists.setdefault(key, []).append(f"data/{folder}/{path}")
             size = (item["width"], item["height"])
             if sizes.setdefault(stem, size) != size:
@@ -270,6 +276,62 @@ def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionR
     path = candidate + normalized[len(stem) :]
     report.note(f"item {item['id']!r} written as {path!r}: its label file name is taken")
     return {**item, "path": path}
+
+
+def _plain_item_texts(items: list[dict[str, Any]], classes: dict[str, int]) -> list[bytes | None]:
+    """Return each item's label file when it holds only plain boxes inside the image, else None.
+
+    Plain: shapes with only id, type ``bbox``, label, bbox and source, and no tags, so that
+    nothing is lost, clipped or reported; their lines are written for all items at once
+    (:func:`_yolo_text.box_lines`), with the bytes :func:`_item_lines` gives. The other items
+    are left to :func:`_item_lines`.
+    """
+    flat: list[float] = []
+    labels: list[str] = []
+    counts: list[int] = []
+    item_sizes: list[tuple[int, int]] = []
+    for item in items:
+        annotation = item["annotation"]
+        mark = len(labels)
+        if not annotation["tags"]:
+            for shape in annotation["shapes"]:
+                if len(shape) != 5 or shape["type"] != "bbox" or "source" not in shape:
+                    break
+                flat += shape["bbox"]
+                labels.append(shape["label"])
+            else:
+                counts.append(len(labels) - mark)
+                item_sizes.append((item["width"], item["height"]))
+                continue
+        del flat[4 * mark :], labels[mark:]
+        counts.append(-1)
+        item_sizes.append((1, 1))
+    if not labels:
+        return [b"" if count == 0 else None for count in counts]
+    box_counts = np.maximum(counts, 0)
+    boxes = np.array(flat, dtype=np.float64).reshape(-1, 4)
+    sizes = np.repeat(np.array(item_sizes, dtype=np.float64), box_counts, axis=0)
+    x, y, w, h = boxes.T
+    right, bottom = x + w, y + h
+    inside = (x >= 0.0) & (x < right) & (right <= sizes[:, 0]) & (y >= 0.0) & (y < bottom) & (bottom <= sizes[:, 1])
+    # An item with a box to clip or drop goes to _item_lines whole, which reports it.
+    item_of_box = np.repeat(np.arange(len(counts)), box_counts)
+    outside = np.bincount(item_of_box[~inside], minlength=len(counts))
+    plain_items = (np.array(counts) >= 0) & (outside == 0)
+    chosen = plain_items[item_of_box]
+    class_array = np.array([classes[label] for label in labels], dtype=np.int64)
+    text, ends = box_lines(class_array[chosen], boxes[chosen], sizes[chosen])
+    texts: list[bytes | None] = []
+    start = line = 0
+    for is_plain, count in zip(plain_items.tolist(), box_counts.tolist(), strict=True):
+        if not is_plain:
+            texts.append(None)
+            continue
+        line += count
+        end = int(ends[line - 1]) if count else start
+        texts.append(text[start:end])
+        start = end
+    return texts
 
 
 def _item_lines(item: dict[str, Any], classes: dict[str, int], report: ConversionReport) -> str:

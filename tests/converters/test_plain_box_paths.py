@@ -155,3 +155,23 @@ def test_yolo_trailing_zero_cut_equals_format_number():
     expected = "".join(f"{index % 100} {format_number(value)} {format_number(1 - value)}\n" for index, value in enumerate(values))
     assert yolo._TRAILING_ZEROS.sub("", text) == expected
     assert yolo._TRAILING_ZEROS.sub("", "10 0.100000000000 0.123456789000\n") == "10 0.100000 0.123456789\n"
+
+
+def test_yolo_plain_item_texts_equal_item_lines(boxes):
+    classes = {"car": 0, "a & b": 1}
+    items = [_item([_plain(n, bbox, "car" if n % 2 else "a & b")]) for n, bbox in enumerate(boxes)]
+    items.append(_item([]))  # no shapes: an empty file
+    items.append({**_item([_plain(0, [1, 2, 3, 4])]), "annotation": {"version": 1, "tags": [{"id": "t", "label": "car"}], "shapes": []}})
+    items.append(_item([_plain(0, [1, 2, 3, 4]), {**_plain(1, [5, 6, 7, 8]), "occluded": True}]))
+    items.append(_item([_plain(0, [1, 2, 3, 4]), _plain(1, [630, 6, 20, 8])]))  # the second box is clipped
+    items.append(_item([_plain(n, bbox) for n, bbox in enumerate(boxes[:50]) if clip_bbox(bbox, WIDTH, HEIGHT)[1] is False]))
+    texts = yolo._plain_item_texts(items, classes)
+    for item, text in zip(items, texts, strict=True):
+        if text is not None:
+            assert text == yolo._item_lines(item, classes, ConversionReport()).encode()
+    # By hand: a box crossing the border, a tag, an extra key or a clipped box leave the item to _item_lines.
+    crossing = [n for n, bbox in enumerate(boxes) if clip_bbox(bbox, WIDTH, HEIGHT)[1] or clip_bbox(bbox, WIDTH, HEIGHT)[0] is None]
+    assert crossing and [n for n, text in enumerate(texts[: len(boxes)]) if text is None] == crossing
+    assert texts[len(boxes)] == b""
+    assert texts[len(boxes) + 1 : len(boxes) + 4] == [None, None, None]
+    assert texts[-1] is not None and texts[-1].count(b"\n") > 10
