@@ -33,6 +33,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from annotate.converters._gc import gc_paused
 from annotate.converters._output import ZipWriter
 from annotate.converters._tracks import report_dropped_tracks
 from annotate.converters.errors import (
@@ -97,7 +98,8 @@ def import_dataset(format_name: str, src: Path, *, strict: bool = False) -> tupl
     if not src.exists():
         raise FormatError(f"{src}: no such file or folder")
     report = ConversionReport(strict=strict)
-    dataset = fmt.import_dataset(src, report)
+    with gc_paused():
+        dataset = fmt.import_dataset(src, report)
     return dataset, report
 
 
@@ -156,7 +158,8 @@ def export_dataset(
         report = ConversionReport(strict=strict)
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
-        fmt.export_dataset(dataset, staging, images=images, report=report, checked=checked)
+        with gc_paused():
+            fmt.export_dataset(dataset, staging, images=images, report=report, checked=checked)
         _move_into_place(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -228,7 +231,7 @@ def export_to_zip(
         report = ConversionReport(strict=strict)
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
-        with zipfile.ZipFile(staging, "w", allowZip64=True) as archive:
+        with zipfile.ZipFile(staging, "w", allowZip64=True) as archive, gc_paused():
             fmt.export_dataset(dataset, ZipWriter(archive), images=images, report=report, checked=checked)
         os.replace(staging, zip_path)
     except BaseException:
