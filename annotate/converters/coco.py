@@ -166,6 +166,9 @@ class CocoFormat(DatasetFormat):
 
 
 _INFO = {"description": "exported by annotate", "version": "1.0"}
+# Shared by the plain box annotations, which are only serialized: never change them.
+_NO_SEGMENTATION: list[Any] = []
+_NO_ATTRIBUTES: dict[str, Any] = {}
 # Bytes gathered before a write to the output file (one write per item costs more than the JSON).
 _FLUSH_BYTES = 1 << 18
 
@@ -262,26 +265,29 @@ def _item_annotations(
         report.lose("tag", "COCO instances has no image-level tags", len(tags))
     width, height = item["width"], item["height"]
     annotations = []
+    append = annotations.append
     finite = True
     for shape in item["annotation"]["shapes"]:
         if len(shape) == 5 and shape["type"] == "bbox" and "source" in shape:
             # Only id, type, label, bbox and source: the annotation _shape_to_annotation makes.
-            x, y, w, h = shape["bbox"]
-            x, y = float(x), float(y)
-            right, bottom = x + float(w), y + float(h)
-            if 0.0 <= x < right <= width and 0.0 <= y < bottom <= height:
-                box_width, box_height = float(w), float(h)  # as clip_bbox returns them
+            bbox = shape["bbox"]
+            x, y, w, h = bbox
+            if not (type(x) is float and type(y) is float and type(w) is float and type(h) is float):
+                x, y, w, h = bbox = [float(x), float(y), float(w), float(h)]
+            if 0.0 <= x < x + w <= width and 0.0 <= y < y + h <= height:
+                # Unclipped: clip_bbox returns [x, y, w, h], so the shape's own float list is
+                # written (orjson only reads it), as are the shared empty segmentation and attributes.
                 annotation_id += 1
-                annotations.append(
+                append(
                     {
                         "id": annotation_id,
                         "image_id": image_id,
                         "category_id": label_ids[shape["label"]],
-                        "segmentation": [],
-                        "area": box_width * box_height,
-                        "bbox": [x, y, box_width, box_height],
+                        "segmentation": _NO_SEGMENTATION,
+                        "area": w * h,
+                        "bbox": bbox,
                         "iscrowd": 0,
-                        "attributes": {},
+                        "attributes": _NO_ATTRIBUTES,
                     }
                 )
                 continue
