@@ -1,4 +1,4 @@
-"""Built-in detectors that need no weights file and no torch: useful from the first minute.
+"""Built-in detectors that need no weights file of the project's: useful from the first minute.
 
 ``opencv_hog_people`` is OpenCV's HOG + linear SVM pedestrian detector
 (``cv2.HOGDescriptor_getDefaultPeopleDetector()``, Dalal & Triggs), shipped inside
@@ -7,10 +7,14 @@ more (its window is 64x128 pixels with a margin around the person); it does not 
 close-ups or sitting people. Its boxes include that margin, so they are a little wider than
 the person.
 
-A project gets it as a model version with ``file_format="builtin"``,
-``architecture="opencv_hog_people"`` and ``weights_key=""``; versions trained on the
-project's accepted labels replace it as the latest only when they pass the project's metric
-gate (see ``annotate.services.models.latest_version``).
+``mtcnn_faces`` is facenet-pytorch's MTCNN face detector (Zhang et al. 2016, three cascaded
+CNNs whose weights ship inside the facenet-pytorch wheel; the ``ml`` extra installs it). It
+finds faces about 20 pixels wide or more and needs torch, so it loads only in the worker.
+
+A project gets one as a model version with ``file_format="builtin"``, ``architecture`` one of
+those names and ``weights_key=""`` (``annotate.services.models.add_builtin_version``); versions
+trained on the project's accepted labels replace it as the latest only when they pass the
+project's metric gate (see ``annotate.services.models.latest_version``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import numpy as np
 from prelabel.predictions import Detection
 
 HOG_PEOPLE = "opencv_hog_people"
-BUILTIN_LABELS: dict[str, list[str]] = {HOG_PEOPLE: ["person"]}
+MTCNN_FACES = "mtcnn_faces"
+BUILTIN_LABELS: dict[str, list[str]] = {HOG_PEOPLE: ["person"], MTCNN_FACES: ["face"]}
 
 #: Images whose shorter side is below this many pixels are upscaled x2 before HOG, so that a
 #: person filling a small frame (e.g. a 176x144 video) can reach the 128-pixel window height.
@@ -142,7 +147,88 @@ def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, flo
     return inter / union if union > 0 else 0.0
 
 
-def load_builtin(architecture: str) -> HogPeopleDetector:
+class MtcnnFaceDetector:
+    """facenet-pytorch's MTCNN face detector behind ``LoadedDetector``'s ``predict`` API.
+
+    See https://github.com/timesler/facenet-pytorch (weights from the wheel, never downloaded).
+
+    Attributes:
+        label_names: Always ``["face"]``.
+        architecture: ``"mtcnn_faces"``.
+    """
+
+    def __init__(self, *, min_face_size: int = 20, device: str | None = None) -> None:
+        """Build the detector.
+
+        Args:
+            min_face_size: Smallest face searched for, pixels.
+            device: ``"cpu"``, ``"cuda"``...; None picks CUDA when available.
+
+        Raises:
+            ImportError: facenet-pytorch is not installed (``pip install -e '.[ml]'``).
+        """
+        import torch
+        from facenet_pytorch import MTCNN
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device=device)
+        self.label_names = list(BUILTIN_LABELS[MTCNN_FACES])
+        self.architecture = MTCNN_FACES
+
+    def __repr__(self) -> str:
+        return f"MtcnnFaceDetector(min_face_size={self._mtcnn.min_face_size})"
+
+    def predict(
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        score_threshold: float = 0.5,
+        nms_iou: float = 0.5,
+        max_detections: int = 100,
+        batch_size: int = 8,
+    ) -> list[list[Detection]]:
+        """Detect faces in images.
+
+        Args:
+            images: ``(H, W, 3)`` uint8 RGB arrays (``(H, W)`` gray is converted, an alpha
+                channel dropped); any sizes (MTCNN runs image by image).
+            score_threshold: Minimum score kept, in [0, 1] (MTCNN's face probability).
+            nms_iou: IoU above which a lower-scoring box is dropped (on top of MTCNN's own NMS).
+            max_detections: Most detections returned per image, highest scores first.
+            batch_size: Unused; accepted for API compatibility.
+
+        Returns:
+            One list per image of ``Detection`` (label index 0, "face") sorted by decreasing
+            score, with COCO ``(x, y, w, h)`` boxes clipped to the image.
+
+        Raises:
+            ValueError: an image isn't a uint8 array of 2 or 3 dimensions.
+        """
+        return [self._detect(image, score_threshold, nms_iou, max_detections) for image in images]
+
+    def _detect(self, image: np.ndarray, score_threshold: float, nms_iou: float, max_detections: int) -> list[Detection]:
+        array = np.asarray(image)
+        if array.dtype != np.uint8 or array.ndim not in (2, 3):
+            raise ValueError(f"expected a uint8 (H, W, 3) image, got dtype {array.dtype} and shape {array.shape}")
+        rgb = np.stack([array] * 3, axis=-1) if array.ndim == 2 else np.ascontiguousarray(array[:, :, :3])
+        height, width = rgb.shape[:2]
+        boxes, scores = self._mtcnn.detect(rgb)
+        if boxes is None:
+            return []
+        found = []
+        for (x1, y1, x2, y2), score in zip(np.asarray(boxes, float).reshape(-1, 4), np.asarray(scores, float).reshape(-1), strict=True):
+            x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2)
+            if score >= score_threshold and x2 > x1 and y2 > y1:
+                found.append(Detection(0, (x1, y1, x2 - x1, y2 - y1), float(score)))
+        found.sort(key=lambda d: -d.score)
+        kept: list[Detection] = []
+        for det in found:
+            if all(_iou(det.bbox, other.bbox) <= nms_iou for other in kept):
+                kept.append(det)
+        return kept[:max_detections]
+
+
+def load_builtin(architecture: str) -> HogPeopleDetector | MtcnnFaceDetector:
     """Return the built-in detector named ``architecture``.
 
     Args:
@@ -153,7 +239,10 @@ def load_builtin(architecture: str) -> HogPeopleDetector:
 
     Raises:
         KeyError: no built-in detector has that name.
+        ImportError: ``mtcnn_faces`` without facenet-pytorch installed.
     """
-    if architecture != HOG_PEOPLE:
-        raise KeyError(f"unknown built-in detector {architecture!r}; built in: {', '.join(BUILTIN_LABELS)}")
-    return HogPeopleDetector()
+    if architecture == HOG_PEOPLE:
+        return HogPeopleDetector()
+    if architecture == MTCNN_FACES:
+        return MtcnnFaceDetector()
+    raise KeyError(f"unknown built-in detector {architecture!r}; built in: {', '.join(BUILTIN_LABELS)}")

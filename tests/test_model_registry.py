@@ -289,3 +289,28 @@ def test_builtin_format_refuses_a_file(world):
     assert "format" in refused.value.errors
     with pytest.raises(ValidationFailed):
         models.add_builtin_version(world.project, "yolo")
+
+
+def test_mtcnn_registers_like_hog_and_prelabels_faces(app, redis_connection):
+    pytest.importorskip("facenet_pytorch")
+    from annotate.demo import setup_demo
+    from annotate.models import AnnotationRevision, Project
+
+    project = db.session.get(Project, setup_demo(corpus_file("media-from-packages/images")).project_id)
+    version = models.add_builtin_version(project, "mtcnn_faces")
+    assert (version.version, version.file_format, version.label_names, version.weights_key) == (2, "builtin", ["face"], "")
+    assert models.latest_version(project).id == version.id
+    job = models.start_prelabel(project, None)
+    run_jobs(app, redis_connection)
+    done = db.session.get(Job, job.id)
+    assert done.status == "finished", done.error
+    faces = {
+        item.name: [s["bbox"] for s in revision.document["shapes"] if s["label"] == "face"]
+        for item, revision in db.session.execute(
+            select(Item, AnnotationRevision).join(AnnotationRevision, AnnotationRevision.item_id == Item.id)
+        )
+    }
+    # Faces in the two portraits (the astronaut's by hand at [180, 65, 88, 105]), none on the cat.
+    assert len(faces["astronaut.png"]) == 1 and len(faces["grace_hopper.jpg"]) == 1 and "chelsea.png" not in faces
+    x, y, w, h = faces["astronaut.png"][0]
+    assert abs(x - 180) < 10 and abs(y - 65) < 10 and abs(w - 88) < 12 and abs(h - 105) < 12

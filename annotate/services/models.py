@@ -29,7 +29,7 @@ CLASSIFIERS = ("resnet18", "mobilenet_v3_small")
 TASK_TYPES = ("detection", "classification")
 #: Detectors built into the worker (no weights file): architecture -> label names, class order.
 #: Mirrors ``prelabel.pretrained.BUILTIN_LABELS`` without importing OpenCV into the web process.
-BUILTIN = {"opencv_hog_people": ["person"]}
+BUILTIN = {"opencv_hog_people": ["person"], "mtcnn_faces": ["face"]}
 
 
 def latest_version(project: Project) -> ModelVersion | None:
