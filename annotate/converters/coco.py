@@ -628,7 +628,7 @@ class _Reader:
 
     def _read_annotations(self, annotations: list[Any], items_by_image: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
         """Turn annotations into shapes; each is released from ``annotations`` once read."""
-        labels, given, shape_ids = self.labels, self.given, self.shape_ids
+        labels, given, shape_ids, human, box_layout = self.labels, self.given, self.shape_ids, self.human, _BOX_LAYOUT
         for index, annotation in enumerate(annotations):
             annotations[index] = None  # the raw dict goes as soon as its shape exists
             entry = items_by_image.get(annotation.get("image_id"))
@@ -643,7 +643,38 @@ class _Reader:
                 if label is None:
                     self.report.lose("shape", "the annotation has no category")
                     continue
-            shape = _plain_box(annotation, item["width"], item["height"], label["name"], self.human)
+            if annotation.keys() == box_layout:
+                # The usual layout with float numbers inside the image: _plain_box's shape, inline
+                # (this loop runs once per box). Anything else is left to _plain_box.
+                annotation_id, bbox, iscrowd = annotation["id"], annotation["bbox"], annotation["iscrowd"]
+                if (
+                    type(annotation_id) is int
+                    and type(bbox) is list
+                    and len(bbox) == 4
+                    and annotation["segmentation"] == []
+                    and type(iscrowd) is int
+                    and iscrowd == 0
+                ):
+                    x, y, w, h = bbox
+                    shape_id = f"coco-{annotation_id}"
+                    if (
+                        type(x) is float
+                        and type(y) is float
+                        and type(w) is float
+                        and type(h) is float
+                        and 0.0 <= x < x + w <= item["width"]
+                        and 0.0 <= y < y + h <= item["height"]
+                        and len(shape_id) <= 64
+                        and shape_id not in given
+                    ):
+                        given.add(shape_id)
+                        if shape_ids:
+                            used = shape_ids.get(item["id"])
+                            if used is not None:
+                                used.add(shape_id)
+                        shapes.append({"id": shape_id, "type": "bbox", "bbox": bbox, "label": label["name"], "source": human})
+                        continue
+            shape = _plain_box(annotation, item["width"], item["height"], label["name"], human)
             if shape is not None and shape["id"] not in given:
                 given.add(shape["id"])
                 if shape_ids:
