@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -97,6 +98,8 @@ _UNSAFE_CHARS = re.compile(r"\W")
 # Zeros ending a number's 12 decimals, beyond its first 6 (see _yolo_common.format_number): one
 # fixed-width look-behind per count of decimals kept, so that the replacement is a plain "",
 # after a leading "0" that lets the search skip to zeros.
+# Boxes whose lines are worked out together (the arrays take about 1 KB a box).
+_GROUP_BOXES = 4096
 _PLAIN_LINE = "%d %.12f %.12f %.12f %.12f\n"
 _TRAILING_ZEROS = re.compile("0(?:" + "|".join(rf"(?<=\.[0-9]{{{kept}}}0)0{{{11 - kept}}}" for kept in range(6, 12)) + r")(?=[ \n])")
 
@@ -278,14 +281,27 @@ def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionR
     return {**item, "path": path}
 
 
-def _plain_item_texts(items: list[dict[str, Any]], classes: dict[str, int]) -> list[bytes | None]:
-    """Return each item's label file when it holds only plain boxes inside the image, else None.
+def _plain_item_texts(items: list[dict[str, Any]], classes: dict[str, int]) -> Iterator[bytes | None]:
+    """Yield each item's label file when it holds only plain boxes inside the image, else None.
 
     Plain: shapes with only id, type ``bbox``, label, bbox and source, and no tags, so that
-    nothing is lost, clipped or reported; their lines are written for all items at once
+    nothing is lost, clipped or reported; their lines are written for a group of items at once
     (:func:`_yolo_text.box_lines`), with the bytes :func:`_item_lines` gives. The other items
-    are left to :func:`_item_lines`.
+    are left to :func:`_item_lines`. Groups of about ``_GROUP_BOXES`` boxes keep the arrays small.
     """
+    group: list[dict[str, Any]] = []
+    boxes = 0
+    for item in items:
+        group.append(item)
+        boxes += len(item["annotation"]["shapes"])
+        if boxes >= _GROUP_BOXES:
+            yield from _group_texts(group, classes)
+            group, boxes = [], 0
+    yield from _group_texts(group, classes)
+
+
+def _group_texts(items: list[dict[str, Any]], classes: dict[str, int]) -> list[bytes | None]:
+    """:func:`_plain_item_texts` for one group of items."""
     flat: list[float] = []
     labels: list[str] = []
     counts: list[int] = []

@@ -157,7 +157,7 @@ def test_yolo_trailing_zero_cut_equals_format_number():
     assert yolo._TRAILING_ZEROS.sub("", "10 0.100000000000 0.123456789000\n") == "10 0.100000 0.123456789\n"
 
 
-def test_yolo_plain_item_texts_equal_item_lines(boxes):
+def test_yolo_plain_item_texts_equal_item_lines(boxes, monkeypatch):
     classes = {"car": 0, "a & b": 1}
     items = [_item([_plain(n, bbox, "car" if n % 2 else "a & b")]) for n, bbox in enumerate(boxes)]
     items.append(_item([]))  # no shapes: an empty file
@@ -165,7 +165,9 @@ def test_yolo_plain_item_texts_equal_item_lines(boxes):
     items.append(_item([_plain(0, [1, 2, 3, 4]), {**_plain(1, [5, 6, 7, 8]), "occluded": True}]))
     items.append(_item([_plain(0, [1, 2, 3, 4]), _plain(1, [630, 6, 20, 8])]))  # the second box is clipped
     items.append(_item([_plain(n, bbox) for n, bbox in enumerate(boxes[:50]) if clip_bbox(bbox, WIDTH, HEIGHT)[1] is False]))
-    texts = yolo._plain_item_texts(items, classes)
+    texts = list(yolo._plain_item_texts(items, classes))
+    monkeypatch.setattr(yolo, "_GROUP_BOXES", 7)  # many groups, cut inside the multi-box items too
+    assert list(yolo._plain_item_texts(items, classes)) == texts
     for item, text in zip(items, texts, strict=True):
         if text is not None:
             assert text == yolo._item_lines(item, classes, ConversionReport()).encode()
