@@ -124,7 +124,11 @@ class CocoFormat(DatasetFormat):
         order across subsets), the whole documents are built first instead.
         """
         label_ids = {label["name"]: label["id"] for label in dataset["labels"]}
-        used_by_shapes = {shape["label"] for item in dataset["items"] for shape in item["annotation"]["shapes"]}
+        # Tag labels become categories only when shapes use them (a walk over every shape).
+        has_tag_labels = any(label["kind"] != "shape" for label in dataset["labels"])
+        used_by_shapes = (
+            {shape["label"] for item in dataset["items"] for shape in item["annotation"]["shapes"]} if has_tag_labels else set()
+        )
         categories = [
             {"id": label["id"], "name": label["name"], "supercategory": label.get("parent") or ""}
             for label in dataset["labels"]

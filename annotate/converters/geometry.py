@@ -111,6 +111,8 @@ def normalize_relative_path(path: str) -> str:
     Returns:
         A path for which :func:`is_safe_relative_path` holds (the base name at worst).
     """
+    if "/" not in path and "\\" not in path and path not in ("", ".", "..") and path[1:2] != ":":
+        return path  # a plain file name, as most datasets give: safe as it is
     cleaned = path.replace("\\", "/")
     parts = [part for part in cleaned.split("/") if part not in ("", ".")]
     candidate = "/".join(parts)

@@ -1,0 +1,29 @@
+"""normalize_relative_path: the plain-name shortcut gives what the general cleaning gives."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import PurePosixPath
+
+from annotate.converters.geometry import is_safe_relative_path, normalize_relative_path
+
+
+def _general(path: str) -> str:
+    cleaned = path.replace("\\", "/")
+    candidate = "/".join(part for part in cleaned.split("/") if part not in ("", "."))
+    return candidate if is_safe_relative_path(candidate) else PurePosixPath(cleaned).name or "image"
+
+
+def test_every_short_path_is_cleaned_as_the_general_rule_cleans_it():
+    pieces = ["a", ".", "..", ":", "c:", "/", "\\", "b.jpg", ""]
+    paths = {"".join(parts) for count in range(5) for parts in itertools.product(pieces, repeat=count)}
+    assert len(paths) > 4000
+    assert [path for path in paths if normalize_relative_path(path) != _general(path)] == []
+
+
+def test_hand_worked_paths():
+    assert normalize_relative_path("0000001.jpg") == "0000001.jpg"
+    assert normalize_relative_path("a\\b.jpg") == "a/b.jpg"
+    assert normalize_relative_path("c:/x.jpg") == "x.jpg"  # a drive letter: the base name
+    assert normalize_relative_path("./images\\a.jpg") == "images/a.jpg"
+    assert normalize_relative_path("/abs/a.jpg") == "abs/a.jpg"
