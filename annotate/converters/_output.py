@@ -137,6 +137,7 @@ class FolderWriter(DatasetWriter):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._root = str(self.root)
+        self._prefix = os.path.join(self._root, "")  # the root with one final separator
         # Folders made by this writer: an export writes thousands of files into a few folders,
         # and a mkdir per file costs as much as writing the file.
         self._made: set[str] = {""}
@@ -154,13 +155,13 @@ class FolderWriter(DatasetWriter):
 
     def write_bytes(self, relpath: str, data: bytes) -> None:
         """See :meth:`DatasetWriter.write_bytes`; an existing file is replaced."""
-        parts = check_relpath(relpath).split("/")
-        folder = relpath.rpartition("/")[0]
+        # A checked path has no empty, "." or ".." part: joined to the root as it is.
+        folder = check_relpath(relpath).rpartition("/")[0]
         if folder not in self._made:
-            os.makedirs(os.path.join(self._root, *parts[:-1]), exist_ok=True)
+            os.makedirs(self._prefix + folder, exist_ok=True)
             self._made.add(folder)
         # os.open/os.write: a Python file object costs a third of writing a small file.
-        descriptor = os.open(os.path.join(self._root, *parts), _CREATE_FLAGS, 0o666)
+        descriptor = os.open(self._prefix + relpath, _CREATE_FLAGS, 0o666)
         try:
             view = memoryview(data)
             while view:
