@@ -176,10 +176,14 @@ def model() -> None:
 
 @model.command("register")
 @click.option("--project", "project_id", type=int, required=True, help="Project id.")
-@click.option("--file", "model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="Model file (.pt).")
+@click.option("--file", "model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Model file (.pt).")
 @click.option(
-    "--labels", "labels_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+    "--labels", "labels_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="JSON list of the model's label names in class order, e.g. [\"person\", \"cat\"].",
+)  # fmt: skip
+@click.option(
+    "--builtin", type=click.Choice(["opencv_hog_people", "mtcnn_faces"]),
+    help="Instead of a file: a detector shipped with the packages (OpenCV HOG people, facenet-pytorch MTCNN faces).",
 )  # fmt: skip
 @click.option("--architecture", default="fasterrcnn_mobilenet_v3_large_320_fpn", show_default=True, help="Detector architecture.")
 @click.option(
@@ -187,8 +191,10 @@ def model() -> None:
     help="annotate model file, torchvision state dict, or TorchScript.",
 )  # fmt: skip
 @with_appcontext
-def register_model_command(project_id: int, model_file: Path, labels_file: Path, architecture: str, file_format: str) -> None:
-    """Register a model file as a project's newest version (it passes the metric gate: you chose it)."""
+def register_model_command(
+    project_id: int, model_file: Path | None, labels_file: Path | None, builtin: str | None, architecture: str, file_format: str
+) -> None:
+    """Register a model file, or a built-in detector, as a project's newest version (it passes the metric gate: you chose it)."""
     import json
 
     from annotate.errors import AnnotateError
@@ -198,6 +204,21 @@ def register_model_command(project_id: int, model_file: Path, labels_file: Path,
     project = db.session.get(Project, project_id)
     if project is None:
         raise click.ClickException(f"project {project_id} not found")
+    if builtin is not None:
+        if model_file is not None or labels_file is not None:
+            raise click.UsageError("--builtin takes no --file or --labels: the detector and its labels come with the package")
+        try:
+            version = models.add_builtin_version(project, builtin)
+        except AnnotateError as exc:
+            db.session.rollback()
+            reasons = "; ".join(f"{field}: {why}" for field, why in (exc.errors or {}).items())
+            raise click.ClickException(f"{exc.message}" + (f" ({reasons})" if reasons else "")) from None
+        click.echo(
+            f"Registered built-in {builtin} as model v{version.version} (labels {', '.join(version.label_names)}) in {project.name}."
+        )
+        return
+    if model_file is None or labels_file is None:
+        raise click.UsageError("give --file and --labels, or --builtin NAME")
     try:
         labels = json.loads(labels_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

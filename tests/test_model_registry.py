@@ -314,3 +314,24 @@ def test_mtcnn_registers_like_hog_and_prelabels_faces(app, redis_connection):
     assert len(faces["astronaut.png"]) == 1 and len(faces["grace_hopper.jpg"]) == 1 and "chelsea.png" not in faces
     x, y, w, h = faces["astronaut.png"][0]
     assert abs(x - 180) < 10 and abs(y - 65) < 10 and abs(w - 88) < 12 and abs(h - 105) < 12
+
+
+def test_builtin_detectors_register_from_the_cli_and_the_api(app, world, login):
+    runner = app.test_cli_runner()
+    base = ["model", "register", "--project", str(world.project.id)]
+    hog = runner.invoke(args=[*base, "--builtin", "opencv_hog_people"])
+    assert hog.exit_code == 0 and "Registered built-in opencv_hog_people as model v1 (labels person)" in hog.output
+    # The project has no "face" label yet: refused, naming the label.
+    faces = runner.invoke(args=[*base, "--builtin", "mtcnn_faces"])
+    assert faces.exit_code != 0 and "face" in faces.output
+    assert runner.invoke(args=[*base, "--builtin", "mtcnn_faces", "--labels", "x.json"]).exit_code != 0
+    assert "give --file and --labels" in runner.invoke(args=base).output
+    from annotate.services import projects
+
+    projects.add_label(world.project, {"name": "face"})
+    url = f"/api/v1/projects/{world.project.id}/models"
+    assert login("labeler1").api("POST", url, data={"format": "builtin", "architecture": "mtcnn_faces"}).status_code == 403
+    made = login("manager").api("POST", url, data={"format": "builtin", "architecture": "mtcnn_faces"})
+    assert made.status_code == 201 and made.get_json()["version"] == 2 and made.get_json()["label_names"] == ["face"]
+    unknown = login("manager").api("POST", url, data={"format": "builtin", "architecture": "yolo_faces"})
+    assert unknown.status_code == 422 and "mtcnn_faces" in unknown.get_json()["errors"]["architecture"]

@@ -73,8 +73,15 @@ class Models(MethodView):
     @blp.response(201, ModelVersionDetailSchema)
     def post(self, project_id: int):
         """Register a model file (multipart: ``file``, ``format``, ``architecture``, ``labels``
-        as comma-separated names in class order) as the project's newest version (managers)."""
+        as comma-separated names in class order) as the project's newest version (managers).
+
+        With ``format=builtin`` and ``architecture`` one of ``opencv_hog_people`` or
+        ``mtcnn_faces``, a detector shipped with the packages is registered instead (no file,
+        no labels: they come with it; the project needs its shape label).
+        """
         project, _ = access.get_project(project_id, current_user, MANAGERS)
+        if request.form.get("format") == "builtin":
+            return models.add_builtin_version(project, request.form.get("architecture", ""), user_id=current_user.id)
         upload = request.files.get("file")
         if upload is None:
             raise ValidationFailed("send the model file as multipart field 'file'", {"file": "required"})
