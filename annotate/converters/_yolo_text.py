@@ -23,7 +23,7 @@ _KEPT = 6
 # Fractions this close to one half may round either way after the multiplication.
 _NEAR_HALF = 1e-3
 # Boxes worked out together: the digit arrays take about 1 KB a box.
-_BATCH = 4096
+_BATCH = 1024
 
 
 def _fixed_point(values: Any) -> Any:

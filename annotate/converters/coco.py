@@ -539,8 +539,10 @@ class _Reader:
         self.item_ids: set[str] = set()
         # Shape ids used in each item, by item id; made for an item when an annotation takes the general path.
         self.shape_ids: dict[str, set[str]] = {}
-        # Every shape id given out in the current file, so that the plain path knows its id is free.
-        self.given: set[str] = set()
+        # By item id, the largest annotation id of its plain boxes while the item has no shape_ids
+        # set: ids rising within an image (as COCO writers give them) are free without a set of
+        # every id (5 MB for 100000 boxes). See _take_id.
+        self.last_ids: dict[str, int] = {}
         self.groups = 0
         self.plain = True
         # The source of every plain box of this import (see the module docstring).
@@ -572,7 +574,6 @@ class _Reader:
                     self._restore(saved)
                 finally:
                     stream.close()
-                    self.given = set()
         try:
             doc = _load_json(file)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -583,7 +584,6 @@ class _Reader:
         annotations = doc.get("annotations") or []
         del doc
         self._read_annotations(annotations, items_by_image)
-        self.given = set()
 
     def _read_streamed(self, subset: str, file: Path, stream: ArrayStream) -> None:
         head = stream.head
@@ -605,14 +605,15 @@ class _Reader:
             len(self.items),
             set(self.item_ids),
             {key: set(value) for key, value in self.shape_ids.items()},
+            dict(self.last_ids),
             self.groups,
             self.plain,
             (report.lost.copy(), report.clipped.copy(), report.dropped_empty.copy(), list(report.notes)),
         )
 
     def _restore(self, state: tuple[Any, ...]) -> None:
-        labels, names, item_count, item_ids, shape_ids, groups, plain, counts = state
-        self.labels, self.label_names, self.item_ids, self.shape_ids = labels, names, item_ids, shape_ids
+        labels, names, item_count, item_ids, shape_ids, last_ids, groups, plain, counts = state
+        self.labels, self.label_names, self.item_ids, self.shape_ids, self.last_ids = labels, names, item_ids, shape_ids, last_ids
         del self.items[item_count:]
         self.groups, self.plain = groups, plain
         report = self.report
@@ -632,7 +633,7 @@ class _Reader:
 
     def _read_annotations(self, annotations: list[Any], items_by_image: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
         """Turn annotations into shapes; each is released from ``annotations`` once read."""
-        labels, given, shape_ids, human, box_layout = self.labels, self.given, self.shape_ids, self.human, _BOX_LAYOUT
+        labels, shape_ids, human, box_layout = self.labels, self.shape_ids, self.human, _BOX_LAYOUT
         for index, annotation in enumerate(annotations):
             annotations[index] = None  # the raw dict goes as soon as its shape exists
             entry = items_by_image.get(annotation.get("image_id"))
@@ -669,22 +670,12 @@ class _Reader:
                         and 0.0 <= x < x + w <= item["width"]
                         and 0.0 <= y < y + h <= item["height"]
                         and len(shape_id) <= 64
-                        and shape_id not in given
+                        and self._take_id(shape_id, annotation_id, item["id"], shapes)
                     ):
-                        given.add(shape_id)
-                        if shape_ids:
-                            used = shape_ids.get(item["id"])
-                            if used is not None:
-                                used.add(shape_id)
                         shapes.append({"id": shape_id, "type": "bbox", "bbox": bbox, "label": label["name"], "source": human})
                         continue
             shape = _plain_box(annotation, item["width"], item["height"], label["name"], human)
-            if shape is not None and shape["id"] not in given:
-                given.add(shape["id"])
-                if shape_ids:
-                    used = shape_ids.get(item["id"])
-                    if used is not None:
-                        used.add(shape["id"])
+            if shape is not None and self._take_id(shape["id"], annotation["id"], item["id"], shapes):
                 shapes.append(shape)
                 continue
             self.plain = False
@@ -696,8 +687,26 @@ class _Reader:
                 self.groups += 1
                 for new_shape in new_shapes:
                     new_shape["group"] = self.groups
-            given.update(new_shape["id"] for new_shape in new_shapes)
             shapes.extend(new_shapes)
+
+    def _take_id(self, shape_id: str, annotation_id: int, item_id: str, shapes: list[dict[str, Any]]) -> bool:
+        """Give the plain id ``shape_id`` (``coco-<annotation_id>``) to a new shape of the item unless one of its shapes has it.
+
+        Shape ids are unique within an item. While the item's shapes are all plain boxes with
+        smaller annotation ids, the id is free without a look-up (distinct ints are distinct
+        texts); otherwise the item's ``shape_ids`` set, made from its shapes once, is asked.
+        """
+        used = self.shape_ids.get(item_id)
+        if used is None:
+            last = self.last_ids.get(item_id)
+            if last is None or annotation_id > last:
+                self.last_ids[item_id] = annotation_id
+                return True
+            used = self.shape_ids[item_id] = {shape["id"] for shape in shapes}
+        if shape_id in used:
+            return False
+        used.add(shape_id)
+        return True
 
     def _add_label(self, category_id: Any, name: Any, color: Any = None) -> dict[str, Any] | None:
         if isinstance(category_id, str) and category_id.strip().lstrip("-").isdigit():

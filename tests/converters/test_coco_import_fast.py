@@ -212,3 +212,22 @@ def test_detect_reads_the_head_only(tmp_path, monkeypatch):
     assert coco.CocoFormat().detect(root)
     monkeypatch.undo()
     assert not coco.CocoFormat().detect(other)
+
+
+def test_plain_ids_out_of_order_and_repeated_across_images(tmp_path, monkeypatch):
+    # Ids fall within image 1 (3, 1, 2) and 1 comes back there; image 2 reuses ids 1 and 3.
+    annotations = [
+        _box(3, 1, [1.0, 1.0, 2.0, 2.0]),
+        _box(1, 1, [2.0, 2.0, 2.0, 2.0]),
+        _box(2, 1, [3.0, 3.0, 2.0, 2.0]),
+        _box(1, 1, [4.0, 4.0, 2.0, 2.0]),
+        _box(1, 2, [5.0, 5.0, 2.0, 2.0]),
+        _box(3, 2, [6.0, 6.0, 2.0, 2.0]),
+    ]
+    root = _write(tmp_path / "in", _coco(annotations))
+    (streamed, _), (whole, _) = _both(root, monkeypatch)
+    assert _same(streamed, whole)
+    ids = [[shape["id"] for shape in item["annotation"]["shapes"]] for item in streamed["items"]]
+    # Shape ids are unique within an item: only the second 1 of image 1 is renamed.
+    assert ids == [["coco-3", "coco-1", "coco-2", "coco-1_2"], ["coco-1", "coco-3"]]
+    schemas.validate_dataset(streamed)
