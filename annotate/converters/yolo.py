@@ -202,14 +202,14 @@ class YoloFormat(DatasetFormat):
             stem = _stem(path)
             text = plain_text if plain_text is not None else _item_lines(item, classes, report).encode("utf-8")
             writer.write_bytes(f"{folder}/{stem}.txt", text)
-            lists.setdefault(key, []).append(f"data/{folder}/{path}")
+            lists.setdefault(key, []).append(path)  # the item's own string: written below
             size = (item["width"], item["height"])
             if sizes.setdefault(stem, size) != size:
                 report.note(f"images.meta holds one size per name: {stem!r} differs between subsets; read the size from the images")
                 sizes[stem] = size
         config = [f"classes = {len(classes)}"]
         for key, paths in lists.items():
-            writer.write_text(f"{key}.txt", "".join(f"{line}\n" for line in paths))
+            writer.write_text(f"{key}.txt", "".join(f"data/obj_{key}_data/{path}\n" for path in paths))
             config.append(f"{key} = data/{key}.txt")
         config += ["names = data/obj.names", "backup = backup/"]
         writer.write_text(CONFIG_FILE, "\n".join(config) + "\n")
@@ -273,7 +273,8 @@ def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionR
     while candidate.lower() in used_stems:
         number += 1
         candidate = f"{stem}_{number}"
-    used_stems.add(candidate.lower())
+    key = candidate.lower()
+    used_stems.add(candidate if key == candidate else key)  # one string, not two, per item
     if candidate == stem:
         return item
     path = candidate + normalized[len(stem) :]
