@@ -191,6 +191,7 @@ class YoloFormat(DatasetFormat):
         lists: dict[str, list[str]] = {}
         used_stems: dict[str, set[str]] = {}
         sizes: dict[str, tuple[int, int]] = {}
+        size_tuples: dict[tuple[int, int], tuple[int, int]] = {}
         plain_texts = _plain_item_texts(dataset["items"], classes)
         for item, plain_text in zip(dataset["items"], plain_texts, strict=True):
             subset = item.get("subset", DEFAULT_SUBSET)
@@ -204,6 +205,7 @@ class YoloFormat(DatasetFormat):
             writer.write_bytes(f"{folder}/{stem}.txt", text)
             lists.setdefault(key, []).append(path)  # the item's own string: written below
             size = (item["width"], item["height"])
+            size = size_tuples.setdefault(size, size)  # one tuple per image size, not per item
             if sizes.setdefault(stem, size) != size:
                 report.note(f"images.meta holds one size per name: {stem!r} differs between subsets; read the size from the images")
                 sizes[stem] = size
