@@ -118,7 +118,9 @@ def normalize_relative_path(path: str) -> str:
     candidate = "/".join(parts)
     if is_safe_relative_path(candidate):
         return candidate
-    return PurePosixPath(cleaned).name or "image"
+    name = PurePosixPath(cleaned).name
+    # ".." is a name to PurePosixPath: never hand it (or nothing) back as a file name.
+    return name if name not in ("", ".", "..") and is_safe_relative_path(name) else "image"
 
 
 def path_with_extension(path: str, ext: str) -> str:

@@ -11,7 +11,10 @@ from annotate.converters.geometry import is_safe_relative_path, normalize_relati
 def _general(path: str) -> str:
     cleaned = path.replace("\\", "/")
     candidate = "/".join(part for part in cleaned.split("/") if part not in ("", "."))
-    return candidate if is_safe_relative_path(candidate) else PurePosixPath(cleaned).name or "image"
+    if is_safe_relative_path(candidate):
+        return candidate
+    name = PurePosixPath(cleaned).name
+    return name if name not in ("", ".", "..") and is_safe_relative_path(name) else "image"
 
 
 def test_every_short_path_is_cleaned_as_the_general_rule_cleans_it():
@@ -19,6 +22,8 @@ def test_every_short_path_is_cleaned_as_the_general_rule_cleans_it():
     paths = {"".join(parts) for count in range(5) for parts in itertools.product(pieces, repeat=count)}
     assert len(paths) > 4000
     assert [path for path in paths if normalize_relative_path(path) != _general(path)] == []
+    # Whatever comes in, what goes out is safe to join to an output folder.
+    assert [path for path in paths if not is_safe_relative_path(normalize_relative_path(path))] == []
 
 
 def test_hand_worked_paths():
@@ -27,3 +32,4 @@ def test_hand_worked_paths():
     assert normalize_relative_path("c:/x.jpg") == "x.jpg"  # a drive letter: the base name
     assert normalize_relative_path("./images\\a.jpg") == "images/a.jpg"
     assert normalize_relative_path("/abs/a.jpg") == "abs/a.jpg"
+    assert normalize_relative_path("..") == normalize_relative_path("a/..") == normalize_relative_path("..\\..") == "image"
