@@ -98,9 +98,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--classes", type=int, default=3, help="use digits 0..classes-1")
     parser.add_argument("--size", type=int, default=128, help="canvas side in pixels")
+    parser.add_argument(
+        "--input-size", type=int, default=320,
+        help="side the detector resizes canvases to (the platform's TRAIN_MIN_SIZE); at 128 its coarse maps cannot place digits",
+    )  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 8 canvases, 2 epochs")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.per_round, args.eval, args.epochs = 2, 8, 8, 2
 
     from prelabel.detection import TrainSample, load_detector, save_model_file, train_detector
 
@@ -119,7 +126,7 @@ def main() -> None:
         samples = [TrainSample(image, boxes, labels) for image, boxes, labels in labeled]
         started = time.perf_counter()
         result = train_detector(
-            samples, names, epochs=args.epochs, seed=args.seed, min_size=args.size, max_size=args.size, batch_size=4, lr=0.02
+            samples, names, epochs=args.epochs, seed=args.seed, min_size=args.input_size, max_size=args.input_size, batch_size=4, lr=0.02
         )
         seconds = time.perf_counter() - started
         with tempfile.TemporaryDirectory() as tmp:
