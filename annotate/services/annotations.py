@@ -86,18 +86,40 @@ def latest_documents(item_ids) -> dict[int, tuple[dict[str, Any], int]]:
         (use :func:`schemas.empty_annotation` and revision 0 for them, as
         :func:`latest_document` does).
     """
+    rows = _latest_per_line(item_ids, AnnotationRevision.line == 0)
+    return {item_id: (copy.deepcopy(document), number) for item_id, _, document, number in rows}
+
+
+def latest_answer_documents(item_ids) -> dict[tuple[int, int], tuple[dict[str, Any], int]]:
+    """Return ``{(item id, line): (document, revision number)}`` of the overlapping labelers' answers.
+
+    Args:
+        item_ids: a ``select(Item.id)`` statement or a list of ids.
+
+    Returns:
+        The newest revision of every answer line (``line`` > 0, the answer task's replica) of
+        the items, in one query; lines without revisions are absent.
+    """
+    rows = _latest_per_line(item_ids, AnnotationRevision.line > 0)
+    return {(item_id, line): (copy.deepcopy(document), number) for item_id, line, document, number in rows}
+
+
+def _latest_per_line(item_ids, lines) -> Any:
+    """Rows ``(item id, line, document, number)`` of the newest revision per item and line."""
     newest = (
-        select(AnnotationRevision.item_id, func.max(AnnotationRevision.number).label("number"))
-        .where(AnnotationRevision.item_id.in_(item_ids), AnnotationRevision.line == 0)
-        .group_by(AnnotationRevision.item_id)
+        select(AnnotationRevision.item_id, AnnotationRevision.line, func.max(AnnotationRevision.number).label("number"))
+        .where(AnnotationRevision.item_id.in_(item_ids), lines)
+        .group_by(AnnotationRevision.item_id, AnnotationRevision.line)
         .subquery()
     )
-    rows = db.session.execute(
-        select(AnnotationRevision.item_id, AnnotationRevision.document, AnnotationRevision.number)
-        .join(newest, (newest.c.item_id == AnnotationRevision.item_id) & (newest.c.number == AnnotationRevision.number))
-        .where(AnnotationRevision.line == 0)
+    return db.session.execute(
+        select(AnnotationRevision.item_id, AnnotationRevision.line, AnnotationRevision.document, AnnotationRevision.number).join(
+            newest,
+            (newest.c.item_id == AnnotationRevision.item_id)
+            & (newest.c.line == AnnotationRevision.line)
+            & (newest.c.number == AnnotationRevision.number),
+        )
     )
-    return {item_id: (copy.deepcopy(document), number) for item_id, document, number in rows}
 
 
 def check_document(document: Any, project: Project, item: Item) -> None:

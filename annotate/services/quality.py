@@ -46,6 +46,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+import schemas
 from annotate.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from annotate.extensions import db
 from annotate.models import (
@@ -587,26 +588,9 @@ def answer_documents(project: Project, item_ids: list[int] | None = None, limit:
     tasks_ = db.session.execute(query).all()
     if not tasks_:
         return {}
-    owner = {(item_id, replica): user_id for item_id, replica, user_id in tasks_}
-    ids = sorted({item_id for item_id, _, _ in tasks_})
-    newest = (
-        select(AnnotationRevision.item_id, AnnotationRevision.line, func.max(AnnotationRevision.number).label("number"))
-        .where(AnnotationRevision.item_id.in_(ids), AnnotationRevision.line > 0)
-        .group_by(AnnotationRevision.item_id, AnnotationRevision.line)
-        .subquery()
-    )
-    documents = {(item_id, user_id): {"version": 1, "tags": [], "shapes": []} for (item_id, _), user_id in owner.items()}
-    for item_id, line, document in db.session.execute(
-        select(AnnotationRevision.item_id, AnnotationRevision.line, AnnotationRevision.document).join(
-            newest,
-            (newest.c.item_id == AnnotationRevision.item_id)
-            & (newest.c.line == AnnotationRevision.line)
-            & (newest.c.number == AnnotationRevision.number),
-        )
-    ):
-        if (item_id, line) in owner:
-            documents[(item_id, owner[(item_id, line)])] = document
-    return documents
+    saved = annotations.latest_answer_documents(sorted({item_id for item_id, _, _ in tasks_}))
+    empty = (schemas.empty_annotation(), 0)
+    return {(item_id, user_id): saved.get((item_id, replica), empty)[0] for item_id, replica, user_id in tasks_}
 
 
 def labeler_figures(project: Project) -> list[dict[str, Any]]:

@@ -67,6 +67,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
+import schemas
 from annotate.errors import Conflict, Forbidden, ValidationFailed
 from annotate.extensions import db
 from annotate.models import AnnotationRevision, GoldAnswer, GoldItem, Item, Project, Task, TaskEvent, User
@@ -80,8 +81,10 @@ from workflows.merge import merge_documents
 SYSTEM_ROLE = Role.ADMIN
 
 
-def apply_action(task: Task, user: User, role: Role, action: Action, comment: str = "") -> TaskEvent:
+def apply_action(task: Task, user: User | None, role: Role, action: Action, comment: str = "") -> TaskEvent:
     """Move ``task`` by ``action`` (not committed) and record who did it.
+
+    ``user`` None is the system acting (with :data:`SYSTEM_ROLE`): the event has no actor.
 
     Raises:
         Conflict: the table does not allow this action in the task's state for this role.
@@ -90,7 +93,8 @@ def apply_action(task: Task, user: User, role: Role, action: Action, comment: st
         new = next_state(task.state, action, role)
     except TransitionError as exc:
         raise Conflict(f"task {task.id}: {exc}", {"state": task.state}) from None
-    event = TaskEvent(task_id=task.id, actor_id=user.id, action=action, from_state=task.state, to_state=new, comment=comment)
+    actor_id = user.id if user is not None else None
+    event = TaskEvent(task_id=task.id, actor_id=actor_id, action=action, from_state=task.state, to_state=new, comment=comment)
     task.state = new
     db.session.add(event)
     return event
@@ -570,7 +574,10 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
             .order_by(Task.replica)
         )
     )
-    documents = {task.assignee_id or -task.replica: annotations.latest_document(task.item_id, task.replica)[0] for task in answers}
+    saved = annotations.latest_answer_documents([item_task.item_id])
+    documents = {
+        task.assignee_id or -task.replica: saved.get((task.item_id, task.replica), (schemas.empty_annotation(), 0))[0] for task in answers
+    }
     labelers = [w for w in documents if w > 0]
     weights = None
     if stage.method == "weighted":
@@ -595,8 +602,8 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
         f"; {result.note}" if result.note else ""
     )
     for task in answers:
-        _system_action(task, Action.MERGE, f"merged into the consensus of item {item.name!r}")
-    _system_action(item_task, Action.MERGE if route == Route.REVIEW else Action.AUTO_ACCEPT, summary)
+        apply_action(task, None, SYSTEM_ROLE, Action.MERGE, f"merged into the consensus of item {item.name!r}")
+    apply_action(item_task, None, SYSTEM_ROLE, Action.MERGE if route == Route.REVIEW else Action.AUTO_ACCEPT, summary)
     return route
 
 
@@ -608,25 +615,16 @@ def answers_of(task: Task) -> list[dict[str, Any]]:
         None), ``state``, ``annotation`` (their latest document), ``revision``; empty for an
         item without overlap.
     """
-    rows = db.session.scalars(select(Task).where(Task.item_id == task.item_id, Task.replica > 0).order_by(Task.replica))
+    rows = db.session.scalars(
+        select(Task).options(joinedload(Task.assignee)).where(Task.item_id == task.item_id, Task.replica > 0).order_by(Task.replica)
+    )
+    saved = annotations.latest_answer_documents([task.item_id])
     out = []
     for answer in rows:
-        document, revision = annotations.latest_document(answer.item_id, answer.replica)
+        document, revision = saved.get((answer.item_id, answer.replica), (schemas.empty_annotation(), 0))
         labeler = answer.assignee.username if answer.assignee else None
         out.append({"replica": answer.replica, "labeler": labeler, "state": answer.state, "annotation": document, "revision": revision})
     return out
-
-
-def _system_action(task: Task, action: Action, comment: str) -> TaskEvent:
-    """Apply an action the system takes (admin role, no actor), not committed."""
-    try:
-        new = next_state(task.state, action, SYSTEM_ROLE)
-    except TransitionError as exc:
-        raise Conflict(f"task {task.id}: {exc}", {"state": task.state}) from None
-    event = TaskEvent(task_id=task.id, actor_id=None, action=action, from_state=task.state, to_state=new, comment=comment)
-    task.state = new
-    db.session.add(event)
-    return event
 
 
 def _auto_accept(task: Task, user: User, role: Role, project: Project) -> TaskEvent:
@@ -637,14 +635,10 @@ def _auto_accept(task: Task, user: User, role: Role, project: Project) -> TaskEv
     """
     try:
         next_state(task.state, Action.SUBMIT, role)  # the labeler's own right to submit still applies
-        new = next_state(task.state, Action.AUTO_ACCEPT, SYSTEM_ROLE)
     except TransitionError as exc:
         raise Conflict(f"task {task.id}: {exc}", {"state": task.state}) from None
     comment = f"submitted by {user.username}; not drawn for review (review rate {project.review_rate:g})"
-    event = TaskEvent(task_id=task.id, actor_id=None, action=Action.AUTO_ACCEPT, from_state=task.state, to_state=new, comment=comment)
-    task.state = new
-    db.session.add(event)
-    return event
+    return apply_action(task, None, SYSTEM_ROLE, Action.AUTO_ACCEPT, comment)
 
 
 def _event_counts(task_id: int, actions: tuple[Action, ...], after_id: int = 0) -> dict[Action, int]:
