@@ -111,9 +111,7 @@ class HogPeopleDetector:
 
     def _detect(self, image: np.ndarray, score_threshold: float, nms_iou: float, max_detections: int) -> list[Detection]:
         cv2 = self._cv2
-        array = np.asarray(image)
-        if array.dtype != np.uint8 or array.ndim not in (2, 3):
-            raise ValueError(f"expected a uint8 (H, W, 3) image, got dtype {array.dtype} and shape {array.shape}")
+        array = _uint8_image(image)
         gray = array if array.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_RGB2GRAY)
         height, width = gray.shape
         factor = 2.0 if min(height, width) < UPSCALE_BELOW else 1.0
@@ -131,12 +129,25 @@ class HogPeopleDetector:
             x2, y2 = min(float(width), (x + w) / factor), min(float(height), (y + h) / factor)
             if x2 > x1 and y2 > y1:
                 found.append(Detection(0, (x1, y1, x2 - x1, y2 - y1), score))
-        found.sort(key=lambda d: -d.score)
-        kept: list[Detection] = []
-        for det in found:
-            if all(_iou(det.bbox, other.bbox) <= nms_iou for other in kept):
-                kept.append(det)
-        return kept[:max_detections]
+        return _best(found, nms_iou, max_detections)
+
+
+def _uint8_image(image: np.ndarray) -> np.ndarray:
+    """The image as an array; refuse anything but uint8 of 2 or 3 dimensions."""
+    array = np.asarray(image)
+    if array.dtype != np.uint8 or array.ndim not in (2, 3):
+        raise ValueError(f"expected a uint8 (H, W, 3) image, got dtype {array.dtype} and shape {array.shape}")
+    return array
+
+
+def _best(found: list[Detection], nms_iou: float, max_detections: int) -> list[Detection]:
+    """Greedy non-maximum suppression: highest scores first, dropping boxes overlapping a kept one above ``nms_iou``."""
+    found = sorted(found, key=lambda d: -d.score)
+    kept: list[Detection] = []
+    for det in found:
+        if all(_iou(det.bbox, other.bbox) <= nms_iou for other in kept):
+            kept.append(det)
+    return kept[:max_detections]
 
 
 def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
@@ -207,9 +218,7 @@ class MtcnnFaceDetector:
         return [self._detect(image, score_threshold, nms_iou, max_detections) for image in images]
 
     def _detect(self, image: np.ndarray, score_threshold: float, nms_iou: float, max_detections: int) -> list[Detection]:
-        array = np.asarray(image)
-        if array.dtype != np.uint8 or array.ndim not in (2, 3):
-            raise ValueError(f"expected a uint8 (H, W, 3) image, got dtype {array.dtype} and shape {array.shape}")
+        array = _uint8_image(image)
         rgb = np.stack([array] * 3, axis=-1) if array.ndim == 2 else np.ascontiguousarray(array[:, :, :3])
         height, width = rgb.shape[:2]
         boxes, scores = self._mtcnn.detect(rgb)
@@ -220,12 +229,7 @@ class MtcnnFaceDetector:
             x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2)
             if score >= score_threshold and x2 > x1 and y2 > y1:
                 found.append(Detection(0, (x1, y1, x2 - x1, y2 - y1), float(score)))
-        found.sort(key=lambda d: -d.score)
-        kept: list[Detection] = []
-        for det in found:
-            if all(_iou(det.bbox, other.bbox) <= nms_iou for other in kept):
-                kept.append(det)
-        return kept[:max_detections]
+        return _best(found, nms_iou, max_detections)
 
 
 def load_builtin(architecture: str) -> HogPeopleDetector | MtcnnFaceDetector:
