@@ -537,12 +537,6 @@ class _Reader:
         self.label_names: set[str] = set()
         self.items: list[dict[str, Any]] = []
         self.item_ids: set[str] = set()
-        # Shape ids used in each item, by item id; made for an item when an annotation takes the general path.
-        self.shape_ids: dict[str, set[str]] = {}
-        # By item id, the largest annotation id of its plain boxes while the item has no shape_ids
-        # set: ids rising within an image (as COCO writers give them) are free without a set of
-        # every id (5 MB for 100000 boxes). See _take_id.
-        self.last_ids: dict[str, int] = {}
         self.groups = 0
         self.plain = True
         # The source of every plain box of this import (see the module docstring).
@@ -604,43 +598,48 @@ class _Reader:
             set(self.label_names),
             len(self.items),
             set(self.item_ids),
-            {key: set(value) for key, value in self.shape_ids.items()},
-            dict(self.last_ids),
             self.groups,
             self.plain,
             (report.lost.copy(), report.clipped.copy(), report.dropped_empty.copy(), list(report.notes)),
         )
 
     def _restore(self, state: tuple[Any, ...]) -> None:
-        labels, names, item_count, item_ids, shape_ids, last_ids, groups, plain, counts = state
-        self.labels, self.label_names, self.item_ids, self.shape_ids, self.last_ids = labels, names, item_ids, shape_ids, last_ids
+        labels, names, item_count, item_ids, groups, plain, counts = state
+        self.labels, self.label_names, self.item_ids = labels, names, item_ids
         del self.items[item_count:]
         self.groups, self.plain = groups, plain
         report = self.report
         report.lost, report.clipped, report.dropped_empty, report.notes = counts
 
-    def _read_head(self, subset: str, doc: dict[str, Any], file: Path) -> dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]]:
-        """Read the categories and images; return ``{image id: (item, its shapes list)}``."""
+    def _read_head(self, subset: str, doc: dict[str, Any], file: Path) -> dict[Any, list[Any]]:
+        """Read the categories and images; return ``{image id: entry}`` (see :meth:`_read_annotations`)."""
         for category in doc.get("categories") or []:
             self._add_label(category.get("id"), category.get("name"), category.get("color"))
-        items_by_image: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        items_by_image: dict[Any, list[Any]] = {}
         for image in doc["images"]:
             item = self._item(subset, image, file)
             if item is not None:
-                items_by_image[image.get("id")] = (item, item["annotation"]["shapes"])
+                items_by_image[image.get("id")] = [item, item["annotation"]["shapes"], None, None]
                 self.items.append(item)
         return items_by_image
 
-    def _read_annotations(self, annotations: list[Any], items_by_image: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
-        """Turn annotations into shapes; each is released from ``annotations`` once read."""
-        labels, shape_ids, human, box_layout = self.labels, self.shape_ids, self.human, _BOX_LAYOUT
+    def _read_annotations(self, annotations: list[Any], items_by_image: dict[Any, list[Any]]) -> None:
+        """Turn annotations into shapes; each is released from ``annotations`` once read.
+
+        Each image's entry is ``[item, its shapes, last id, used ids]``. Shape ids are unique
+        within an item. While the item's shapes are all plain boxes with rising annotation ids
+        (as COCO writers give them), "last id" is the largest and a larger one is free without
+        a set of every id (5 MB for 100000 boxes); otherwise "used ids" is that set, made from
+        the item's shapes once (:func:`_used_ids`).
+        """
+        labels, human, box_layout = self.labels, self.human, _BOX_LAYOUT
         for index, annotation in enumerate(annotations):
             annotations[index] = None  # the raw dict goes as soon as its shape exists
             entry = items_by_image.get(annotation.get("image_id"))
             if entry is None:
                 self.report.lose("shape", "the annotation names an image that is not in the file")
                 continue
-            item, shapes = entry
+            item, shapes, last_id, used = entry
             category_id = annotation.get("category_id")
             label = labels.get(category_id) if type(category_id) is int else None
             if label is None:
@@ -649,11 +648,13 @@ class _Reader:
                     self.report.lose("shape", "the annotation has no category")
                     continue
             if annotation.keys() == box_layout:
-                # The usual layout with float numbers inside the image: _plain_box's shape, inline
-                # (this loop runs once per box). Anything else is left to _plain_box.
+                # The usual layout with float numbers inside the image and a rising id: _plain_box's
+                # shape, inline (this loop runs once per box). Anything else is left to _plain_box.
                 annotation_id, bbox, iscrowd = annotation["id"], annotation["bbox"], annotation["iscrowd"]
                 if (
                     type(annotation_id) is int
+                    and used is None
+                    and (last_id is None or annotation_id > last_id)
                     and type(bbox) is list
                     and len(bbox) == 4
                     and annotation["segmentation"] == []
@@ -670,43 +671,32 @@ class _Reader:
                         and 0.0 <= x < x + w <= item["width"]
                         and 0.0 <= y < y + h <= item["height"]
                         and len(shape_id) <= 64
-                        and self._take_id(shape_id, annotation_id, item["id"], shapes)
                     ):
+                        entry[2] = annotation_id
                         shapes.append({"id": shape_id, "type": "bbox", "bbox": bbox, "label": label["name"], "source": human})
                         continue
             shape = _plain_box(annotation, item["width"], item["height"], label["name"], human)
-            if shape is not None and self._take_id(shape["id"], annotation["id"], item["id"], shapes):
-                shapes.append(shape)
-                continue
+            if shape is not None:
+                annotation_id = annotation["id"]
+                if used is None and (last_id is None or annotation_id > last_id):
+                    entry[2] = annotation_id
+                    shapes.append(shape)
+                    continue
+                if used is None:
+                    used = entry[3] = _used_ids(shapes)
+                if shape["id"] not in used:
+                    used.add(shape["id"])
+                    shapes.append(shape)
+                    continue
             self.plain = False
-            used = shape_ids.get(item["id"])
             if used is None:
-                used = shape_ids[item["id"]] = {shape["id"] for shape in shapes}
+                used = entry[3] = _used_ids(shapes)
             new_shapes = self._shapes(annotation, item, label, used)
             if len(new_shapes) > 1:
                 self.groups += 1
                 for new_shape in new_shapes:
                     new_shape["group"] = self.groups
             shapes.extend(new_shapes)
-
-    def _take_id(self, shape_id: str, annotation_id: int, item_id: str, shapes: list[dict[str, Any]]) -> bool:
-        """Give the plain id ``shape_id`` (``coco-<annotation_id>``) to a new shape of the item unless one of its shapes has it.
-
-        Shape ids are unique within an item. While the item's shapes are all plain boxes with
-        smaller annotation ids, the id is free without a look-up (distinct ints are distinct
-        texts); otherwise the item's ``shape_ids`` set, made from its shapes once, is asked.
-        """
-        used = self.shape_ids.get(item_id)
-        if used is None:
-            last = self.last_ids.get(item_id)
-            if last is None or annotation_id > last:
-                self.last_ids[item_id] = annotation_id
-                return True
-            used = self.shape_ids[item_id] = {shape["id"] for shape in shapes}
-        if shape_id in used:
-            return False
-        used.add(shape_id)
-        return True
 
     def _add_label(self, category_id: Any, name: Any, color: Any = None) -> dict[str, Any] | None:
         if isinstance(category_id, str) and category_id.strip().lstrip("-").isdigit():
@@ -856,6 +846,11 @@ class _Reader:
 
 
 _BOX_LAYOUT = frozenset(("id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd"))
+
+
+def _used_ids(shapes: list[dict[str, Any]]) -> set[str]:
+    """Return the ids of ``shapes``."""
+    return {shape["id"] for shape in shapes}
 
 
 def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str, human: dict[str, str]) -> dict[str, Any] | None:

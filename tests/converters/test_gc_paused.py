@@ -49,3 +49,24 @@ def test_the_collector_is_back_on_after_a_failed_import(tmp_path):
     with pytest.raises(FormatError, match="not a readable JSON file"):
         import_dataset("coco", tmp_path)
     assert gc.isenabled()
+
+
+def test_objects_made_while_paused_end_in_the_oldest_generation():
+    # Left young, the first allocation after the block would walk all of them in one collection.
+    with gc_paused():
+        made = [{"bbox": [float(number)]} for number in range(5000)]
+    assert gc.get_count()[0] < 100
+    oldest = {id(obj) for obj in gc.get_objects(generation=2)}
+    assert id(made) in oldest and id(made[0]) in oldest and id(made[-1]["bbox"]) in oldest
+
+
+def test_objects_the_process_froze_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            made = [[number] for number in range(100)]
+        assert gc.get_freeze_count() == frozen
+        assert id(made) not in {id(obj) for obj in gc.get_objects(generation=2)}
+    finally:
+        gc.unfreeze()
