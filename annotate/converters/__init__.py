@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
-import secrets
 import shutil
 import zipfile
 from pathlib import Path
@@ -255,7 +254,7 @@ def _check_destination(dest: Path, *, overwrite: bool) -> None:
 def _new_sibling(dest: Path, kind: str) -> Path:
     """Create and return an empty hidden folder next to ``dest`` (same file system)."""
     while True:
-        candidate = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.{kind}"
+        candidate = dest.parent / f".{dest.name}.{os.urandom(4).hex()}.{kind}"
         try:
             candidate.mkdir()
         except FileExistsError:
@@ -266,7 +265,7 @@ def _new_sibling(dest: Path, kind: str) -> Path:
 def _new_sibling_file(dest: Path, kind: str) -> Path:
     """Create and return an empty hidden file next to ``dest`` (same file system)."""
     while True:
-        candidate = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.{kind}"
+        candidate = dest.parent / f".{dest.name}.{os.urandom(4).hex()}.{kind}"
         try:
             candidate.open("xb").close()
         except FileExistsError:
