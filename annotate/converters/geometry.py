@@ -123,6 +123,38 @@ def normalize_relative_path(path: str) -> str:
     return name if name not in ("", ".", "..") and is_safe_relative_path(name) else "image"
 
 
+def posix_normalized(path: str) -> str:
+    """Return ``path`` as ``PurePosixPath`` spells it, without pathlib's cost (a few us a call).
+
+    Args:
+        path: a POSIX path, such as ``"a//b"`` or ``"./a"``.
+
+    Returns:
+        ``str(PurePosixPath(path))``: ``"a/b"``, ``"a"``.
+    """
+    if "//" in path or "/./" in path or path.startswith("./") or path.endswith(("/", "/.")) or path == ".":
+        return str(PurePosixPath(path))  # the rare paths that need cleaning
+    return path
+
+
+def posix_stem(path: str) -> str:
+    """Return ``str(PurePosixPath(path).with_suffix(""))`` without pathlib's cost.
+
+    Args:
+        path: a POSIX path.
+
+    Returns:
+        The normalized path without the last name's suffix; a name whose only dot leads or
+        ends it (``.x``, ``a.``) has no suffix and keeps it.
+    """
+    path = posix_normalized(path)
+    slash = path.rfind("/")
+    dot = path.rfind(".")
+    if slash + 1 < dot < len(path) - 1:
+        return path[:dot]
+    return path
+
+
 def path_with_extension(path: str, ext: str) -> str:
     """Give ``path`` the extension ``ext`` unless it already has it (.jpeg counts as .jpg).
 

@@ -57,6 +57,8 @@ from annotate.converters.geometry import (
     is_safe_relative_path,
     parse_attribute_value,
     parse_bool,
+    posix_normalized,
+    posix_stem,
     round_half_up,
     unique_name,
 )
@@ -153,8 +155,9 @@ def voc_id_for(path: str) -> str:
     Returns:
         A non-empty id, usable as a file name (before making it unique).
     """
-    pure = PurePosixPath(path)
-    stem = str(pure.with_suffix("")) if pure.suffix else path
+    stem = posix_stem(path)
+    if stem == posix_normalized(path):
+        stem = path  # no suffix: the path as it is
     voc_id = _UNSAFE_CHARS.sub("_", stem.replace("/", "__")).strip(" .")
     return voc_id or "item"
 
@@ -214,36 +217,19 @@ class _PlainObjects:
     """
 
     def __init__(self) -> None:
-        self._heads: dict[str, str] = {}
+        self.heads: dict[str, str] = {}
 
-    def __call__(self, label: str, x: float, y: float, width: float, height: float) -> str:
-        """Return the object's text for an unclipped box ``[x, y, width, height]`` with area.
-
-        Args:
-            label: the shape's label name.
-            x: left edge, pixels.
-            y: top edge, pixels.
-            width: box width as :func:`clip_bbox` returns it, pixels.
-            height: box height as :func:`clip_bbox` returns it, pixels.
-
-        Returns:
-            The ``<object>`` element, two-space indented, with its line end.
-        """
-        head = self._heads.get(label)
+    def head(self, label: str) -> str:
+        """Return the object's text up to its ``<bndbox>``, for the label name ``label``."""
+        head = self.heads.get(label)
         if head is None:
-            head = self._heads[label] = (
+            head = self.heads[label] = (
                 "  <object>\n"
                 + _leaf("    ", "name", label)
                 + _leaf("    ", "pose", "Unspecified")
                 + "".join(f"    <{flag}>0</{flag}>\n" for flag in _FLAGS)
             )
-        xmin, ymin = floor(x + 0.5) + 1, floor(y + 0.5) + 1
-        xmax = max(floor(x + width + 0.5), xmin)
-        ymax = max(floor(y + height + 0.5), ymin)
-        return (
-            f"{head}    <bndbox>\n      <xmin>{xmin}</xmin>\n      <ymin>{ymin}</ymin>\n"
-            f"      <xmax>{xmax}</xmax>\n      <ymax>{ymax}</ymax>\n    </bndbox>\n  </object>\n"
-        )
+        return head
 
 
 def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport, objects: _PlainObjects | None = None) -> bytes:
@@ -261,6 +247,7 @@ def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport, objec
     if tags:
         report.lose("tag", "VOC detection has no image-level tags", len(tags))
     objects = objects if objects is not None else _PlainObjects()
+    heads = objects.heads
     width, height = item["width"], item["height"]
     for shape in item["annotation"]["shapes"]:
         if len(shape) == 5 and shape["type"] == "bbox" and "source" in shape:
@@ -268,8 +255,17 @@ def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport, objec
             x, y, w, h = shape["bbox"]
             right, bottom = x + w, y + h
             if 0.0 <= x < right <= width and 0.0 <= y < bottom <= height:
-                # Unclipped: clip_bbox would give [x, y, w, h].
-                parts.append(objects(shape["label"], x, y, w, h))
+                # Unclipped: clip_bbox would give [x, y, w, h]; the pixel indices _object_xml
+                # writes (1-based, inclusive, rounded half up), inline as this runs once per box.
+                label = shape["label"]
+                head = heads.get(label) or objects.head(label)
+                xmin, ymin = floor(x + 0.5) + 1, floor(y + 0.5) + 1
+                xmax, ymax = floor(right + 0.5), floor(bottom + 0.5)
+                parts.append(
+                    f"{head}    <bndbox>\n      <xmin>{xmin}</xmin>\n      <ymin>{ymin}</ymin>\n"
+                    f"      <xmax>{xmax if xmax > xmin else xmin}</xmax>\n      <ymax>{ymax if ymax > ymin else ymin}</ymax>\n"
+                    "    </bndbox>\n  </object>\n"
+                )
                 continue
         if shape["type"] != "bbox":
             report.lose(shape["type"], _unsupported_reason(shape["type"]))

@@ -49,7 +49,6 @@ refused (``obj.data``) or counted as a lost item (list files).
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,7 +78,7 @@ from annotate.converters._yolo_common import (
 )
 from annotate.converters._yolo_text import box_lines
 from annotate.converters.errors import FormatError
-from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path
+from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path, posix_normalized, posix_stem
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
@@ -200,7 +199,7 @@ class YoloFormat(DatasetFormat):
                 key = keys[subset] = _subset_key(subset, set(keys.values()), report)
             folder = f"obj_{key}_data"
             path = write_image(writer, folder, _unique_path(item, used_stems.setdefault(key, set()), report), images, report)
-            stem = _stem(path)
+            stem = posix_stem(path)
             text = plain_text if plain_text is not None else _item_lines(item, classes, report).encode("utf-8")
             writer.write_bytes(f"{folder}/{stem}.txt", text)
             lists.setdefault(key, []).append(path)  # the item's own string: written below
@@ -233,23 +232,6 @@ def _item_id(entry: _Entry) -> str:
 # -- export ---------------------------------------------------------------------------
 
 
-def _normalized(path: str) -> str:
-    """Return ``path`` as ``PurePosixPath`` spells it (``a//b`` -> ``a/b``, ``./a`` -> ``a``), without pathlib's cost."""
-    if "//" in path or "/./" in path or path.startswith("./") or path.endswith(("/", "/.")):
-        return posixpath.normpath(path)
-    return path
-
-
-def _stem(path: str) -> str:
-    """Return ``str(PurePosixPath(path).with_suffix(""))``: a name whose only dot leads or ends it (``.x``, ``a.``) keeps it."""
-    path = _normalized(path)
-    slash = path.rfind("/")
-    dot = path.rfind(".")
-    if slash + 1 < dot < len(path) - 1:
-        return path[:dot]
-    return path
-
-
 def _subset_key(subset: str, used: set[str], report: ConversionReport) -> str:
     """Return an obj.data key for a subset: word characters only, not reserved, unique."""
     key = _UNSAFE_CHARS.sub("_", subset) or "subset"
@@ -269,8 +251,8 @@ def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionR
 
     ``a.jpg`` and ``a.png`` would share the label file ``a.txt``.
     """
-    normalized = _normalized(item["path"])
-    stem = _stem(normalized)
+    normalized = posix_normalized(item["path"])
+    stem = posix_stem(normalized)
     candidate, number = stem, 1
     while candidate.lower() in used_stems:
         number += 1
