@@ -15,7 +15,6 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from annotate.convert_cli import convert
-from annotate.extensions import db
 
 
 def _create_app():
@@ -119,6 +118,7 @@ def create_user_command(username: str, role: str, org_name: str, password: str, 
     from sqlalchemy import select
 
     from annotate.errors import AnnotateError
+    from annotate.extensions import db
     from annotate.models import Organization
     from annotate.services import accounts
 
@@ -144,6 +144,7 @@ def export(project_id: int, fmt: str, out: Path, with_images: bool, all_items: b
     import shutil
     import uuid
 
+    from annotate.extensions import db
     from annotate.jobs.export import run_export
     from annotate.models import Job, Project
     from annotate.services.exports import EXPORT_FORMATS
@@ -198,6 +199,7 @@ def register_model_command(
     import json
 
     from annotate.errors import AnnotateError
+    from annotate.extensions import db
     from annotate.models import Project
     from annotate.services import models
 

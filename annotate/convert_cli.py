@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,9 @@ AUTO = "auto"
 #: Image types copied unchanged, with the extension they are written under.
 _KEPT_TYPES = {".jpg": ".jpg", ".jpeg": ".jpg", ".png": ".png"}
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
+# Files that the formats' annotations are written in: a source folder holding nothing else
+# has no image any format could find.
+_ANNOTATION_SUFFIXES = {".json", ".xml", ".txt", ".csv", ".yaml", ".yml", ".names", ".data", ".ini"}
 
 
 @click.command("convert")
@@ -127,7 +131,7 @@ def _run(src_format: str, dst_format: str, src: Path, dst: Path, *, strict: bool
             lost = "; ".join(import_report.lines())
             raise click.ClickException(f"{src}: no items could be read as {src_format}" + (f" ({lost})" if lost else ""))
         images = _ImageCopier(get_format(src_format), src)
-        has_images = any(images.find(item) is not None for item in dataset["items"])
+        has_images = images.any_found(dataset["items"])
         # The document is the import's, unchanged: it is valid already, so it is checked once.
         export_report = export_dataset(
             dst_format, dataset, dst, images=images if has_images else None, strict=strict, overwrite=overwrite, checked=True
@@ -186,7 +190,19 @@ class _ImageCopier:
         self.converted_types: set[str] = set()
         self._found: dict[str, Path | None] = {}
 
+    def any_found(self, items: list[dict[str, Any]]) -> bool:
+        """Tell whether the source holds the image of any of ``items``.
+
+        A source folder with annotation files only (one walk of its tree) holds none, and its
+        items are not looked up one by one: that costs a few file checks per item, more than
+        converting a large annotations-only dataset takes.
+        """
+        if self.src.is_dir() and not _holds_other_files(self.src):
+            return False
+        return any(self.find(item) is not None for item in items)
+
     def find(self, item: dict[str, Any]) -> Path | None:
+        """Return the source file of the item's image, or None (the format's own rules)."""
         if item["id"] not in self._found:
             self._found[item["id"]] = self.fmt.find_image(self.src, item)
         return self._found[item["id"]]
@@ -210,6 +226,18 @@ class _ImageCopier:
         self.converted += 1
         self.converted_types.add(suffix or "(no extension)")
         return data, ".png"
+
+
+def _holds_other_files(root: Path) -> bool:
+    """Tell whether any file under ``root`` has a suffix other than an annotation file's.
+
+    Every format finds an item's image as a file under the source folder, so a folder whose
+    files are all annotation files (``.json``, ``.xml``, ``.txt``...) holds no image.
+    """
+    for _folder, _folders, files in os.walk(root):
+        if any(os.path.splitext(name)[1].lower() not in _ANNOTATION_SUFFIXES for name in files):
+            return True
+    return False
 
 
 def _to_png(data: bytes, path: Path) -> bytes:

@@ -254,3 +254,25 @@ def test_a_conversion_checks_the_document_once(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     # A polygon is not a plain box, so the import checks the document; the export does not again.
     assert calls == [1]
+
+
+def test_an_annotations_only_source_is_not_searched_for_images(tmp_path, monkeypatch):
+    from annotate.converters import coco
+
+    looked_up = []
+    find_image = coco.CocoFormat.find_image
+    monkeypatch.setattr(coco.CocoFormat, "find_image", lambda self, src, item: looked_up.append(item["id"]) or find_image(self, src, item))
+    (tmp_path / "in" / "annotations").mkdir(parents=True)
+    images = [{"id": number, "file_name": f"{number}.jpg", "width": 8, "height": 6} for number in (1, 2, 3)]
+    document = {"images": images, "annotations": [], "categories": [{"id": 1, "name": "car"}]}
+    (tmp_path / "in" / "annotations" / "instances_default.json").write_text(json.dumps(document))
+    result = invoke("--from", "coco", "--to", "voc", tmp_path / "in", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert looked_up == [] and not (tmp_path / "out" / "JPEGImages").exists()
+    # One image beside the annotations: every item is looked up and that image is copied.
+    (tmp_path / "in" / "images").mkdir()
+    Image.new("RGB", (8, 6)).save(tmp_path / "in" / "images" / "2.jpg")
+    result = invoke("--from", "coco", "--to", "voc", tmp_path / "in", tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    assert sorted(looked_up) == ["1.jpg", "2.jpg", "3.jpg"]
+    assert [path.name for path in (tmp_path / "again" / "JPEGImages").iterdir()] == ["2.jpg"]
