@@ -25,31 +25,31 @@ LABELING = (Role.LABELER, Role.MANAGER, Role.ADMIN)
 def task_out(task, role) -> dict:
     """Return everything the labeling tool needs about a task.
 
-    The task, its item, its project and its assignee (usually the caller) are read in one
-    statement: after the commit that served the task they are all expired, and reading them one
-    by one would cost a statement each.
+    The fields of the task, its item, its project and its assignee (usually the caller) are
+    read in one statement, as plain columns: after the commit that served the task those rows
+    are all expired, and loading them as objects would cost more than the rest of the call.
     """
-    task, item, project, assigned = db.session.execute(_task_query(), {"task_id": _task_id(task)}).one()
-    labels = db.session.execute(_labels_query(), {"project_id": project.id})
+    row = db.session.execute(_task_query(), {"task_id": _task_id(task)}).one()
+    labels = db.session.execute(_labels_query(), {"project_id": row.project_id})
     # An answer task (overlap) shows its own labeler's answer, never the item's or another's.
-    document, revision = annotations.latest_document(task.item_id, task.replica)
+    document, revision = annotations.latest_document(row.item_id, row.replica)
     return {
-        "id": task.id,
-        "state": task.state,
-        "replica": task.replica,
-        "project": {"id": project.id, "name": project.name},
-        "item": {"id": item.id, "name": item.name, "width": item.width, "height": item.height,
-                 "image_url": url_for("media.image", item_id=item.id), "frame": item.frame_index},
+        "id": row.id,
+        "state": row.state,
+        "replica": row.replica,
+        "project": {"id": row.project_id, "name": row.project_name},
+        "item": {"id": row.item_id, "name": row.item_name, "width": row.width, "height": row.height,
+                 "image_url": url_for("media.image", item_id=row.item_id), "frame": row.frame_index},
         "labels": [{"id": label_id, "name": name, "color": color, "kind": kind} for label_id, name, color, kind in labels],
         "annotation": document,
         "revision": revision,
         "comments": [
             {"author": e.actor.username if e.actor else None, "body": e.comment, "created_at": e.created_at.isoformat(), "pin": e.pin}
-            for e in tasks.review_comments(task)
+            for e in tasks.review_comments(row)
         ],
-        "can_edit": tasks.can_edit(task, current_user, role),
-        "assignee": assigned.username if assigned else None,
-        "lease_expires_at": _iso(tasks.aware(task.lease_expires_at)),
+        "can_edit": tasks.can_edit(row, current_user, role),
+        "assignee": row.assignee,
+        "lease_expires_at": _iso(tasks.aware(row.lease_expires_at)),
     }  # fmt: skip
 
 
@@ -57,10 +57,15 @@ def task_out(task, role) -> dict:
 # costs as much CPU as running it.
 @cache
 def _task_query() -> Select:
-    """A task with its item, project and assignee (None when unassigned)."""
+    """What :func:`task_out` shows of a task, its item, its project and its assignee (None when unassigned)."""
     assignee = aliased(User)
+    columns = (
+        Task.id, Task.state, Task.replica, Task.item_id, Task.project_id, Task.assignee_id, Task.lease_expires_at,
+        Item.name.label("item_name"), Item.width, Item.height, Item.frame_index,
+        Project.name.label("project_name"), assignee.username.label("assignee"),
+    )  # fmt: skip
     return (
-        select(Task, Item, Project, assignee)
+        select(*columns)
         .join(Item, Item.id == Task.item_id)
         .join(Project, Project.id == Task.project_id)
         .outerjoin(assignee, assignee.id == Task.assignee_id)

@@ -134,26 +134,33 @@ def check_document(document: Any, project: Project, item: Item) -> None:
         raise ValidationFailed(
             f"the annotation does not match the schema: {exc}", {e["path"] or "annotation": e["message"] for e in exc.errors}
         ) from None
-    labels: dict[str, Label] = {label.name: label for label in project.labels}
+    # The kinds by name in one light statement: loading ``project.labels`` as objects would cost
+    # more than the rest of a save.
+    kinds: dict[str, str] = dict(db.session.execute(_label_kinds_query(), {"project_id": project.id}).all())
     errors: dict[str, str] = {}
     for i, shape in enumerate(document["shapes"]):
-        label = labels.get(shape["label"])
-        if label is None:
+        kind = kinds.get(shape["label"])
+        if kind is None:
             errors[f"shapes/{i}/label"] = f"label {shape['label']!r} is not in project {project.name!r}"
-        elif label.kind != LabelKind.SHAPE:
+        elif kind != LabelKind.SHAPE:
             errors[f"shapes/{i}/label"] = f"{shape['label']!r} is a tag label, not a shape label"
         problem = _outside(shape, item.width, item.height)
         if problem:
             errors[f"shapes/{i}/{problem[0]}"] = problem[1]
     for i, tag in enumerate(document["tags"]):
-        label = labels.get(tag["label"])
-        if label is None:
+        kind = kinds.get(tag["label"])
+        if kind is None:
             errors[f"tags/{i}/label"] = f"label {tag['label']!r} is not in project {project.name!r}"
-        elif label.kind != LabelKind.TAG:
+        elif kind != LabelKind.TAG:
             errors[f"tags/{i}/label"] = f"{tag['label']!r} is a shape label, not a tag label"
     if errors:
         first = next(iter(errors.items()))
         raise ValidationFailed(f"{first[0]}: {first[1]}", errors)
+
+
+@cache
+def _label_kinds_query() -> Select:
+    return select(Label.name, Label.kind).where(Label.project_id == bindparam("project_id"))
 
 
 def _outside(shape: dict, width: int, height: int) -> tuple[str, str] | None:

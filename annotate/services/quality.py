@@ -41,9 +41,10 @@ import math
 import random
 from collections import Counter, defaultdict
 from datetime import UTC
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 import schemas
@@ -236,7 +237,26 @@ def gold_items(project: Project) -> list[dict[str, Any]]:
 
 def gold_copy_answer(item_id: int) -> GoldAnswer | None:
     """Return the gold answer whose transient copy is item ``item_id``, or None for an ordinary item."""
-    return db.session.scalar(select(GoldAnswer).where(GoldAnswer.copy_item_id == item_id))
+    return db.session.scalar(_gold_copy_answer_query(), {"item_id": item_id})
+
+
+# The statements that serving and submitting run on every call are built once, with bound
+# parameters: building and fingerprinting a statement costs about as much CPU as running it.
+@cache
+def _gold_copy_answer_query() -> Select:
+    return select(GoldAnswer).where(GoldAnswer.copy_item_id == bindparam("item_id"))
+
+
+@cache
+def _gold_candidates_query() -> Select:
+    """The project's gold items the labeler was never served, by id."""
+    seen = select(GoldAnswer.gold_item_id).where(GoldAnswer.labeler_id == bindparam("user_id"))
+    return select(GoldItem).where(GoldItem.project_id == bindparam("project_id"), GoldItem.id.not_in(seen)).order_by(GoldItem.id)
+
+
+@cache
+def _pause_query() -> Select:
+    return select(LabelerPause).where(LabelerPause.project_id == bindparam("project_id"), LabelerPause.user_id == bindparam("user_id"))
 
 
 def copy_item_ids():
@@ -279,10 +299,7 @@ def draw_gold(project: Project, user: User) -> GoldItem | None:
         return None
     # The candidates first: with none left the answer is None whatever the draw, and counting
     # the serves (two statements) is skipped, as in every project without gold items.
-    seen = select(GoldAnswer.gold_item_id).where(GoldAnswer.labeler_id == user.id)
-    candidates = list(
-        db.session.scalars(select(GoldItem).where(GoldItem.project_id == project.id, GoldItem.id.not_in(seen)).order_by(GoldItem.id))
-    )
+    candidates = list(db.session.scalars(_gold_candidates_query(), {"project_id": project.id, "user_id": user.id}))
     if not candidates:
         return None
     rng = gold_rng(project.id, user.id, serve_count(project, user))
@@ -409,7 +426,7 @@ def check_not_paused(project: Project, user: User) -> None:
     Raises:
         LabelerPaused: ``user`` is paused in ``project``.
     """
-    pause = db.session.scalar(select(LabelerPause).where(LabelerPause.project_id == project.id, LabelerPause.user_id == user.id))
+    pause = db.session.scalar(_pause_query(), {"project_id": project.id, "user_id": user.id})
     if pause is not None and pause.paused:
         raise LabelerPaused(
             f"you are paused in project {project.name!r}: {pause.reason} A manager can unpause you.", {"paused": pause.reason}

@@ -64,8 +64,9 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 import schemas
 from annotate.errors import Conflict, Forbidden, ValidationFailed
@@ -130,22 +131,18 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
         Forbidden: the workflow's annotate stage does not let ``role`` label.
     """
     _check_may_label(project, role)
-    own = db.session.scalar(
-        select(Task)
-        .where(Task.project_id == project.id, Task.assignee_id == user.id, Task.state.in_([TaskState.REJECTED, TaskState.IN_PROGRESS]))
-        .order_by(case((Task.state == TaskState.REJECTED, 0), else_=1), Task.id)
-        .limit(1)
-    )
+    own = db.session.scalar(_own_task_query(), {"project_id": project.id, "user_id": user.id})
     if own is not None:
         expires = utcnow() + lease_duration()
         if own.state == TaskState.REJECTED:
             # A rejected task has no lease, so nobody else can take it meanwhile.
             apply_action(own, user, role, Action.START)
             own.lease_expires_at = expires
-            db.session.commit()
+            _commit_keeping_loaded()
             return own
         if _renew_lease(own.id, user.id, expires):
-            db.session.commit()
+            set_committed_value(own, "lease_expires_at", expires)  # what the UPDATE wrote
+            _commit_keeping_loaded()
             return own
         # Its lease expired and someone released it just now: serve from the pool instead.
         db.session.rollback()
@@ -177,8 +174,24 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
     db.session.add(
         TaskEvent(task_id=task_id, actor_id=user.id, action=Action.START, from_state=from_state, to_state=TaskState.IN_PROGRESS, comment="")
     )
-    db.session.commit()
-    return db.session.get(Task, task_id)
+    _commit_keeping_loaded()
+    # The claim was an UPDATE: a copy of the task loaded earlier would still show it unclaimed.
+    return db.session.get(Task, task_id, populate_existing=True)
+
+
+@cache
+def _own_task_query() -> Select:
+    """The caller's own work in a project: returned by a reviewer first, then in progress."""
+    return (
+        select(Task)
+        .where(
+            Task.project_id == bindparam("project_id"),
+            Task.assignee_id == bindparam("user_id"),
+            Task.state.in_([TaskState.REJECTED, TaskState.IN_PROGRESS]),
+        )
+        .order_by(case((Task.state == TaskState.REJECTED, 0), else_=1), Task.id)
+        .limit(1)
+    )
 
 
 def _state_before_claim(task_id: int) -> str:
@@ -266,13 +279,10 @@ def release_expired(project: Project) -> list[int]:
         The ids of the tasks released.
     """
     now = utcnow()
+    rows = db.session.execute(_expired_query(), {"project_id": project.id, "now": now}).all()
+    if not rows:
+        return []
     expired = _expired_without_work(now)
-    rows = db.session.execute(
-        select(Task.id, Task.assignee_id, Task.lease_expires_at)
-        .where(Task.project_id == project.id, expired)
-        .order_by(Task.id)
-        .with_for_update(skip_locked=True, of=Task)
-    ).all()
     released = []
     for task_id, assignee_id, expires in rows:
         assignee = db.session.get(User, assignee_id) if assignee_id is not None else None
@@ -284,6 +294,17 @@ def release_expired(project: Project) -> list[int]:
         if event is not None:
             released.append(task_id)
     return released
+
+
+@cache
+def _expired_query() -> Select:
+    """A project's expired, workless in-progress tasks, skipping rows another transaction holds."""
+    return (
+        select(Task.id, Task.assignee_id, Task.lease_expires_at)
+        .where(Task.project_id == bindparam("project_id"), _expired_without_work(bindparam("now")))
+        .order_by(Task.id)
+        .with_for_update(skip_locked=True, of=Task)
+    )
 
 
 def heartbeat(task: Task, user: User, role: Role) -> datetime:
@@ -346,8 +367,10 @@ def skip(task: Task, user: User, role: Role, reason: str) -> Task | None:
 def _commit_keeping_loaded() -> None:
     """Commit without expiring the loaded objects (the task, its project, the caller).
 
-    For a submit, whose changes were all made through those objects, so they are current:
-    serving the next task then needs no reload of the project and the caller.
+    For a submit or a serve, whose changes were all made through those objects (or, for a
+    statement that changed a loaded row, also set on the object), so they are current: what
+    follows in the same request (serving the next task, answering the served one) then needs
+    no reload of the task, the project and the caller.
     """
     session = db.session()
     session.expire_on_commit = False
@@ -385,13 +408,16 @@ def _expired_without_work(now: datetime) -> ColumnElement[bool]:
 
 def _renew_lease(task_id: int, user_id: int, expires: datetime) -> bool:
     # Conditional, so a renewal never resurrects a task that was released a moment ago.
-    return bool(
-        db.session.execute(
-            update(Task)
-            .where(Task.id == task_id, Task.assignee_id == user_id, Task.state == TaskState.IN_PROGRESS)
-            .values(lease_expires_at=expires)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+    return bool(db.session.execute(_renew_statement(), {"b_task": task_id, "b_user": user_id, "b_expires": expires}).rowcount)
+
+
+@cache
+def _renew_statement():
+    return (
+        update(Task)
+        .where(Task.id == bindparam("b_task"), Task.assignee_id == bindparam("b_user"), Task.state == TaskState.IN_PROGRESS)
+        .values(lease_expires_at=bindparam("b_expires"))
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -758,24 +784,32 @@ def history(task: Task) -> list[TaskEvent]:
 def review_comments(task: Task) -> list[TaskEvent]:
     """Return the comments of those who sent the task back (reject, escalate, reopen), newest first.
 
+    ``task`` may be any object with the task's ``id`` (a row of its columns will do).
+
     The events come with their actors loaded (one statement; the tool shows every one).
     """
-    return list(
-        db.session.scalars(
-            select(TaskEvent)
-            .options(joinedload(TaskEvent.actor))
-            .where(
-                TaskEvent.task_id == task.id,
-                TaskEvent.action.in_([Action.REJECT, Action.ESCALATE, Action.REOPEN]),
-                TaskEvent.comment != "",
-            )
-            .order_by(TaskEvent.id.desc())
+    return list(db.session.scalars(_review_comments_query(), {"task_id": task.id}))
+
+
+@cache
+def _review_comments_query() -> Select:
+    return (
+        select(TaskEvent)
+        .options(joinedload(TaskEvent.actor))
+        .where(
+            TaskEvent.task_id == bindparam("task_id"),
+            TaskEvent.action.in_([Action.REJECT, Action.ESCALATE, Action.REOPEN]),
+            TaskEvent.comment != "",
         )
+        .order_by(TaskEvent.id.desc())
     )
 
 
 def can_edit(task: Task, user: User, role: Role) -> bool:
-    """Whether ``user`` may change the task's annotation now."""
+    """Whether ``user`` may change the task's annotation now.
+
+    ``task`` may be any object with the task's ``state`` and ``assignee_id`` (a row of its columns will do).
+    """
     return task.state == TaskState.IN_PROGRESS and task.assignee_id == user.id and role in (Role.LABELER, Role.MANAGER, Role.ADMIN)
 
 

@@ -30,9 +30,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy import Select, and_, bindparam, case, delete, func, select
 
 from annotate.errors import ValidationFailed
 from annotate.extensions import db
@@ -162,13 +163,20 @@ def prelabel_revision(item_id: int) -> AnnotationRevision | None:
     That is the latest model revision (``model_version_id`` set) before the item's first
     human revision (any model revision when no person has saved yet).
     """
+    return db.session.scalar(_prelabel_revision_query(), {"item_id": item_id})
+
+
+@cache
+def _prelabel_revision_query() -> Select:
+    """:func:`prelabel_revision` as one statement, built once (it runs on every submit)."""
+    item_id = bindparam("item_id")
     first_human = (
         select(func.min(AnnotationRevision.number))
         .where(AnnotationRevision.item_id == item_id, AnnotationRevision.line == 0, AnnotationRevision.source == "human")
         .scalar_subquery()
     )
-    # One statement (this runs on every submit): with no human revision the bound is never reached.
-    return db.session.scalar(
+    # With no human revision the bound is never reached.
+    return (
         select(AnnotationRevision)
         .where(
             AnnotationRevision.item_id == item_id,
