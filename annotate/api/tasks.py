@@ -44,8 +44,8 @@ def task_out(task, role) -> dict:
         "annotation": document,
         "revision": revision,
         "comments": [
-            {"author": e.actor.username if e.actor else None, "body": e.comment, "created_at": e.created_at.isoformat(), "pin": e.pin}
-            for e in tasks.review_comments(row)
+            {"author": c.author, "body": c.comment, "created_at": c.created_at.isoformat(), "pin": c.pin}
+            for c in tasks.review_comments(row)
         ],
         "can_edit": tasks.can_edit(row, current_user, role),
         "assignee": row.assignee,

@@ -781,21 +781,24 @@ def history(task: Task) -> list[TaskEvent]:
     return list(db.session.scalars(select(TaskEvent).where(TaskEvent.task_id == task.id).order_by(TaskEvent.id.desc())))
 
 
-def review_comments(task: Task) -> list[TaskEvent]:
+def review_comments(task: Task) -> list[Any]:
     """Return the comments of those who sent the task back (reject, escalate, reopen), newest first.
 
     ``task`` may be any object with the task's ``id`` (a row of its columns will do).
 
-    The events come with their actors loaded (one statement; the tool shows every one).
+    Returns:
+        Rows with ``author`` (username, None when the account is gone), ``comment``,
+        ``created_at`` and ``pin``; read as plain columns in one statement, since the labeling
+        tool asks for them with every task it opens.
     """
-    return list(db.session.scalars(_review_comments_query(), {"task_id": task.id}))
+    return list(db.session.execute(_review_comments_query(), {"task_id": task.id}))
 
 
 @cache
 def _review_comments_query() -> Select:
     return (
-        select(TaskEvent)
-        .options(joinedload(TaskEvent.actor))
+        select(User.username.label("author"), TaskEvent.comment, TaskEvent.created_at, TaskEvent.pin)
+        .outerjoin(User, User.id == TaskEvent.actor_id)
         .where(
             TaskEvent.task_id == bindparam("task_id"),
             TaskEvent.action.in_([Action.REJECT, Action.ESCALATE, Action.REOPEN]),
