@@ -7,7 +7,7 @@ import pytest
 
 from prelabel.predictions import Detection
 
-pytest.importorskip("sklearn")  # the bench extra: the digits data set
+pytest.importorskip("sklearn")  # the digits data set (in the test and bench extras)
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "loop.py"
 
