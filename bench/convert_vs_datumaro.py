@@ -172,6 +172,17 @@ def warm_up(convert: Any) -> None:
         convert(tiny, Path(folder) / "out")
 
 
+def settle() -> None:
+    """Let the disk finish what the last run left (its deletions, its dirty pages) before the next one.
+
+    Deleting 10,000 files that were already written back makes the file system work (journal,
+    discards) for a while after ``rmtree`` returns; without this, whichever run comes next pays
+    for it, which on a slow disk is a few times the floor.
+    """
+    os.sync()
+    time.sleep(1.0)
+
+
 def peak_mb() -> float:
     """Return this process's peak resident memory in MiB.
 
@@ -299,12 +310,15 @@ def main() -> None:
                     floor_dir.mkdir()
                     (floor_dir / "manifest.json").write_text(json.dumps(manifest_of(ours_dst)), "utf-8")
                     shutil.rmtree(ours_dst)
+                    settle()
                     runs["floor"].append(run_child("floor", target, src, floor_dir))
                     shutil.rmtree(floor_dir)
+                    settle()
                     if not args.skip_datumaro:
                         theirs_dst = work / f"datumaro_{target}_{size}"
                         runs["datumaro"].append(run_child("datumaro", target, src, theirs_dst))
                         shutil.rmtree(theirs_dst, ignore_errors=True)
+                        settle()
                 ours, floor = best(runs["ours"]), best(runs["floor"])
                 theirs = best(runs["datumaro"]) if runs["datumaro"] else None
                 rows.append((f"coco->{target}", size, ours, theirs, floor))
