@@ -141,6 +141,9 @@ def _image_to_tensor(image: np.ndarray) -> torch.Tensor:
     if array.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got dtype {array.dtype}")
     array = np.ascontiguousarray(array[:, :, :3])
+    if not array.flags.writeable:
+        # Pillow's arrays are read-only views, which torch.from_numpy refuses with a warning.
+        array = array.copy()
     return torch.from_numpy(array).permute(2, 0, 1).float().div_(255.0)
 
 

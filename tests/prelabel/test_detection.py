@@ -288,3 +288,15 @@ def test_ssdlite_trains_and_round_trips(tmp_path):
     detector = load_detector(path, device="cpu")
     [detections] = detector.predict([make_samples(count=1)[0].image], score_threshold=0.0)
     assert_valid(detections, SIZE, SIZE)
+
+
+def test_a_read_only_pillow_array_becomes_a_tensor_without_a_warning():
+    from PIL import Image
+
+    from prelabel.detection import _image_to_tensor
+
+    array = np.asarray(Image.new("RGB", (4, 3), (255, 0, 51)))
+    assert not array.flags.writeable  # as the pre-label job's decoder gives it
+    tensor = _image_to_tensor(array)  # pytest turns a warning into an error
+    assert tuple(tensor.shape) == (3, 3, 4)
+    assert tensor[:, 0, 0].tolist() == pytest.approx([1.0, 0.0, 0.2])
