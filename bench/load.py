@@ -10,6 +10,8 @@ requests per second, errors and double assignments:
   two shape labels and ``--items`` distinct 32x32 PNGs (one task each);
 * ``gunicorn -w 4 -k gthread --threads 8`` in a subprocess.
 
+The scenarios start once every worker has loaded the app (their CPU use has settled).
+
 Scenario (a): every labeler is a thread with its own keep-alive ``http.client`` connection
 that loops ``POST /api/v1/tasks/next`` -> ``PUT .../annotation`` (one box) -> ``POST
 .../submit``, pausing 0.5-1.5 s (uniform) between actions, for ``--duration`` seconds; each
@@ -205,6 +207,7 @@ def start_gunicorn(config: dict, port: int, log: Path, workers: int, threads: in
             conn.request("GET", "/login")
             if conn.getresponse().status == 200:
                 conn.close()
+                wait_until_booted(process)
                 return process
             conn.close()
         except OSError:
@@ -237,6 +240,23 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return total
+
+
+def wait_until_booted(process: subprocess.Popen, limit: float = 60.0) -> None:
+    """Wait until gunicorn's workers stop using CPU: every one of them has loaded the app.
+
+    The first worker to answer ``/login`` may be the only one up; the others are still importing
+    the app, and a scenario started then measures a server that is still starting, not one that
+    labelers would meet. Idle: the workers used under 50 ms of CPU in half a second.
+    """
+    deadline = time.monotonic() + limit
+    used = cpu_seconds(children(process.pid))
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(children(process.pid))
+        if now - used < 0.05:
+            return
+        used = now
 
 
 def children(pid: int) -> list[int]:
