@@ -83,6 +83,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from workflows.consensus import iou
+
 # Per-task defaults; a flag given on the command line wins.
 DEFAULTS = {
     "classification": {
@@ -148,15 +150,6 @@ def make_canvases(
                     break
         canvases.append((np.stack([canvas] * 3, axis=-1), boxes, labels))
     return canvases
-
-
-def iou(a, b) -> float:
-    """IoU of two [x, y, w, h] boxes."""
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 def score_item(truth_boxes, truth_labels, detections) -> dict[str, int]:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from prelabel.predictions import Detection
+from workflows.consensus import iou
 
 HOG_PEOPLE = "opencv_hog_people"
 MTCNN_FACES = "mtcnn_faces"
@@ -145,17 +146,9 @@ def _best(found: list[Detection], nms_iou: float, max_detections: int) -> list[D
     found = sorted(found, key=lambda d: -d.score)
     kept: list[Detection] = []
     for det in found:
-        if all(_iou(det.bbox, other.bbox) <= nms_iou for other in kept):
+        if all(iou(det.bbox, other.bbox) <= nms_iou for other in kept):
             kept.append(det)
     return kept[:max_detections]
-
-
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 class MtcnnFaceDetector:

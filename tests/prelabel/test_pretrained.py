@@ -8,7 +8,8 @@ from tests.conftest import corpus_file
 
 pytest.importorskip("facenet_pytorch")
 
-from prelabel.pretrained import MTCNN_FACES, MtcnnFaceDetector, _iou, load_builtin
+from prelabel.pretrained import MTCNN_FACES, MtcnnFaceDetector, load_builtin
+from workflows.consensus import iou as _iou
 
 #: The astronaut's face in scikit-image's astronaut.png (512x512), read by hand off the photo
 #: with a 50-pixel grid drawn on it: cheeks at x 180 and 268, forehead at y 65, chin at y 170.
