@@ -104,6 +104,16 @@ def latest_answer_documents(item_ids) -> dict[tuple[int, int], tuple[dict[str, A
     return {(item_id, line): (copy.deepcopy(document), number) for item_id, line, document, number in rows}
 
 
+def saved_or_empty(saved: dict[Any, tuple[dict[str, Any], int]], key: Any) -> tuple[dict[str, Any], int]:
+    """Return ``saved[key]`` from :func:`latest_documents` or :func:`latest_answer_documents`.
+
+    A key that was never saved gives what :func:`latest_document` gives for it: an empty
+    document and revision 0.
+    """
+    found = saved.get(key)
+    return found if found is not None else (schemas.empty_annotation(), 0)
+
+
 def _latest_per_line(item_ids, lines) -> Any:
     """Rows ``(item id, line, document, number)`` of the newest revision per item and line."""
     newest = (

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-import schemas
 from annotate.converters import get_format, list_formats
 from annotate.errors import ValidationFailed
 from annotate.extensions import db
@@ -36,7 +35,7 @@ def dataset_document(project: Project, *, accepted_only: bool = True) -> dict[st
     items = []
     documents = annotations.latest_documents(query.with_only_columns(Item.id).order_by(None))
     for item in db.session.scalars(query):
-        document = documents.get(item.id, (schemas.empty_annotation(), 0))[0]
+        document = annotations.saved_or_empty(documents, item.id)[0]
         entry = {
             "id": str(item.id), "name": item.name, "path": item.path, "media": item.kind,
             "width": item.width, "height": item.height, "checksum": f"sha256:{item.sha256}",

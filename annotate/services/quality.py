@@ -47,7 +47,6 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-import schemas
 from annotate.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from annotate.extensions import db
 from annotate.models import (
@@ -606,8 +605,7 @@ def answer_documents(project: Project, item_ids: list[int] | None = None, limit:
     if not tasks_:
         return {}
     saved = annotations.latest_answer_documents(sorted({item_id for item_id, _, _ in tasks_}))
-    empty = (schemas.empty_annotation(), 0)
-    return {(item_id, user_id): saved.get((item_id, replica), empty)[0] for item_id, replica, user_id in tasks_}
+    return {(item_id, user_id): annotations.saved_or_empty(saved, (item_id, replica))[0] for item_id, replica, user_id in tasks_}
 
 
 def labeler_figures(project: Project) -> list[dict[str, Any]]:

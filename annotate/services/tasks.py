@@ -68,7 +68,6 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, fun
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-import schemas
 from annotate.errors import Conflict, Forbidden, ValidationFailed
 from annotate.extensions import db
 from annotate.models import AnnotationRevision, GoldAnswer, GoldItem, Item, Project, Task, TaskEvent, User
@@ -601,9 +600,7 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
         )
     )
     saved = annotations.latest_answer_documents([item_task.item_id])
-    documents = {
-        task.assignee_id or -task.replica: saved.get((task.item_id, task.replica), (schemas.empty_annotation(), 0))[0] for task in answers
-    }
+    documents = {task.assignee_id or -task.replica: annotations.saved_or_empty(saved, (task.item_id, task.replica))[0] for task in answers}
     labelers = [w for w in documents if w > 0]
     weights = None
     if stage.method == "weighted":
@@ -647,7 +644,7 @@ def answers_of(task: Task) -> list[dict[str, Any]]:
     saved = annotations.latest_answer_documents([task.item_id])
     out = []
     for answer in rows:
-        document, revision = saved.get((answer.item_id, answer.replica), (schemas.empty_annotation(), 0))
+        document, revision = annotations.saved_or_empty(saved, (answer.item_id, answer.replica))
         labeler = answer.assignee.username if answer.assignee else None
         out.append({"replica": answer.replica, "labeler": labeler, "state": answer.state, "annotation": document, "revision": revision})
     return out
