@@ -113,13 +113,13 @@ class VocFormat(DatasetFormat):
         """See :meth:`DatasetFormat.write`."""
         subsets: dict[str, list[str]] = {}
         used: set[str] = set()
-        objects = _PlainObjects()
+        heads: dict[str, str] = {}
         for item in dataset["items"]:
             voc_id = unique_name(voc_id_for(item["path"]), used)
             subsets.setdefault(item.get("subset", DEFAULT_SUBSET), []).append(voc_id)
             if images is not None:
                 _write_image(writer, voc_id, item, images, report)
-            writer.write_bytes(f"{ANNOTATIONS_DIR}/{voc_id}.xml", _item_xml(item, voc_id, report, objects))
+            writer.write_bytes(f"{ANNOTATIONS_DIR}/{voc_id}.xml", _item_xml(item, voc_id, report, heads))
         writer.mkdir(ANNOTATIONS_DIR)  # kept when there are no items, as VOC loaders expect it
         if not subsets:
             subsets[DEFAULT_SUBSET] = []
@@ -155,8 +155,9 @@ def voc_id_for(path: str) -> str:
     Returns:
         A non-empty id, usable as a file name (before making it unique).
     """
-    stem = posix_stem(path)
-    if stem == posix_normalized(path):
+    normalized = posix_normalized(path)
+    stem = posix_stem(normalized)
+    if stem == normalized:
         stem = path  # no suffix: the path as it is
     voc_id = _UNSAFE_CHARS.sub("_", stem.replace("/", "__")).strip(" .")
     return voc_id or "item"
@@ -210,29 +211,16 @@ def _leaf(indent: str, tag: str, value: Any) -> str:
     return f"{indent}<{tag}>{escape(text, quote=False)}</{tag}>\n"
 
 
-class _PlainObjects:
-    """The ``<object>`` text of plain boxes (a person's box, no attributes or flags): a template.
+def _object_head(label: str) -> str:
+    """The ``<object>`` text of a plain box (a person's box, no attributes or flags) up to its ``<bndbox>``.
 
-    It is the text :func:`_object_xml` writes for such a box, with the label's part made once.
+    It is the text :func:`_object_xml` writes for such a box; made once per label name.
     """
-
-    def __init__(self) -> None:
-        self.heads: dict[str, str] = {}
-
-    def head(self, label: str) -> str:
-        """Return the object's text up to its ``<bndbox>``, for the label name ``label``."""
-        head = self.heads.get(label)
-        if head is None:
-            head = self.heads[label] = (
-                "  <object>\n"
-                + _leaf("    ", "name", label)
-                + _leaf("    ", "pose", "Unspecified")
-                + "".join(f"    <{flag}>0</{flag}>\n" for flag in _FLAGS)
-            )
-        return head
+    flags = "".join(f"    <{flag}>0</{flag}>\n" for flag in _FLAGS)
+    return "  <object>\n" + _leaf("    ", "name", label) + _leaf("    ", "pose", "Unspecified") + flags
 
 
-def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport, objects: _PlainObjects | None = None) -> bytes:
+def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport, heads: dict[str, str] | None = None) -> bytes:
     # Built from strings: ElementTree plus indent() took most of the export time. The bytes
     # are those ElementTree wrote (two-space indent, same escaping, no final line end).
     parts = [
@@ -246,8 +234,7 @@ def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport, objec
     tags = item["annotation"]["tags"]
     if tags:
         report.lose("tag", "VOC detection has no image-level tags", len(tags))
-    objects = objects if objects is not None else _PlainObjects()
-    heads = objects.heads
+    heads = heads if heads is not None else {}  # _object_head by label name, shared by an export's items
     width, height = item["width"], item["height"]
     for shape in item["annotation"]["shapes"]:
         if len(shape) == 5 and shape["type"] == "bbox" and "source" in shape:
@@ -258,7 +245,9 @@ def _item_xml(item: dict[str, Any], voc_id: str, report: ConversionReport, objec
                 # Unclipped: clip_bbox would give [x, y, w, h]; the pixel indices _object_xml
                 # writes (1-based, inclusive, rounded half up), inline as this runs once per box.
                 label = shape["label"]
-                head = heads.get(label) or objects.head(label)
+                head = heads.get(label)
+                if head is None:
+                    head = heads[label] = _object_head(label)
                 xmin, ymin = floor(x + 0.5) + 1, floor(y + 0.5) + 1
                 xmax, ymax = floor(right + 0.5), floor(bottom + 0.5)
                 parts.append(

@@ -94,12 +94,12 @@ LABEL_DIRS = ("labels", "annotations")
 IMAGE_DIRS = ("images",)
 _CONFIG_LINE = re.compile(r"^\s*(\w+)\s*=\s*(.*?)\s*$")
 _UNSAFE_CHARS = re.compile(r"\W")
-# Zeros ending a number's 12 decimals, beyond its first 6 (see _yolo_common.format_number): one
-# fixed-width look-behind per count of decimals kept, so that the replacement is a plain "",
-# after a leading "0" that lets the search skip to zeros.
 # Boxes whose lines are worked out together (the arrays take about 1 KB a box; numpy itself 11 MB).
 _GROUP_BOXES = 1024
 _PLAIN_LINE = "%d %.12f %.12f %.12f %.12f\n"
+# Zeros ending a number's 12 decimals, beyond its first 6 (see _yolo_common.format_number): one
+# fixed-width look-behind per count of decimals kept, so that the replacement is a plain "",
+# after a leading "0" that lets the search skip to zeros.
 _TRAILING_ZEROS = re.compile("0(?:" + "|".join(rf"(?<=\.[0-9]{{{kept}}}0)0{{{11 - kept}}}" for kept in range(6, 12)) + r")(?=[ \n])")
 
 
