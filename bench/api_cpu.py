@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import random
 import shutil
 import sys
 import tempfile
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         sql: dict[str, int] = defaultdict(int)
         calls: dict[str, int] = defaultdict(int)
         profiler = cProfile.Profile(time.process_time) if args.profile else None
-        rng = load.random.Random(1)
+        rng = random.Random(1)
 
         def call(endpoint: str, counted: bool, method: str, path: str, token: str, body: dict | None = None):
             last.append(f"-- {endpoint}")
@@ -100,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             last.clear()
             _, token = world.tokens[cycle % len(world.tokens)]
             task = call("next", counted, "POST", f"/api/v1/tasks/next?project={world.project_id}", token)
-            shape = {"id": str(uuid.uuid4()), "type": "bbox", "label": rng.choice(load.LABELS),
-                     "bbox": [rng.uniform(0, 16), rng.uniform(0, 16), 8.0, 8.0], "source": {"type": "human"}}  # fmt: skip
-            body = {"base_revision": task["revision"], "annotation": {"version": 1, "tags": [], "shapes": [shape]}, "active_seconds": 1.0}
+            body = {"base_revision": task["revision"], "annotation": load.one_box_document(rng), "active_seconds": 1.0}
             saved = call("save", counted, "PUT", f"/api/v1/tasks/{task['id']}/annotation", token, body)
             call("submit", counted, "POST", f"/api/v1/tasks/{task['id']}/submit", token, {"base_revision": saved["revision"]})
         print(f"{args.cycles} counted cycles over {args.labelers} labelers (Flask test client, bearer tokens, PostgreSQL)")

@@ -336,6 +336,13 @@ class Served:
             return sorted(t for t, users in self.by_task.items() if len(users) > 1)
 
 
+def one_box_document(rng: random.Random) -> dict:
+    """An annotation document with one human box (8x8 px) somewhere in a 32x32 image."""
+    x, y = rng.uniform(0, 16), rng.uniform(0, 16)
+    shape = {"id": str(uuid.uuid4()), "type": "bbox", "label": rng.choice(LABELS), "bbox": [x, y, 8.0, 8.0], "source": {"type": "human"}}
+    return {"version": 1, "tags": [], "shapes": [shape]}
+
+
 class Labeler(threading.Thread):
     """One simulated person: next task -> save one box -> submit, with pauses, until the deadline."""
 
@@ -394,10 +401,7 @@ class Labeler(threading.Thread):
 
     def document(self) -> dict:
         """One human box somewhere in the 32x32 image."""
-        x, y = self.random.uniform(0, 16), self.random.uniform(0, 16)
-        shape = {"id": str(uuid.uuid4()), "type": "bbox", "label": self.random.choice(LABELS), "bbox": [x, y, 8.0, 8.0],
-                 "source": {"type": "human"}}  # fmt: skip
-        return {"version": 1, "tags": [], "shapes": [shape]}
+        return one_box_document(self.random)
 
     def run(self) -> None:
         """Loop next -> save -> submit until the deadline or until the pool is empty."""
