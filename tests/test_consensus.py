@@ -193,3 +193,27 @@ def test_consensus_imports_neither_flask_nor_the_database():
     code = "import sys, workflows.consensus; print(sorted(m for m in ('flask', 'sqlalchemy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_tag_dawid_skene_on_yes_no_questions_anchored_by_gold():
+    from workflows.consensus import tag_dawid_skene
+
+    # 8 gold items (4 cat, 4 dog): worker "a" is always right, worker "b" always says cat.
+    gold = {f"g{n}": frozenset({"cat" if n < 4 else "dog"}) for n in range(8)}
+    answers = {g: {"a": known, "b": frozenset({"cat"})} for g, known in gold.items()}
+    answers["x"] = {"a": frozenset({"dog"}), "b": frozenset({"cat"})}
+    estimate = tag_dawid_skene(answers, ["cat", "dog"], gold)
+    # By hand from the 16 gold questions, Laplace prior 1: "a" says yes to yes (1 + 8) / (2 + 8) =
+    # 0.9 and no to no 0.9; "b" says yes half the time whatever the truth, (1 + 4) / (2 + 8), so
+    # tells nothing. Item x, prior 1/2: "dog?" yes = 0.9 * 0.5 / (0.9 * 0.5 + 0.1 * 0.5) = 0.9.
+    assert estimate.tags["x"] == frozenset({"dog"})
+    assert estimate.present["x"]["dog"] == pytest.approx(0.9, abs=0.02)
+    assert estimate.present["x"]["cat"] == pytest.approx(0.1, abs=0.02)
+    assert estimate.confidence["x"] == pytest.approx(0.9, abs=0.02)  # the least sure of its two decisions
+    # With x counted too (its "dog?" yes at 0.9, "cat?" yes at 0.1): "a" (1 + 8 + 0.9) / (2 + 9) = 0.9
+    # both ways; "b" says yes to yes (1 + 4 + 0.1) / (2 + 9) = 0.46 and no to no the same: worse than a coin.
+    assert estimate.accuracy["a"] == pytest.approx(0.9, abs=0.01) and estimate.accuracy["b"] == pytest.approx(0.464, abs=0.01)
+    assert estimate.tags["g0"] == frozenset({"cat"}) and estimate.confidence["g0"] == 1.0  # gold is clamped
+    # No tag labels at all: nothing to decide, so every item is sure of its empty tag set.
+    empty = tag_dawid_skene({"x": {"a": frozenset()}}, [])
+    assert empty.tags == {"x": frozenset()} and empty.confidence == {"x": 1.0} and empty.accuracy == {}

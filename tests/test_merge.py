@@ -72,3 +72,16 @@ def test_the_merged_document_is_valid():
         2: document([box("person", 10, 11, 20, 20)], [tag("outdoor")]),
     }
     schemas.validate_annotation(merge_documents(answers, STAGE).document)
+
+
+def test_a_tag_model_decides_the_tags_and_gives_their_scores():
+    answers = {1: document([box("cat", 0, 0, 10, 10)], [tag("cat")]), 2: document([], [tag("dog")]), 3: document([], [tag("cat")])}
+    # Dawid-Skene's posteriors replace the vote: "dog" is kept on one labeler's word, "bird"
+    # (posterior 0.6 but nobody gave it) is not, and the score is the posterior.
+    result = merge_documents(answers, ConsensusStage(), tag_posteriors={"cat": 0.3, "dog": 0.97, "bird": 0.6})
+    assert [(t["label"], t["source"]) for t in result.document["tags"]] == [("dog", {"type": "consensus", "score": 0.97, "labelers": 1})]
+    # Shapes are merged as before; their agreement is reported apart from the tags'.
+    # One box among three labelers: the pairs with it disagree, the two empty answers agree: 1/3.
+    assert result.shape_agreement == pytest.approx(1 / 3)
+    tags_only = merge_documents({1: document([], [tag("cat")]), 2: document([], [tag("cat")])}, ConsensusStage())
+    assert tags_only.shape_agreement is None and tags_only.agreement == 1.0

@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from annotate.errors import Conflict, Forbidden, ValidationFailed
 from annotate.extensions import db
@@ -340,6 +340,129 @@ def test_dawid_skene_weights_learn_who_is_reliable_from_the_answers(crowd):
     for user, says in (("labeler1", True), ("labeler2", True), ("labeler3", False)):
         task = _answer(crowd, user, tags=[tag("outdoor")] if says else [])
     merged, _ = annotations.latest_document(task.item_id)
-    # The vote for "outdoor" is weighted: (0.8 + 0.8) / (0.8 + 0.8 + 0.2) = 0.89, not 2/3.
+    # The merged tag is Dawid-Skene's decision, scored with its posterior. By hand, with the 7 items
+    # (4 "outdoor"): P(yes) = (4 + 1) / (7 + 2); labelers 1 and 2 say yes to yes (1 + 4) / (2 + 4)
+    # and yes to no (1 + 0) / (2 + 3); labeler 3, who contradicts, says no to yes 5/6 and no to no
+    # 1/5. yes: 5/9 * (5/6)^3 = 0.3215; no: 4/9 * (1/5)^3 = 0.0036; posterior 0.989, not 2/3.
     (outdoor,) = merged["tags"]
-    assert outdoor["source"]["score"] == pytest.approx(1.6 / 1.8, abs=0.03) and outdoor["source"]["labelers"] == 2
+    assert outdoor["source"]["score"] == pytest.approx(0.989, abs=0.005) and outdoor["source"]["labelers"] == 2
+
+
+def _rate_labelers_by_dawid_skene(crowd, best_share: float) -> list[int]:
+    """Answer 6 items where labeler1 and labeler2 agree and labeler3 contradicts them; return the user ids.
+
+    Dawid-Skene then rates labelers 1 and 2 at (1 + 3) / (2 + 3) = 0.8 and labeler 3 at 0.2
+    (see the test above), and the stage keeps the best ``best_share`` of them.
+    """
+    stages = [dict(s) for s in CROWD["stages"]]
+    consensus = {"kind": "consensus", "method": "dawid_skene", "extra_labels": 1, "best_share": best_share}
+    stages[1] = {**consensus, "agreement_threshold": 0}  # every item agreed on while rating
+    workflow.set_workflow(crowd.project, {"version": 1, "stages": stages})
+    add_images(crowd.project, [(40 + i, 30) for i in range(6)])
+    for n in range(6):
+        outdoor = n % 2 == 0
+        for user, says in (("labeler1", outdoor), ("labeler2", outdoor), ("labeler3", not outdoor)):
+            _answer(crowd, user, tags=[tag("outdoor")] if says else [])
+    stages[1] = consensus
+    workflow.set_workflow(crowd.project, {"version": 1, "stages": stages})
+    return [crowd.users[n].id for n in ("labeler1", "labeler2", "labeler3")]
+
+
+def test_the_best_rated_labelers_are_kept_for_routing(crowd):
+    from annotate.services import quality
+
+    users = _rate_labelers_by_dawid_skene(crowd, best_share=0.5)
+    # 0.5 of 3 rated labelers is 1.5, rounded up to 2: the two rated 0.8 (ties by id), not the one at 0.2.
+    assert crowd.project.best_labeler_ids == users[:2]
+    figures = {row["username"]: row["best_rated"] for row in quality.labeler_figures(crowd.project)}
+    assert figures == {"labeler1": True, "labeler2": True, "labeler3": False}
+    assert db.session.scalar(select(func.count()).select_from(Task).where(Task.routed)) == 0  # every item was agreed on
+    # Without best_share nobody is routed to, and a stale list is not refreshed.
+    stages = crowd.project.flow.to_data()["stages"]
+    stages[1]["best_share"] = None
+    workflow.set_workflow(crowd.project, {"version": 1, "stages": stages})
+    item = add_images(crowd.project, [(64, 48)])[-1]
+    _answer(crowd, "labeler1", [box("person", 10, 10, 20, 20)])
+    _answer(crowd, "labeler2", [box("person", 40, 20, 10, 10)])
+    _answer(crowd, "labeler3", [])
+    extra = db.session.scalar(select(Task).where(Task.item_id == item.id, Task.replica == 4))
+    assert extra is not None and not extra.routed
+
+
+def test_extra_labels_are_routed_to_the_best_rated_labelers_first(crowd):
+    labeler4 = accounts.create_user(crowd.org, "labeler4", "correct horse battery", "labeler")
+    db.session.commit()
+    projects.set_member(crowd.project, "labeler4", "labeler")
+    users = _rate_labelers_by_dawid_skene(crowd, best_share=0.5)
+    disputed = add_images(crowd.project, [(64, 48)])[-1]
+    _answer(crowd, "labeler1", [box("person", 10, 10, 20, 20)])
+    _answer(crowd, "labeler2", [box("person", 40, 20, 10, 10)])
+    _answer(crowd, "labeler3", [])
+    extra = db.session.scalar(select(Task).where(Task.item_id == disputed.id, Task.replica == 4))
+    assert extra is not None and extra.routed and extra.state == "new"
+    newer = add_images(crowd.project, [(32, 32)])[-1]
+    # A best-rated labeler who has not answered the disputed item is served its extra label
+    # first (the manager, made one of the best here).
+    crowd.project.best_labeler_ids = [crowd.users["manager"].id, *users[:2]]
+    db.session.commit()
+    served = tasks.next_task(crowd.project, crowd.users["manager"], Role.MANAGER)
+    assert (served.item_id, served.replica) == (disputed.id, 4)
+    following = tasks.skip(served, crowd.users["manager"], Role.MANAGER, "cannot tell")
+    assert (following.item_id, following.replica) == (newer.id, 1)
+    # labeler4 is not among the best: the newer item first, though the extra label is older.
+    served = tasks.next_task(crowd.project, labeler4, Role.LABELER)
+    assert (served.item_id, served.replica) == (newer.id, 2)
+    # Once nothing else is left for labeler4, the routed label does not wait for the best ones.
+    following = tasks.submit(served, labeler4, Role.LABELER)
+    assert (following.item_id, following.replica) == (disputed.id, 4)
+
+
+ADAPTIVE = {
+    "version": 1,
+    "stages": [
+        {"kind": "annotate", "overlap": 1},
+        {"kind": "consensus", "method": "dawid_skene", "target_confidence": 0.95, "extra_labels": 2},
+        {"kind": "review", "rate": 0},
+        {"kind": "accept"},
+    ],
+}
+
+
+def test_adaptive_overlap_starts_from_one_label_and_asks_more_while_unsure(crowd):
+    workflow.set_workflow(crowd.project, ADAPTIVE)
+    (item,) = add_images(crowd.project, [(64, 48)])
+    assert [r for r, *_ in _tasks_of(item.id)] == [0, 1]  # one answer task, not the item's own
+    _answer(crowd, "labeler1", tags=[tag("outdoor")])
+    # One answer on the project's first item: Dawid-Skene has nothing to tell a careful labeler
+    # from a coin by, so the posterior is 0.5, far from 0.95: one more label.
+    assert _tasks_of(item.id) == [(0, "new", None), (1, "submitted", "labeler1"), (2, "new", None)]
+    _answer(crowd, "labeler2", tags=[tag("outdoor")])
+    _answer(crowd, "labeler3", tags=[tag("outdoor")])
+    # Three agreeing labels and still 0.5 (no record yet, on this one item): no extra label
+    # left, so it goes to review, whatever the rate; the event gives the posterior.
+    assert _tasks_of(item.id)[0] == (0, "submitted", None)
+    item_task = db.session.scalar(select(Task).where(Task.item_id == item.id, Task.replica == 0))
+    event = db.session.scalar(select(TaskEvent).where(TaskEvent.task_id == item_task.id))
+    assert "; tag posterior 0.500 (target 0.95)" in event.comment
+    merged, _ = annotations.latest_document(item.id)
+    assert [(t["label"], t["source"]["labelers"]) for t in merged["tags"]] == [("outdoor", 3)]
+    # Overlap 1 without a target posterior is a plain single-labeler workflow: no answer tasks.
+    plain = {**ADAPTIVE, "stages": [{"kind": "annotate"}, {"kind": "review"}, {"kind": "accept"}]}
+    workflow.set_workflow(crowd.project, plain)
+    single = add_images(crowd.project, [(10, 10)])[-1]
+    assert [r for r, *_ in _tasks_of(single.id)] == [0]
+
+
+def test_one_label_is_enough_from_a_labeler_with_a_record(crowd):
+    _rate_labelers_by_dawid_skene(crowd, best_share=0.5)  # labelers 1 and 2 at 0.8, labeler 3 at 0.2
+    stages = [dict(s) for s in ADAPTIVE["stages"]]
+    stages[1] = {**stages[1], "target_confidence": 0.75}
+    workflow.set_workflow(crowd.project, {"version": 1, "stages": stages})
+    item = add_images(crowd.project, [(64, 48)])[-1]
+    _answer(crowd, "labeler1", tags=[tag("outdoor")])
+    # By hand: P(yes) about 1/2 (3 of 6 items earlier), labeler 1 says yes to yes 4/5 and to no 1/5:
+    # 0.8 >= 0.75, so the item is accepted on one label.
+    assert _tasks_of(item.id) == [(0, "accepted", None), (1, "merged", "labeler1")]
+    merged, _ = annotations.latest_document(item.id)
+    (outdoor,) = merged["tags"]
+    assert outdoor["label"] == "outdoor" and outdoor["source"]["score"] == pytest.approx(0.8, abs=0.02)

@@ -58,6 +58,26 @@ def test_the_default_is_annotate_review_accept():
         ([{"kind": "annotate"}, {"kind": "review", "rate": 1.5}, {"kind": "accept"}], "stages/1/rate", "maximum"),
         ([{"kind": "annotate", "colour": "red"}, {"kind": "accept"}], "stages/0", "colour"),
         ([{"kind": "vote"}, {"kind": "accept"}], "stages/0/kind", "is not one of"),
+        (
+            [
+                {"kind": "annotate"},
+                {"kind": "consensus", "method": "dawid_skene", "target_confidence": 0.9, "extra_labels": 0},
+                {"kind": "accept"},
+            ],
+            "stages/1",
+            "or a target_confidence and extra_labels to start from 1",
+        ),
+        (
+            [{"kind": "annotate", "overlap": 2}, {"kind": "consensus", "target_confidence": 0.9}, {"kind": "accept"}],
+            "stages/1/target_confidence",
+            "needs the dawid_skene method",
+        ),
+        (
+            [{"kind": "annotate", "overlap": 2}, {"kind": "consensus", "target_confidence": 1}, {"kind": "accept"}],
+            "stages/1/target_confidence",
+            "",
+        ),
+        ([{"kind": "annotate", "overlap": 2}, {"kind": "consensus", "best_share": 0}, {"kind": "accept"}], "stages/1/best_share", ""),
     ],
 )
 def test_bad_workflows_are_refused_with_the_path_of_the_problem(stages, path, message):
@@ -120,6 +140,54 @@ def test_submit_routes():
     plain = parse({"version": 1, "stages": [{"kind": "annotate"}, {"kind": "accept"}]})
     assert submit_action(plain, sent_back_before=True, draw=0.0) == Action.AUTO_ACCEPT
     assert drawn_for_review(Workflow.default(), sent_back_before=False, draw=0.999)
+
+
+ADAPTIVE = {
+    "version": 1,
+    "stages": [
+        {"kind": "annotate"},
+        {"kind": "consensus", "method": "dawid_skene", "target_confidence": 0.95, "extra_labels": 4, "best_share": 0.25},
+        {"kind": "review", "rate": 0},
+        {"kind": "accept"},
+    ],
+}
+
+
+def test_adaptive_overlap_starts_from_one_answer_task():
+    adaptive = parse(ADAPTIVE)
+    assert adaptive.consensus.target_confidence == 0.95 and adaptive.consensus.best_share == 0.25
+    assert parse(adaptive.to_data()) == adaptive
+    assert adaptive.answer_tasks_for(None) == 1 and adaptive.answer_tasks_for(3) == 3
+    crowd = parse(CROWD)  # no target posterior: one answer could never be agreed on
+    assert crowd.answer_tasks_for(None) == 3 and crowd.answer_tasks_for(1) == 0
+    assert Workflow.default().answer_tasks_for(None) == 0 and Workflow.default().answer_tasks_for(4) == 0
+    assert crowd.consensus.target_confidence is None and crowd.consensus.best_share is None  # off by default
+
+
+def test_adaptive_routes_by_the_tag_posterior_and_the_shapes_agreement():
+    adaptive = parse(ADAPTIVE)  # target 0.95, overlap 1, 4 extra labels, agreement threshold 0.6
+    # Tags only (no shapes): the posterior alone decides, from a single answer on.
+    assert consensus_route(adaptive, agreement=0.0, answers=1, overlap=1, draw=0.0, tag_confidence=0.96) == Route.ACCEPT
+    assert consensus_route(adaptive, agreement=1.0, answers=2, overlap=1, draw=0.0, tag_confidence=0.94) == Route.MORE_LABELS
+    assert consensus_route(adaptive, agreement=1.0, answers=5, overlap=1, draw=0.0, tag_confidence=0.94) == Route.REVIEW
+    # Shapes need two or more answers that agree, however sure the tags are.
+    sure = {"draw": 0.0, "tag_confidence": 0.99, "overlap": 1, "agreement": 0.0}
+    assert consensus_route(adaptive, answers=1, shape_agreement=1.0, **sure) == Route.MORE_LABELS
+    assert consensus_route(adaptive, answers=2, shape_agreement=0.59, **sure) == Route.MORE_LABELS
+    assert consensus_route(adaptive, answers=2, shape_agreement=0.6, **sure) == Route.ACCEPT
+    with pytest.raises(ValueError, match="needs the item's tag_confidence"):
+        consensus_route(adaptive, agreement=1.0, answers=2, overlap=1, draw=0.0)
+
+
+def test_best_labelers_round_the_share_up_and_break_ties_by_id():
+    from workflows.engine import best_labelers
+
+    weights = {7: 0.9, 3: 0.6, 5: 0.9, 1: 0.2}
+    assert best_labelers(weights, 0.25) == {5}  # 0.25 of 4 is one; 5 and 7 tie, the lower id wins
+    assert best_labelers(weights, 0.3) == {5, 7}  # 1.2 rounds up to 2
+    assert best_labelers(weights, 0.5) == {5, 7}
+    assert best_labelers(weights, 1.0) == {1, 3, 5, 7}
+    assert best_labelers({}, 0.5) == set()
 
 
 def test_consensus_routes():

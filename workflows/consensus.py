@@ -9,6 +9,8 @@ Tags and classes (one label per worker per item):
 * :func:`dawid_skene`: the EM estimate of Dawid & Skene (1979), which learns one confusion
   matrix per worker, so reliable workers count more, noise counts for nothing and a worker who
   is systematically wrong still carries information. Gold items (known answers) anchor it.
+* :func:`tag_dawid_skene`: the same on tag sets, one yes/no question per item and tag label;
+  what the platform's ``dawid_skene`` consensus method and its posterior stop use.
 
 Shapes (several per worker per item):
 
@@ -290,6 +292,72 @@ def dawid_skene(
         iterations=done,
         converged=converged,
     )
+
+
+@dataclass(frozen=True)
+class TagEstimate:
+    """What :func:`tag_dawid_skene` learned from tag answers.
+
+    Attributes:
+        tags: ``{item: frozenset of tag labels}``, the labels judged present (posterior >= 0.5).
+        confidence: ``{item: probability}``, the least posterior among the item's tag
+            decisions (present or absent, one per label): how sure the estimate is of the
+            whole tag set. 1.0 for an item nobody could tag (no labels).
+        accuracy: ``{worker: probability}``, each worker's accuracy on the yes/no questions
+            (:attr:`WorkerQuality.accuracy`).
+        present: ``{item: {label: probability}}``, the posterior that the item has each tag label.
+    """
+
+    tags: dict[Item, frozenset[str]]
+    confidence: dict[Item, float]
+    accuracy: dict[Worker, float]
+    present: dict[Item, dict[str, float]]
+
+
+def tag_dawid_skene(
+    answers: Mapping[Item, Mapping[Worker, frozenset[str]]],
+    labels: Sequence[str],
+    gold: Mapping[Item, frozenset[str]] | None = None,
+) -> TagEstimate:
+    """Estimate items' tag sets and workers' accuracy with Dawid-Skene on yes/no questions.
+
+    Each tag label ``L`` of each item is one question, "does the item have tag L?", answered
+    yes or no by every worker who answered the item (a worker who gave no tag answered no to
+    every label). One EM (:func:`dawid_skene`, classes ``[False, True]``, Laplace prior 1)
+    runs over all the questions, so a worker's 2x2 confusion matrix is learned from all their
+    answers; gold items anchor it. Works for single-choice tags (one label per answer: the
+    posterior of the chosen label equals the multi-class posterior under uniform errors) and
+    for multi-label tags alike.
+
+    Args:
+        answers: ``{item: {worker: the set of tag labels the worker gave}}``.
+        labels: every tag label of the project (labels outside it in an answer are ignored).
+        gold: ``{item: known tag set}`` for gold items among ``answers``.
+
+    Returns:
+        A :class:`TagEstimate`.
+    """
+    gold = gold or {}
+    questions: dict[tuple[Item, str], dict[Worker, bool]] = {}
+    truths: dict[tuple[Item, str], bool] = {}
+    for item, given in answers.items():
+        for label in labels:
+            questions[(item, label)] = {worker: label in tags for worker, tags in given.items()}
+            if item in gold:
+                truths[(item, label)] = label in gold[item]
+    if not questions:
+        return TagEstimate({item: frozenset() for item in answers}, {item: 1.0 for item in answers}, {}, {item: {} for item in answers})
+    result = dawid_skene(questions, classes=[False, True], gold=truths)
+    tags: dict[Item, set[str]] = {item: set() for item in answers}
+    confidence: dict[Item, float] = {item: 1.0 for item in answers}
+    present: dict[Item, dict[str, float]] = {item: {} for item in answers}
+    for (item, label), (answer, posterior) in result.labels.items():
+        if answer:
+            tags[item].add(label)
+        confidence[item] = min(confidence[item], posterior)
+        present[item][label] = result.posteriors[(item, label)][True]
+    accuracy = {worker: quality.accuracy for worker, quality in result.workers.items()}
+    return TagEstimate({item: frozenset(t) for item, t in tags.items()}, confidence, accuracy, present)
 
 
 # ---------------------------------------------------------------------------------------------

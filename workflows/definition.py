@@ -7,7 +7,8 @@ A workflow is a list of stages that every item passes through, in this order::
 * ``annotate`` (required, first): who may label (``roles``) and how many labelers answer each
   item independently (``overlap``; an item may override it).
 * ``consensus`` (only right after ``annotate``, and required when ``overlap`` > 1): how the
-  overlapping answers are merged and which items are agreed on; see :class:`ConsensusStage`.
+  overlapping answers are merged, which items are agreed on, how many extra labels the others
+  get and who is served them; see :class:`ConsensusStage`.
 * ``review`` (optional, before ``accept``): who reviews, the share of items drawn for review
   (``rate``; an audit when below 1) and the rejection that escalates to a manager
   (``max_rounds``). With a consensus stage, items below the agreement threshold always go
@@ -15,7 +16,10 @@ A workflow is a list of stages that every item passes through, in this order::
 * ``accept`` (required, last).
 
 Examples: ``annotate -> review -> accept`` (the default), ``annotate (overlap 3) -> consensus
--> review (rate 0) -> accept``, ``annotate -> review (rate 0.1) -> accept``.
+-> review (rate 0) -> accept``, ``annotate -> review (rate 0.1) -> accept``, and adaptive
+overlap: ``annotate (overlap 1) -> consensus (dawid_skene, target_confidence 0.95, extra_labels
+4, best_share 0.25) -> review (rate 0) -> accept`` (one label first, more only while the
+posterior is below 0.95, the extra ones from the best-rated quarter of the labelers).
 
 :func:`parse` checks a document against the JSON Schema, then the order rules above that JSON
 Schema cannot say, and reports every problem at once by path (``stages/1/overlap``).
@@ -104,6 +108,17 @@ class ConsensusStage:
             mean over pairs of labelers) is below this are not agreed on.
         extra_labels: how many more labelers (one at a time) an item that is not agreed on
             gets before it goes to review.
+        target_confidence: adaptive overlap by posterior (``dawid_skene`` only), or None. When
+            set, an item's tags are agreed on once Dawid-Skene's posterior of every one of
+            its tag decisions ("has tag L" or "has not") reaches this, however many answers it
+            has, so the annotate stage's overlap may be 1; shapes still need two or more
+            answers that reach ``agreement_threshold``. Extra labels are asked one at a time
+            until then.
+        best_share: route extra labels to the best-rated labelers, or None (anyone, in queue
+            order). The share (0, 1] of the project's rated labelers, best first by their
+            weight in ``method`` (Dawid-Skene or gold accuracy), who are served extra labels
+            first; the other labelers get one only when nothing else is left for them, so an
+            item never waits for an absent labeler once the pool is empty.
     """
 
     name: str = "consensus"
@@ -112,6 +127,8 @@ class ConsensusStage:
     quorum: float = 0.5
     agreement_threshold: float = 0.6
     extra_labels: int = 2
+    target_confidence: float | None = None
+    best_share: float | None = None
     kind: str = field(default="consensus", init=False)
 
     def quorum_count(self, labelers: int) -> int:
@@ -187,6 +204,18 @@ class Workflow:
     def max_review_rounds(self) -> int:
         """The rejection that escalates to a manager (0 = never, also without a review stage)."""
         return self.review.max_rounds if self.review else 0
+
+    def answer_tasks_for(self, item_overlap: int | None) -> int:
+        """Return how many answer tasks (replicas 1..N) an item whose own setting is ``item_overlap`` starts with.
+
+        0 means the item is labeled on its own task, with no consensus: no consensus stage, or
+        an overlap of 1 that the stage cannot conclude on (a single answer is only ever agreed
+        on by ``target_confidence``).
+        """
+        overlap = self.overlap_for(item_overlap)
+        if self.consensus is None or (overlap < 2 and self.consensus.target_confidence is None):
+            return 0
+        return overlap
 
     def overlap_for(self, item_overlap: int | None) -> int:
         """Return how many labelers answer an item whose own setting is ``item_overlap``.
@@ -289,8 +318,15 @@ def parse(data: Any) -> Workflow:
     position = {kind: i for i, kind in enumerate(kinds)}
     if annotate.overlap > 1 and consensus is None:
         errors[f"stages/{position['annotate']}/overlap"] = "an overlap above 1 needs a consensus stage to merge the answers"
-    if consensus is not None and annotate.overlap < 2:
-        errors[f"stages/{position['consensus']}"] = "a consensus stage needs an overlap of at least 2 in the annotate stage"
+    if consensus is not None and annotate.overlap < 2 and (consensus.target_confidence is None or consensus.extra_labels < 1):
+        errors[f"stages/{position['consensus']}"] = (
+            "a consensus stage needs an overlap of at least 2 in the annotate stage, "
+            "or a target_confidence and extra_labels to start from 1"
+        )
+    if consensus is not None and consensus.target_confidence is not None and consensus.method != "dawid_skene":
+        errors[f"stages/{position['consensus']}/target_confidence"] = (
+            "target_confidence needs the dawid_skene method: only it gives a posterior"
+        )
     if consensus is not None and annotate.overlap + consensus.extra_labels > MAX_OVERLAP:
         errors[f"stages/{position['consensus']}/extra_labels"] = f"overlap plus extra labels may be at most {MAX_OVERLAP}"
     if errors:
@@ -302,8 +338,8 @@ def _fields(stage: dict[str, Any]) -> dict[str, Any]:
     values = {key: value for key, value in stage.items() if key != "kind"}
     if "roles" in values:
         values["roles"] = tuple(values["roles"])
-    for key in ("iou_threshold", "quorum", "agreement_threshold", "rate"):
-        if key in values:
+    for key in ("iou_threshold", "quorum", "agreement_threshold", "rate", "target_confidence", "best_share"):
+        if values.get(key) is not None:
             values[key] = float(values[key])
     for key in ("overlap", "extra_labels", "max_rounds"):
         if key in values:

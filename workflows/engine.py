@@ -15,7 +15,9 @@ Routes:
   ``auto_accept`` (not drawn by the review stage's rate, or no review stage).
 * :func:`consensus_route`: all answers are in: :data:`Route.ACCEPT`, :data:`Route.REVIEW`
   (not agreed on and no extra labels left, or agreed on and drawn for review) or
-  :data:`Route.MORE_LABELS` (not agreed on: ask one more labeler).
+  :data:`Route.MORE_LABELS` (not agreed on: ask one more labeler); agreed on means the
+  agreement threshold is reached, or with adaptive overlap the target posterior.
+* :func:`best_labelers`: who extra labels are routed to first (the stage's ``best_share``).
 * :func:`rejection_action`: a reviewer sends an item back: ``reject``, or ``escalate`` on the
   review stage's ``max_rounds``-th rejection since the last escalation.
 * :func:`stage_name`: the stage an item task is in, for progress by stage.
@@ -23,6 +25,8 @@ Routes:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from enum import StrEnum
 
 from workflows.definition import Workflow
@@ -64,31 +68,75 @@ def submit_action(workflow: Workflow, *, sent_back_before: bool, draw: float) ->
     return Action.SUBMIT if drawn_for_review(workflow, sent_back_before=sent_back_before, draw=draw) else Action.AUTO_ACCEPT
 
 
-def consensus_route(workflow: Workflow, *, agreement: float, answers: int, overlap: int, draw: float) -> Route:
+def consensus_route(
+    workflow: Workflow,
+    *,
+    agreement: float,
+    answers: int,
+    overlap: int,
+    draw: float,
+    tag_confidence: float | None = None,
+    shape_agreement: float | None = None,
+) -> Route:
     """Route an item whose answer tasks are all submitted.
+
+    An item is agreed on when its ``agreement`` reaches the stage's ``agreement_threshold``;
+    with the stage's ``target_confidence`` set, instead when ``tag_confidence`` reaches that
+    target and, if anybody drew shapes, two or more answers give a ``shape_agreement`` at the
+    threshold (one answer's shapes are never agreed on).
 
     Args:
         workflow: the project's workflow (with a consensus stage).
-        agreement: the item's agreement in [0, 1] (:func:`workflows.consensus.agreement`).
+        agreement: the item's agreement in [0, 1] (:attr:`workflows.merge.MergeResult.agreement`).
         answers: how many answers the item has now.
         overlap: the item's overlap (answers asked for before any extra label).
         draw: a number uniform in [0, 1) for the review stage's rate.
+        tag_confidence: the posterior of the item's tag set
+            (:attr:`workflows.consensus.TagEstimate.confidence`); needed with ``target_confidence``.
+        shape_agreement: the agreement of the item's shapes alone, None when nobody drew one
+            (:attr:`workflows.merge.MergeResult.shape_agreement`).
 
     Returns:
         ``MORE_LABELS`` when not agreed on and extra labels are left; ``REVIEW`` when not
         agreed on and none are left, or when agreed on and drawn for review; else ``ACCEPT``.
 
     Raises:
-        ValueError: the workflow has no consensus stage.
+        ValueError: the workflow has no consensus stage, or ``target_confidence`` is set and
+            ``tag_confidence`` is None.
     """
     stage = workflow.consensus
     if stage is None:
         raise ValueError("this workflow has no consensus stage")
-    if agreement < stage.agreement_threshold:
+    if stage.target_confidence is None:
+        agreed = agreement >= stage.agreement_threshold
+    else:
+        if tag_confidence is None:
+            raise ValueError("the stage's target_confidence needs the item's tag_confidence")
+        shapes_agreed = shape_agreement is None or (answers >= 2 and shape_agreement >= stage.agreement_threshold)
+        agreed = tag_confidence >= stage.target_confidence and shapes_agreed
+    if not agreed:
         if answers < overlap + stage.extra_labels:
             return Route.MORE_LABELS
         return Route.REVIEW
     return Route.REVIEW if drawn_for_review(workflow, sent_back_before=False, draw=draw) else Route.ACCEPT
+
+
+def best_labelers(weights: Mapping[int, float], share: float) -> set[int]:
+    """Return the best-rated ``share`` of the labelers: the ones extra labels are routed to first.
+
+    Args:
+        weights: ``{labeler: weight}`` for every rated labeler of the project (their weight in
+            the consensus method: Dawid-Skene or gold accuracy).
+        share: the share in (0, 1] to keep, rounded up to whole labelers (0.25 of 10: 3).
+
+    Returns:
+        The labelers with the highest weights (ties: the lower id first); empty when nobody is rated.
+    """
+    if not weights:
+        return set()
+    keep = max(1, math.ceil(share * len(weights) - 1e-9))
+    ranked = sorted(weights, key=lambda labeler: (-weights[labeler], labeler))
+    return set(ranked[:keep])
 
 
 def rejection_action(workflow: Workflow, *, rejects_this_round: int) -> Action:

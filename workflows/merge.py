@@ -10,7 +10,9 @@ of :mod:`workflows.consensus`:
 * polygons: :func:`~workflows.consensus.merge_polygons` (mask IoU; the medoid polygon);
 * keypoints: :func:`~workflows.consensus.merge_keypoints` (OKS; per-point weighted means);
 * tags: each tag label is kept when the labelers who gave it hold at least the quorum share
-  of the total weight; its confidence is that share.
+  of the total weight; its confidence is that share. Given a tag model's posteriors
+  (Dawid-Skene, :func:`~workflows.consensus.tag_dawid_skene`), the labels it judges present
+  are kept instead, each with its posterior as confidence.
 
 Every merged shape and tag has ``source = {"type": "consensus", "score": confidence,
 "labelers": how many drew it}``. Other shape types (rotated boxes, polylines, points,
@@ -46,18 +48,22 @@ class MergeResult:
         agreement: the item's agreement in [0, 1].
         labelers: how many answers were merged.
         note: a sentence about what was not merged by rule ("" when everything was).
+        shape_agreement: the lowest agreement of the shape kinds anybody drew (boxes,
+            polygons, keypoints), tags left out; None when nobody drew a shape of those kinds.
     """
 
     document: dict[str, Any]
     agreement: float
     labelers: int
     note: str
+    shape_agreement: float | None = None
 
 
 def merge_documents(
     answers: Mapping[Hashable, dict[str, Any]],
     stage: ConsensusStage,
     weights: Mapping[Hashable, float] | None = None,
+    tag_posteriors: Mapping[str, float] | None = None,
 ) -> MergeResult:
     """Merge several labelers' answers for one item.
 
@@ -66,6 +72,10 @@ def merge_documents(
             (an empty document counts: that labeler saw nothing).
         stage: the consensus stage (IoU threshold, quorum share).
         weights: a non-negative weight per worker (default 1 each).
+        tag_posteriors: ``{tag label: P(the item has it)}`` from a tag model
+            (:attr:`workflows.consensus.TagEstimate.present`); when given, the merged tags are
+            the labels with a posterior of at least 0.5, each scored with its posterior,
+            instead of the weighted vote.
 
     Returns:
         The :class:`MergeResult`.
@@ -104,8 +114,9 @@ def merge_documents(
             shapes.append(_shape("keypoints", merged, keypoints=_round_keypoints(merged.keypoints), bbox=_round(merged.bbox)))
         agreements.append(_label_agreement({w: frozenset(label for label, *_ in skeletons[w]) for w in workers}))
 
+    shape_agreement = min(agreements) if agreements else None
     tag_sets = {w: frozenset(t["label"] for t in answers[w]["tags"]) for w in workers}
-    tags = _merge_tags(tag_sets, weight, stage.quorum)
+    tags = _merge_tags(tag_sets, weight, stage.quorum) if tag_posteriors is None else _estimated_tags(tag_sets, tag_posteriors)
     if any(tag_sets.values()):
         agreements.append(_label_agreement(tag_sets))
 
@@ -115,7 +126,7 @@ def merge_documents(
         shape["id"] = f"c{n}"
     # One answer is never agreed on; answers that are all empty agree fully.
     score = 0.0 if len(workers) < 2 else (min(agreements) if agreements else 1.0)
-    return MergeResult({"version": 1, "tags": tags, "shapes": shapes}, float(score), len(workers), note)
+    return MergeResult({"version": 1, "tags": tags, "shapes": shapes}, float(score), len(workers), note, shape_agreement)
 
 
 def _shape(kind: str, merged: consensus.MergedShape, **geometry: Any) -> dict[str, Any]:
@@ -132,6 +143,16 @@ def _merge_tags(tag_sets: Mapping[Hashable, frozenset[str]], weight: Mapping[Has
         share = sum(weight[w] for w in holders) / total
         if share >= quorum - 1e-9:
             source = {"type": "consensus", "score": round(share, 6), "labelers": len(holders)}
+            merged.append({"id": f"t{len(merged) + 1}", "label": label, "source": source})
+    return merged
+
+
+def _estimated_tags(tag_sets: Mapping[Hashable, frozenset[str]], posteriors: Mapping[str, float]) -> list[dict[str, Any]]:
+    merged = []
+    for label in sorted(label for label, p in posteriors.items() if p >= 0.5):
+        holders = sum(label in tags for tags in tag_sets.values())
+        if holders:  # a label nobody gave is never kept, whatever the prior says
+            source = {"type": "consensus", "score": round(float(posteriors[label]), 6), "labelers": holders}
             merged.append({"id": f"t{len(merged) + 1}", "label": label, "source": source})
     return merged
 

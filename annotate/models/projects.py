@@ -60,6 +60,9 @@ class Project(db.Model):
     auto_pause: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     #: The workflow document (``schemas/workflow/v1.json``); read it through :attr:`flow`.
     workflow: Mapped[dict[str, Any]] = mapped_column(JSONType, default=_default_workflow)
+    #: The user ids that extra consensus labels are routed to first (the consensus stage's
+    #: ``best_share``), best first; refreshed when an item's answers are concluded. None: nobody rated yet.
+    best_labeler_ids: Mapped[list[int] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     labels: Mapped[list[Label]] = relationship(back_populates="project", order_by="Label.position", cascade="all, delete-orphan")
 

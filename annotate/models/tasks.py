@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotate.extensions import db
@@ -50,6 +50,9 @@ class Task(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    #: An extra consensus label routed to the project's best-rated labelers first
+    #: (:attr:`Project.best_labeler_ids`); others are served it only when nothing else is left.
+    routed: Mapped[bool] = mapped_column(default=False, server_default=false())
     item: Mapped[Item] = relationship()  # noqa: F821
     assignee: Mapped[User | None] = relationship()  # noqa: F821
 

@@ -66,7 +66,7 @@ from annotate.models import (
 from annotate.models.types import utcnow
 from annotate.services import annotations, projects, workflow
 from workflows import Action, Role, TaskState
-from workflows.consensus import dawid_skene, iou
+from workflows.consensus import TagEstimate, iou, tag_dawid_skene
 
 #: Scored gold answers needed before a labeler can be flagged.
 MIN_GOLD_ANSWERS = 5
@@ -79,7 +79,7 @@ Z95 = 1.959963984540054
 CSV_COLUMNS = [
     "username", "gold_answers", "gold_accuracy", "gold_passed", "gold_pass_low", "gold_pass_high", "submitted", "accepted",
     "rejected", "acceptance_rate", "consensus_items", "consensus_agreement", "active_seconds", "seconds_per_item",
-    "items_per_hour", "flagged", "paused",
+    "items_per_hour", "flagged", "paused", "best_rated",
 ]  # fmt: skip
 
 
@@ -522,63 +522,113 @@ def gold_weights(project: Project, user_ids: list[int]) -> dict[int, float]:
     Returns:
         ``{user id: weight}``.
     """
-    rows = dict(
-        db.session.execute(
-            select(GoldAnswer.labeler_id, func.avg(GoldAnswer.score))
-            .where(GoldAnswer.project_id == project.id, GoldAnswer.labeler_id.in_(user_ids), GoldAnswer.score.is_not(None))
-            .group_by(GoldAnswer.labeler_id)
-        ).all()
-    )
-    known = [float(v) for v in rows.values()]
+    rows = gold_scores(project, user_ids)
+    known = list(rows.values())
     default = sum(known) / len(known) if known else 1.0
-    return {uid: max(0.05, float(rows[uid]) if uid in rows else default) for uid in user_ids}
+    return {uid: max(0.05, rows.get(uid, default)) for uid in user_ids}
 
 
-#: The most recent answer tasks :func:`dawid_skene_weights` learns from, to bound its cost.
+def gold_scores(project: Project, user_ids: list[int] | None = None) -> dict[int, float]:
+    """Return the mean score of each labeler's scored gold answers in the project.
+
+    Args:
+        user_ids: only these labelers (default: everyone with a scored gold answer).
+
+    Returns:
+        ``{user id: mean score in [0, 1]}``; labelers without a scored gold answer are absent.
+    """
+    query = (
+        select(GoldAnswer.labeler_id, func.avg(GoldAnswer.score))
+        .where(GoldAnswer.project_id == project.id, GoldAnswer.score.is_not(None))
+        .group_by(GoldAnswer.labeler_id)
+    )
+    if user_ids is not None:
+        query = query.where(GoldAnswer.labeler_id.in_(user_ids))
+    return {uid: float(score) for uid, score in db.session.execute(query)}
+
+
+#: The most recent answer tasks :func:`tag_estimate` learns from, to bound its cost.
 DS_HISTORY = 5000
 
 
-def dawid_skene_weights(project: Project, user_ids: list[int]) -> dict[int, float]:
-    """Return each labeler's weight in a consensus vote: their accuracy as Dawid-Skene estimates it.
+def tag_estimate(project: Project, item_id: int | None = None) -> TagEstimate | None:
+    """Run Dawid-Skene over the project's tag answers (:func:`workflows.consensus.tag_dawid_skene`).
 
     Every tag label of the project on every item with overlapping answers is a yes/no question
     ("does this item have tag L?") answered by each labeler of the item; scored gold answers
-    add the same questions with known truths, which anchor the estimate
-    (:func:`workflows.consensus.dawid_skene`, Laplace prior 1). The weight is the estimated
-    accuracy ``sum_k prior_k * confusion[k, k]``, at least 0.05. Projects without tag labels
-    (or no answers yet) fall back to :func:`gold_weights`, as do labelers the estimate has not
-    seen. Reads at most the latest :data:`DS_HISTORY` answer tasks.
+    add the same questions with known truths, which anchor the estimate. Reads the latest
+    :data:`DS_HISTORY` answer tasks, plus every answer of ``item_id`` however old.
 
     Args:
-        user_ids: the labelers (user ids).
+        item_id: an item whose answers must be in the estimate (the one being concluded).
 
     Returns:
-        ``{user id: weight}``.
+        The estimate, its items keyed ``("item", item id)`` and ``("gold", gold item id)``
+        and its labelers by user id; None when the project has no tag labels or no answers.
     """
-    fallback = gold_weights(project, user_ids)
     tag_labels = [label.name for label in project.labels if label.kind == LabelKind.TAG]
     if not tag_labels:
-        return fallback
+        return None
     answers = answer_documents(project, limit=DS_HISTORY)
-    questions: dict[tuple[str, int, str], dict[int, bool]] = defaultdict(dict)
-    for (item_id, user_id), document in answers.items():
-        given = _tags(document)
-        for label in tag_labels:
-            questions[("item", item_id, label)][user_id] = label in given
-    truths: dict[tuple[str, int, str], bool] = {}
+    if item_id is not None:
+        answers |= answer_documents(project, item_ids=[item_id])
+    if not answers:
+        return None
+    by_item: dict[tuple[str, int], dict[int, frozenset[str]]] = defaultdict(dict)
+    for (answered_item, user_id), document in answers.items():
+        by_item[("item", answered_item)][user_id] = frozenset(_tags(document))
+    gold: dict[tuple[str, int], frozenset[str]] = {}
     for gold_id, known, labeler_id, document in db.session.execute(
         select(GoldItem.id, GoldItem.document, GoldAnswer.labeler_id, GoldAnswer.document)
         .join(GoldAnswer, GoldAnswer.gold_item_id == GoldItem.id)
         .where(GoldItem.project_id == project.id, GoldAnswer.score.is_not(None), GoldAnswer.document.is_not(None))
     ):
-        known_tags, given = _tags(known), _tags(document)
-        for label in tag_labels:
-            questions[("gold", gold_id, label)][labeler_id] = label in given
-            truths[("gold", gold_id, label)] = label in known_tags
-    if not answers:
+        by_item[("gold", gold_id)][labeler_id] = frozenset(_tags(document))
+        gold[("gold", gold_id)] = frozenset(_tags(known))
+    return tag_dawid_skene(by_item, tag_labels, gold)
+
+
+def dawid_skene_weights(project: Project, user_ids: list[int], estimate: TagEstimate | None = None) -> dict[int, float]:
+    """Return each labeler's weight in a consensus vote: their accuracy as Dawid-Skene estimates it.
+
+    The weight is the estimated accuracy on the yes/no tag questions of :func:`tag_estimate`,
+    at least 0.05. Projects without tag labels (or no answers yet) fall back to
+    :func:`gold_weights`, as do labelers the estimate has not seen.
+
+    Args:
+        user_ids: the labelers (user ids).
+        estimate: the project's :func:`tag_estimate`, when the caller has it already.
+
+    Returns:
+        ``{user id: weight}``.
+    """
+    fallback = gold_weights(project, user_ids)
+    estimate = estimate if estimate is not None else tag_estimate(project)
+    if estimate is None:
         return fallback
-    result = dawid_skene(questions, classes=[False, True], gold=truths)
-    return {uid: max(0.05, result.workers[uid].accuracy) if uid in result.workers else fallback[uid] for uid in user_ids}
+    return {uid: max(0.05, estimate.accuracy[uid]) if uid in estimate.accuracy else fallback[uid] for uid in user_ids}
+
+
+def rated_labelers(project: Project, method: str, estimate: TagEstimate | None = None) -> dict[int, float]:
+    """Return the weight of every labeler the consensus ``method`` can rate in the project.
+
+    ``dawid_skene``: the estimate's accuracy of every labeler it saw, and the gold score of
+    labelers it did not; ``weighted`` and ``majority``: the gold score. Labelers with neither
+    are not rated (they are not among the best until they have a record).
+
+    Args:
+        method: the consensus stage's method.
+        estimate: the project's :func:`tag_estimate` (``dawid_skene``), when the caller has it.
+
+    Returns:
+        ``{user id: weight}``.
+    """
+    rated = gold_scores(project)
+    if method == "dawid_skene":
+        estimate = estimate if estimate is not None else tag_estimate(project)
+        if estimate is not None:
+            rated |= {uid: accuracy for uid, accuracy in estimate.accuracy.items() if isinstance(uid, int)}
+    return rated
 
 
 def answer_documents(project: Project, item_ids: list[int] | None = None, limit: int | None = None) -> dict[tuple[int, int], dict]:
@@ -616,8 +666,9 @@ def labeler_figures(project: Project) -> list[dict[str, Any]]:
     to whoever last submitted the task; ``active_seconds`` sums their human revisions' active
     time on the project's items (gold copies excluded); ``items_per_hour`` = submitted items per
     active hour; ``consensus_agreement`` is the mean :func:`score_documents` of their answers
-    against the consensus each was merged into, over ``consensus_items`` items (overlap).
-    Unknown values are None.
+    against the consensus each was merged into, over ``consensus_items`` items (overlap);
+    ``best_rated``: among the labelers extra consensus labels are routed to first
+    (:attr:`Project.best_labeler_ids`). Unknown values are None.
 
     Returns:
         One dict per labeler (keys as :data:`CSV_COLUMNS` plus ``user_id``), by username.
@@ -660,6 +711,7 @@ def labeler_figures(project: Project) -> list[dict[str, Any]]:
     )
     consensus_scores = consensus_agreement(project)
     user_ids |= set(consensus_scores)
+    best = set(project.best_labeler_ids or ())
     rows = []
     for user in db.session.scalars(select(User).where(User.id.in_(user_ids))):
         gold = _gold_figures(project, user.id)
@@ -673,7 +725,7 @@ def labeler_figures(project: Project) -> list[dict[str, Any]]:
             "consensus_items": len(scores), "consensus_agreement": sum(scores) / len(scores) if scores else None,
             "seconds_per_item": seconds / items if items and seconds else None,
             "items_per_hour": items * 3600 / seconds if items and seconds else None,
-            "paused": bool(pauses.get(user.id) and pauses[user.id].paused),
+            "paused": bool(pauses.get(user.id) and pauses[user.id].paused), "best_rated": user.id in best,
         })  # fmt: skip
     return sorted(rows, key=lambda r: r["username"])
 

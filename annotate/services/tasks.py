@@ -64,7 +64,7 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import Boolean, ColumnElement, Select, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -74,7 +74,8 @@ from annotate.models import AnnotationRevision, GoldAnswer, GoldItem, Item, Proj
 from annotate.models.types import utcnow
 from annotate.services import annotations, quality, work_saved
 from workflows import Action, ConsensusStage, Role, Route, TaskState, TransitionError, next_state
-from workflows.engine import consensus_route, drawn_for_review, rejection_action
+from workflows.consensus import TagEstimate
+from workflows.engine import best_labelers, consensus_route, drawn_for_review, rejection_action
 from workflows.merge import merge_documents
 
 #: The role the system acts with when it expires a lease (the table has no system role).
@@ -118,6 +119,10 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
     a conditional UPDATE on every database, so two labelers asking at once never get the same
     task. The served task's ``lease_expires_at`` is now + ``LEASE_SECONDS``.
 
+    Routed extra labels (:attr:`Task.routed`, the consensus stage's ``best_share``) are served
+    to the project's best-rated labelers (:attr:`Project.best_labeler_ids`) in queue order
+    like any task; anyone else is served one only when nothing else is left for them.
+
     Before the pool, a paused labeler is refused, and the gold draw may serve a gold copy
     instead (:func:`annotate.services.quality.draw_gold`). Gold items and gold copies are
     never served from the pool.
@@ -160,9 +165,14 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
     except TransitionError as exc:
         raise Conflict(str(exc), {"role": role}) from None
     now = utcnow()
-    params = {"b_project": project.id, "b_user": user.id, "b_expires": now + lease_duration(), "b_now": now}
+    best = project.best_labeler_ids or []
+    params = {"b_project": project.id, "b_user": user.id, "b_expires": now + lease_duration(), "b_now": now, "b_best": user.id in best}
     returning_old_state = db.session.get_bind().dialect.name == "postgresql"
-    row = db.session.execute(_claim_statement(project.queue_order, returning_old_state), params).first()
+    claim = _claim_statement(project.queue_order, returning_old_state)
+    row = db.session.execute(claim, params).first()
+    if row is None and best and not params["b_best"]:
+        # Nothing else is left for this labeler: routed extra labels do not wait for absent best ones.
+        row = db.session.execute(claim, {**params, "b_best": True}).first()
     if row is None:
         db.session.rollback()
         return None
@@ -241,7 +251,8 @@ def _servable(pool) -> list[ColumnElement[bool]]:
     Unassigned ``new`` tasks, and ``rejected`` ones with no assignee (a merged result a
     reviewer sent back has no single labeler). An item's own task waits while it has answer
     tasks that are not yet merged; an answer task is never served to a labeler who holds
-    another answer of the same item; nothing on an item the labeler skipped comes back to them.
+    another answer of the same item; nothing on an item the labeler skipped comes back to them;
+    a routed extra label only when ``b_best`` is true (see :func:`next_task`).
     The project and the caller are the bound parameters ``b_project`` and ``b_user``.
     """
     other = aliased(Task)
@@ -261,6 +272,7 @@ def _servable(pool) -> list[ColumnElement[bool]]:
         pool.state.in_([TaskState.NEW, TaskState.REJECTED]),
         or_(and_(pool.replica == 0, ~open_answers), and_(pool.replica > 0, ~answered)),
         ~skipped_item,
+        or_(pool.routed.is_(False), bindparam("b_best", type_=Boolean)),
         ~exists().where(GoldAnswer.copy_item_id == pool.item_id),
         ~exists().where(GoldItem.item_id == pool.item_id),
     ]
@@ -603,31 +615,56 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
     documents = {task.assignee_id or -task.replica: annotations.saved_or_empty(saved, (task.item_id, task.replica))[0] for task in answers}
     labelers = [w for w in documents if w > 0]
     weights = None
+    estimate = quality.tag_estimate(project, item_task.item_id) if stage.method == "dawid_skene" else None
     if stage.method == "weighted":
         weights = quality.gold_weights(project, labelers)
     elif stage.method == "dawid_skene":
-        weights = quality.dawid_skene_weights(project, labelers)
-    result = merge_documents(documents, stage, weights)
+        weights = quality.dawid_skene_weights(project, labelers, estimate)
+    key = ("item", item_task.item_id)
+    posteriors = estimate.present.get(key) if estimate is not None else None
+    result = merge_documents(documents, stage, weights, tag_posteriors=posteriors)
+    tag_confidence = estimate.confidence.get(key, 1.0) if estimate is not None else 1.0  # no tag labels: nothing to be unsure of
     item = db.session.get(Item, item_task.item_id)
     overlap = workflow.overlap_for(item.overlap)
     draw = review_rng(project.id, item.id, 0).random()
     if workflow.consensus is not None:
-        route = consensus_route(workflow, agreement=result.agreement, answers=len(answers), overlap=overlap, draw=draw)
+        route = consensus_route(
+            workflow,
+            agreement=result.agreement,
+            answers=len(answers),
+            overlap=overlap,
+            draw=draw,
+            tag_confidence=tag_confidence,
+            shape_agreement=result.shape_agreement,
+        )
     else:
         route = Route.REVIEW if drawn_for_review(workflow, sent_back_before=False, draw=draw) else Route.ACCEPT
+    if workflow.consensus is not None and workflow.consensus.best_share is not None:
+        _refresh_best_labelers(project, workflow.consensus, estimate)
     if route == Route.MORE_LABELS:
         top = db.session.scalar(select(func.max(Task.replica)).where(Task.item_id == item.id)) or 0
-        db.session.add(Task(project_id=project.id, item_id=item.id, replica=top + 1))
+        routed = bool(workflow.consensus.best_share is not None and project.best_labeler_ids)
+        db.session.add(Task(project_id=project.id, item_id=item.id, replica=top + 1, routed=routed))
         return route
     base = annotations.latest_document(item.id)[1]
     annotations.save_revision(item, project, result.document, base, commit=False, source="consensus")
-    summary = f"consensus of {result.labelers} labelers: agreement {result.agreement:.2f} (threshold {stage.agreement_threshold:g})" + (
-        f"; {result.note}" if result.note else ""
-    )
+    summary = f"consensus of {result.labelers} labelers: agreement {result.agreement:.2f} (threshold {stage.agreement_threshold:g})"
+    if stage.target_confidence is not None:
+        summary += f"; tag posterior {tag_confidence:.3f} (target {stage.target_confidence:g})"
+    summary += f"; {result.note}" if result.note else ""
     for task in answers:
         apply_action(task, None, SYSTEM_ROLE, Action.MERGE, f"merged into the consensus of item {item.name!r}")
     apply_action(item_task, None, SYSTEM_ROLE, Action.MERGE if route == Route.REVIEW else Action.AUTO_ACCEPT, summary)
     return route
+
+
+def _refresh_best_labelers(project: Project, stage: ConsensusStage, estimate: TagEstimate | None) -> None:
+    """Store who extra labels are routed to first (:attr:`Project.best_labeler_ids`, not committed)."""
+    rated = quality.rated_labelers(project, stage.method, estimate)
+    best = best_labelers(rated, stage.best_share or 1.0)
+    ranked = sorted(best, key=lambda uid: (-rated[uid], uid))
+    if ranked != (project.best_labeler_ids or []):
+        project.best_labeler_ids = ranked or None
 
 
 def answers_of(task: Task) -> list[dict[str, Any]]:

@@ -2,8 +2,10 @@
 
 The workflow is data (``Project.workflow``, checked by :func:`workflows.parse`); this module
 stores it and keeps the tasks in line with it. With an overlap of N > 1 (a consensus stage),
-an item has N *answer tasks* (``Task.replica`` 1..N) besides its own task (replica 0), see
-:mod:`workflows.engine`. Which items get answer tasks:
+or of 1 under a consensus stage with a target posterior (adaptive overlap), an item has N
+*answer tasks* (``Task.replica`` 1..N) besides its own task (replica 0), see
+:mod:`workflows.engine` and :meth:`workflows.Workflow.answer_tasks_for`. Which items get
+answer tasks:
 
 * an item is *open for overlap* while its own task is ``new`` with no assignee, nobody has
   saved its annotation (line 0), and none of its answer tasks has been served yet: nobody has
@@ -87,9 +89,8 @@ def tasks_for_new_item(project: Project, item: Item) -> list[Task]:
         The tasks added: the item's own task first.
     """
     tasks = [Task(project_id=project.id, item_id=item.id, replica=0)]
-    overlap = project.flow.overlap_for(item.overlap)
-    if overlap > 1:
-        tasks += [Task(project_id=project.id, item_id=item.id, replica=r) for r in range(1, overlap + 1)]
+    answers = project.flow.answer_tasks_for(item.overlap)
+    tasks += [Task(project_id=project.id, item_id=item.id, replica=r) for r in range(1, answers + 1)]
     db.session.add_all(tasks)
     return tasks
 
@@ -126,8 +127,7 @@ def sync_answer_tasks(project: Project, item_ids: list[int] | None = None) -> di
             answers.setdefault(task.item_id, []).append(task)
     created = removed = 0
     for item_id, item_overlap in items:
-        overlap = workflow.overlap_for(item_overlap)
-        wanted = overlap if overlap > 1 else 0
+        wanted = workflow.answer_tasks_for(item_overlap)
         mine = sorted(answers.get(item_id, []), key=lambda t: t.replica)
         top = max((t.replica for t in mine), default=0)
         for replica in range(top + 1, top + 1 + max(0, wanted - len(mine))):

@@ -126,6 +126,9 @@ def _stage_text(stage) -> str:
         return f"{stage.name} ({stage.overlap} labelers)"
     if stage.kind == "review" and stage.rate < 1:
         return f"{stage.name} ({stage.rate:.0%})"
+    if stage.kind == "consensus" and stage.target_confidence is not None:
+        routed = f", extra labels to the best {stage.best_share:.0%}" if stage.best_share is not None else ""
+        return f"{stage.name} (until {stage.target_confidence:.0%} sure, up to {stage.extra_labels} more{routed})"
     return stage.name
 
 
