@@ -264,6 +264,12 @@ def test_managers_set_the_workflow_on_the_project_page(world, login):
     )
     db.session.expire_all()
     assert world.project.flow.annotate.overlap == 3 and world.project.flow.review.rate == 0.0
+    adaptive = manager.form(form_url, {"preset": "adaptive"}, follow_redirects=True).get_data(as_text=True)
+    assert "consensus (until 95% sure, up to 4 more, extra labels to the best 25%)" in adaptive
+    db.session.expire_all()
+    assert world.project.flow.annotate.overlap == 1 and world.project.flow.consensus.best_share == 0.25
+    manager.form(form_url, {"preset": "consensus"})
+    db.session.expire_all()
     broken = manager.form(form_url, {"workflow": '{"version": 1, "stages": [}'})
     assert broken.status_code == 422 and "line 1, column 27" in broken.get_data(as_text=True)
     assert "{&#34;version&#34;: 1, &#34;stages&#34;: [}</textarea>" in broken.get_data(as_text=True)  # the edit is kept

@@ -16,7 +16,7 @@ from annotate.services.access import MANAGERS
 from annotate.web import read_uploads
 from workflows import Role, Workflow, parse
 
-#: Workflows a manager can start from on the project page (the issue's three examples).
+#: Workflows a manager can start from on the project page (the issue's three examples and adaptive overlap).
 WORKFLOW_PRESETS = {
     "review": ("Annotate → review → accept", Workflow.default()),
     "consensus": (
@@ -28,6 +28,20 @@ WORKFLOW_PRESETS = {
                     {"kind": "annotate", "overlap": 3},
                     {"kind": "consensus"},
                     {"kind": "review", "name": "review of disagreements", "rate": 0},
+                    {"kind": "accept"},
+                ],
+            }
+        ),
+    ),
+    "adaptive": (
+        "Tags: 1 labeler, more until 95 % sure (best-rated labelers) → review of the unsure → accept",
+        parse(
+            {
+                "version": 1,
+                "stages": [
+                    {"kind": "annotate", "overlap": 1},
+                    {"kind": "consensus", "method": "dawid_skene", "target_confidence": 0.95, "extra_labels": 4, "best_share": 0.25},
+                    {"kind": "review", "name": "review of the unsure", "rate": 0},
                     {"kind": "accept"},
                 ],
             }
