@@ -169,23 +169,27 @@ def next_task(project: Project, user: User, role: Role) -> Task | None:
     params = {"b_project": project.id, "b_user": user.id, "b_expires": now + lease_duration(), "b_now": now, "b_best": user.id in best}
     returning_old_state = db.session.get_bind().dialect.name == "postgresql"
     claim = _claim_statement(project.queue_order, returning_old_state)
-    row = db.session.execute(claim, params).first()
+    # The claim is an UPDATE: a copy of the task loaded earlier must show what it wrote.
+    fresh = {"populate_existing": True}
+    row = db.session.execute(claim, params, execution_options=fresh).first()
     if row is None and best and not params["b_best"]:
         # Nothing else is left for this labeler: routed extra labels do not wait for absent best ones.
-        row = db.session.execute(claim, {**params, "b_best": True}).first()
+        row = db.session.execute(claim, {**params, "b_best": True}, execution_options=fresh).first()
     if row is None:
         db.session.rollback()
         return None
-    task_id = row[0]
-    # Elsewhere (SQLite) RETURNING cannot read the picked row's old state; every change of
-    # state is recorded, so the task's last event says it (no event: it was never started).
-    from_state = row[1] if returning_old_state else _state_before_claim(task_id)
+    if returning_old_state:
+        task, from_state = row  # RETURNING gave the whole claimed row: no reload
+    else:
+        # SQLite's RETURNING cannot read the picked row's old state; every change of state is
+        # recorded, so the task's last event says it (no event: it was never started).
+        task = db.session.get(Task, row[0], populate_existing=True)
+        from_state = _state_before_claim(task.id)
     db.session.add(
-        TaskEvent(task_id=task_id, actor_id=user.id, action=Action.START, from_state=from_state, to_state=TaskState.IN_PROGRESS, comment="")
+        TaskEvent(task_id=task.id, actor_id=user.id, action=Action.START, from_state=from_state, to_state=TaskState.IN_PROGRESS, comment="")
     )
     _commit_keeping_loaded()
-    # The claim was an UPDATE: a copy of the task loaded earlier would still show it unclaimed.
-    return db.session.get(Task, task_id, populate_existing=True)
+    return task
 
 
 @cache
@@ -213,9 +217,10 @@ def _claim_statement(queue_order: str, returning_old_state: bool):
     """The claim as one statement, built once per queue order (see :func:`next_task`).
 
     ``UPDATE tasks SET assignee, lease, state = in_progress FROM (the first servable task,
-    FOR UPDATE SKIP LOCKED) WHERE id = picked.id AND still unassigned RETURNING id, the old
+    FOR UPDATE SKIP LOCKED) WHERE id = picked.id AND still unassigned RETURNING the task, its old
     state``. On PostgreSQL the lock keeps concurrent callers off the row; on SQLite writes are
-    serialized, and the unassigned condition holds the claim to one caller either way. SQLite's
+    serialized, and the unassigned condition holds the claim to one caller either way. On
+    PostgreSQL RETURNING gives the whole task (as an ORM object) and the old state; SQLite's
     RETURNING cannot name the FROM subquery, so there the picked id is a scalar subquery and
     only the id is returned.
     """
@@ -235,7 +240,7 @@ def _claim_statement(queue_order: str, returning_old_state: bool):
     if returning_old_state:
         picked = pick.subquery("picked")
         claim = claim.where(Task.id == picked.c.id, Task.assignee_id.is_(None), Task.state == picked.c.state)
-        claim = claim.returning(Task.id, picked.c.state)
+        claim = claim.returning(Task, picked.c.state)
     else:
         claim = claim.where(
             Task.id == pick.with_only_columns(pool.id).scalar_subquery(),
