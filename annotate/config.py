@@ -65,10 +65,12 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
 
 
 def _sqlalchemy_url(url: str) -> str:
-    # psycopg 3 is the driver we ship; plain postgresql:// URLs would ask for psycopg2.
+    # psycopg2 (written in C) serves plain postgresql:// URLs: per labeling request it costs
+    # about a fifth less CPU than psycopg 3 (bench/api_cpu.py: 11.9 against 14.6 ms on 2 cores).
+    # A URL that names its driver, such as postgresql+psycopg://, is kept as it is.
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            return "postgresql+psycopg2://" + url[len(prefix) :]
     return url
 
 

@@ -150,3 +150,18 @@ def test_demo_serves_the_platform(tmp_path):
         output = server.communicate(timeout=30)[0]
     assert "labeler1" in output and "Open http://127.0.0.1:" in output
     assert (tmp_path / "instance" / "annotate.sqlite3").is_file()
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u@db:5432/annotate", "postgresql+psycopg2://u@db:5432/annotate"),
+        ("postgres://u@db/annotate", "postgresql+psycopg2://u@db/annotate"),
+        ("postgresql+psycopg://u@db/annotate", "postgresql+psycopg://u@db/annotate"),  # a named driver is kept
+        ("sqlite:////tmp/a.sqlite3", "sqlite:////tmp/a.sqlite3"),
+    ],
+)
+def test_database_urls_get_the_driver_we_ship(given, used):
+    from annotate.config import _sqlalchemy_url
+
+    assert _sqlalchemy_url(given) == used
