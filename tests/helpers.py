@@ -40,3 +40,20 @@ def add_images(project, sizes) -> list:
 
     media.ingest(project, [(f"img{i}.png", png_bytes(size, (i * 20 % 255, 80, 120))) for i, size in enumerate(sizes)])
     return list(db.session.scalars(select(Item).where(Item.project_id == project.id).order_by(Item.id)))
+
+
+def load_bench(name: str):
+    """Import ``bench/<name>.py`` (a script, not a package) as the module ``bench_<name>``.
+
+    It is registered in ``sys.modules`` so dataclasses in the script can resolve their module.
+    """
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

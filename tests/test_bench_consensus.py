@@ -1,27 +1,17 @@
 """The consensus benchmark (bench/consensus.py): the platform's adaptive workflow on a simulated crowd."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from tests.helpers import load_bench
 from workflows import parse
 
 pytest.importorskip("sklearn")  # the digits data set (in the test and bench extras)
 
-SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "consensus.py"
-
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_consensus", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_consensus"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("bench_consensus", None)
+    return load_bench("consensus")
 
 
 @pytest.fixture(scope="module")

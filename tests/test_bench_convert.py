@@ -1,12 +1,8 @@
 """The conversion benchmark (bench/convert_vs_datumaro.py): how its speed verdict is reached from the figures."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "convert_vs_datumaro.py"
+from tests.helpers import load_bench
 
 # Ratios 1.2, 0.9, 2.0, 1.1, 3.0: sorted 0.9 1.1 1.2 2.0 3.0, so the median is 1.2.
 FIVE_PAIRS = [(1.2, 1.0), (0.9, 1.0), (4.0, 2.0), (1.1, 1.0), (3.0, 1.0)]
@@ -14,12 +10,7 @@ FIVE_PAIRS = [(1.2, 1.0), (0.9, 1.0), (4.0, 2.0), (1.1, 1.0), (3.0, 1.0)]
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_convert", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_convert"] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("bench_convert", None)
+    return load_bench("convert_vs_datumaro")
 
 
 def test_paired_ratio_is_the_median_with_the_range(bench):

@@ -1,23 +1,16 @@
 """The model-loop benchmark (bench/loop.py): its scoring worked by hand and a smoke run of each task."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from prelabel.predictions import Detection
+from tests.helpers import load_bench
 
 pytest.importorskip("sklearn")  # the digits data set (in the test and bench extras)
-
-SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "loop.py"
 
 
 @pytest.fixture(scope="module")
 def loop():
-    spec = importlib.util.spec_from_file_location("bench_loop", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("loop")
 
 
 def test_tag_edits_worked_by_hand(loop):
