@@ -208,8 +208,7 @@ def run_platform(crowd: Crowd, workflow: Workflow, *, rng: np.random.Generator) 
     open_items = set(asked)
     estimate = fit()
     while open_items:
-        rated = {w: a for w, a in estimate.accuracy.items()}
-        best = best_labelers(rated, stage.best_share) if stage.best_share is not None else set()
+        best = best_labelers(estimate.accuracy, stage.best_share) if stage.best_share is not None else set()
         ranked_best = sorted(best)
         for i in sorted(open_items):
             # Tags only: the agreement threshold is for shapes, so agreement plays no part here.

@@ -17,7 +17,8 @@ Routes:
   (not agreed on and no extra labels left, or agreed on and drawn for review) or
   :data:`Route.MORE_LABELS` (not agreed on: ask one more labeler); agreed on means the
   agreement threshold is reached, or with adaptive overlap the target posterior.
-* :func:`best_labelers`: who extra labels are routed to first (the stage's ``best_share``).
+* :func:`ranked_best_labelers` (:func:`best_labelers` as a set): who extra labels are routed to
+  first (the stage's ``best_share``).
 * :func:`rejection_action`: a reviewer sends an item back: ``reject``, or ``escalate`` on the
   review stage's ``max_rounds``-th rejection since the last escalation.
 * :func:`stage_name`: the stage an item task is in, for progress by stage.
@@ -122,7 +123,12 @@ def consensus_route(
 
 
 def best_labelers(weights: Mapping[int, float], share: float) -> set[int]:
-    """Return the best-rated ``share`` of the labelers: the ones extra labels are routed to first.
+    """Return the best-rated ``share`` of the labelers, as a set (see :func:`ranked_best_labelers`)."""
+    return set(ranked_best_labelers(weights, share))
+
+
+def ranked_best_labelers(weights: Mapping[int, float], share: float) -> list[int]:
+    """Return the best-rated ``share`` of the labelers, best first: the ones extra labels are routed to first.
 
     Args:
         weights: ``{labeler: weight}`` for every rated labeler of the project (their weight in
@@ -130,13 +136,13 @@ def best_labelers(weights: Mapping[int, float], share: float) -> set[int]:
         share: the share in (0, 1] to keep, rounded up to whole labelers (0.25 of 10: 3).
 
     Returns:
-        The labelers with the highest weights (ties: the lower id first); empty when nobody is rated.
+        The labelers with the highest weights, highest first (ties: the lower id first); empty
+        when nobody is rated.
     """
     if not weights:
-        return set()
+        return []
     keep = max(1, math.ceil(share * len(weights) - 1e-9))
-    ranked = sorted(weights, key=lambda labeler: (-weights[labeler], labeler))
-    return set(ranked[:keep])
+    return sorted(weights, key=lambda labeler: (-weights[labeler], labeler))[:keep]
 
 
 def rejection_action(workflow: Workflow, *, rejects_this_round: int) -> Action:

@@ -588,46 +588,53 @@ def tag_estimate(project: Project, item_id: int | None = None) -> TagEstimate | 
     return tag_dawid_skene(by_item, tag_labels, gold)
 
 
-def dawid_skene_weights(project: Project, user_ids: list[int], estimate: TagEstimate | None = None) -> dict[int, float]:
+def dawid_skene_weights(project: Project, user_ids: list[int]) -> dict[int, float]:
     """Return each labeler's weight in a consensus vote: their accuracy as Dawid-Skene estimates it.
 
-    The weight is the estimated accuracy on the yes/no tag questions of :func:`tag_estimate`,
-    at least 0.05. Projects without tag labels (or no answers yet) fall back to
-    :func:`gold_weights`, as do labelers the estimate has not seen.
+    The weight is the estimated accuracy on the yes/no tag questions of :func:`tag_estimate`
+    (see :func:`estimate_weights`).
 
     Args:
         user_ids: the labelers (user ids).
-        estimate: the project's :func:`tag_estimate`, when the caller has it already.
+
+    Returns:
+        ``{user id: weight}``.
+    """
+    return estimate_weights(project, user_ids, tag_estimate(project))
+
+
+def estimate_weights(project: Project, user_ids: list[int], estimate: TagEstimate | None) -> dict[int, float]:
+    """Return each labeler's accuracy in ``estimate`` as their vote weight, at least 0.05.
+
+    Without an estimate (no tag labels, or no answers yet) the weights are :func:`gold_weights`,
+    as they are for labelers the estimate has not seen.
+
+    Args:
+        user_ids: the labelers (user ids).
+        estimate: the project's :func:`tag_estimate`.
 
     Returns:
         ``{user id: weight}``.
     """
     fallback = gold_weights(project, user_ids)
-    estimate = estimate if estimate is not None else tag_estimate(project)
     if estimate is None:
         return fallback
     return {uid: max(0.05, estimate.accuracy[uid]) if uid in estimate.accuracy else fallback[uid] for uid in user_ids}
 
 
-def rated_labelers(project: Project, method: str, estimate: TagEstimate | None = None) -> dict[int, float]:
-    """Return the weight of every labeler the consensus ``method`` can rate in the project.
+def rated_labelers(project: Project, estimate: TagEstimate | None) -> dict[int, float]:
+    """Return the weight of every labeler the consensus method can rate in the project.
 
-    ``dawid_skene``: the estimate's accuracy of every labeler it saw, and the gold score of
-    labelers it did not; ``weighted`` and ``majority``: the gold score. Labelers with neither
-    are not rated (they are not among the best until they have a record).
-
-    Args:
-        method: the consensus stage's method.
-        estimate: the project's :func:`tag_estimate` (``dawid_skene``), when the caller has it.
+    Every labeler's gold score, overridden by their accuracy in ``estimate`` (given for the
+    ``dawid_skene`` method, None for the others). Labelers with neither are not rated (they
+    are not among the best until they have a record).
 
     Returns:
         ``{user id: weight}``.
     """
     rated = gold_scores(project)
-    if method == "dawid_skene":
-        estimate = estimate if estimate is not None else tag_estimate(project)
-        if estimate is not None:
-            rated |= {uid: accuracy for uid, accuracy in estimate.accuracy.items() if isinstance(uid, int)}
+    if estimate is not None:
+        rated |= estimate.accuracy
     return rated
 
 

@@ -75,7 +75,7 @@ from annotate.models.types import utcnow
 from annotate.services import annotations, quality, work_saved
 from workflows import Action, ConsensusStage, Role, Route, TaskState, TransitionError, next_state
 from workflows.consensus import TagEstimate
-from workflows.engine import best_labelers, consensus_route, drawn_for_review, rejection_action
+from workflows.engine import consensus_route, drawn_for_review, ranked_best_labelers, rejection_action
 from workflows.merge import merge_documents
 
 #: The role the system acts with when it expires a lease (the table has no system role).
@@ -624,7 +624,7 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
     if stage.method == "weighted":
         weights = quality.gold_weights(project, labelers)
     elif stage.method == "dawid_skene":
-        weights = quality.dawid_skene_weights(project, labelers, estimate)
+        weights = quality.estimate_weights(project, labelers, estimate)
     key = ("item", item_task.item_id)
     posteriors = estimate.present.get(key) if estimate is not None else None
     result = merge_documents(documents, stage, weights, tag_posteriors=posteriors)
@@ -645,7 +645,7 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
     else:
         route = Route.REVIEW if drawn_for_review(workflow, sent_back_before=False, draw=draw) else Route.ACCEPT
     if workflow.consensus is not None and workflow.consensus.best_share is not None:
-        _refresh_best_labelers(project, workflow.consensus, estimate)
+        _refresh_best_labelers(project, workflow.consensus.best_share, estimate)
     if route == Route.MORE_LABELS:
         top = db.session.scalar(select(func.max(Task.replica)).where(Task.item_id == item.id)) or 0
         routed = bool(workflow.consensus.best_share is not None and project.best_labeler_ids)
@@ -663,11 +663,12 @@ def conclude_answers(project: Project, item_task: Task) -> Route:
     return route
 
 
-def _refresh_best_labelers(project: Project, stage: ConsensusStage, estimate: TagEstimate | None) -> None:
-    """Store who extra labels are routed to first (:attr:`Project.best_labeler_ids`, not committed)."""
-    rated = quality.rated_labelers(project, stage.method, estimate)
-    best = best_labelers(rated, stage.best_share or 1.0)
-    ranked = sorted(best, key=lambda uid: (-rated[uid], uid))
+def _refresh_best_labelers(project: Project, best_share: float, estimate: TagEstimate | None) -> None:
+    """Store who extra labels are routed to first (:attr:`Project.best_labeler_ids`, not committed).
+
+    ``estimate`` is the project's tag estimate when the stage's method is ``dawid_skene`` (else None).
+    """
+    ranked = ranked_best_labelers(quality.rated_labelers(project, estimate), best_share)
     if ranked != (project.best_labeler_ids or []):
         project.best_labeler_ids = ranked or None
 
