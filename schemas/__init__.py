@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -169,13 +170,29 @@ def _is_date_time(value: object) -> bool:
 
 @cache
 def _validator(definition: str) -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 
     schema = _schema(1)
     registry: Registry = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
     root = {"$ref": f"{schema['$id']}#/$defs/{definition}"}
-    return Draft202012Validator(root, registry=registry, format_checker=_format_checker())
+    return _finite_validator_class()(root, registry=registry, format_checker=_format_checker())
+
+
+@cache
+def _finite_validator_class() -> type[Draft202012Validator]:
+    # JSON has no NaN or infinity, but Python's json module reads and writes them, so a
+    # "number" here is a finite one: a NaN box would pass every comparison check, reach
+    # the database and come back as text that JSON.parse refuses.
+    from jsonschema import Draft202012Validator, validators
+
+    base = Draft202012Validator.TYPE_CHECKER
+    checker = base.redefine("number", lambda checker, value: base.is_type(value, "number") and _finite(value))
+    return validators.extend(Draft202012Validator, type_checker=checker)
+
+
+def _finite(number: Any) -> bool:
+    # Integers are always finite (and math.isfinite would overflow on ones beyond a float).
+    return isinstance(number, int) or math.isfinite(number)
 
 
 def _format_path(parts: tuple[Any, ...] | list[Any]) -> str:
@@ -208,6 +225,10 @@ def _flatten(error: ValidationError, doc: Any) -> Iterator[dict[str, str]]:
         if missing:
             yield {"path": _format_path([*path, missing[0]]), "message": "is required"}
             return
+    if error.validator == "type" and isinstance(error.instance, float) and not math.isfinite(error.instance):
+        token = "NaN" if math.isnan(error.instance) else ("Infinity" if error.instance > 0 else "-Infinity")
+        yield {"path": _format_path(path), "message": f"{token} is not a finite number (JSON has no NaN or infinity)"}
+        return
     yield {"path": _format_path(path), "message": error.message}
 
 
@@ -417,7 +438,8 @@ def _pattern(definition: str, field: str) -> re.Pattern[str]:
 
 
 def _plain_number(value: Any) -> bool:
-    return type(value) is float or type(value) is int
+    # A chained comparison is False for NaN and the infinities, and cheaper than a call.
+    return (type(value) is float and -_INF < value < _INF) or type(value) is int
 
 
 def _plain_int(value: Any) -> bool:
@@ -427,7 +449,7 @@ def _plain_int(value: Any) -> bool:
 def _numbers(values: Any, min_items: int = 0) -> bool:
     if type(values) is not list or len(values) < min_items:
         return False
-    return all(type(value) is float or type(value) is int for value in values)
+    return all((type(value) is float and -_INF < value < _INF) or type(value) is int for value in values)
 
 
 def _text(value: Any, min_length: int = 0) -> bool:
@@ -439,7 +461,7 @@ def _vouch_attributes(attributes: Any) -> bool:
         return False
     for value in attributes.values():
         kind = type(value)
-        if kind is not str and kind is not int and kind is not float and kind is not bool:
+        if kind is not str and kind is not int and kind is not bool and not (kind is float and -_INF < value < _INF):
             return False
     return True
 
@@ -508,6 +530,8 @@ def _vouch_shape(shape: Any) -> bool:
                 and type(height) in _NUMBER_TYPES
                 and width > 0
                 and height > 0
+                # NaN or an infinity in any of the four makes the sum NaN or infinite.
+                and -_INF < x + y + width + height < _INF
             )
     if not keys <= _SHAPE_KEYS:
         return False
@@ -518,7 +542,7 @@ def _vouch_shape(shape: Any) -> bool:
         if (
             type(bbox) is not list
             or len(bbox) != 4
-            or not all(type(value) is float or type(value) is int for value in bbox)
+            or not _numbers(bbox)
             or not (bbox[2] > 0 and bbox[3] > 0)
             or not keys.isdisjoint(_NOT_BBOX_GEOMETRY)
         ):
@@ -655,6 +679,7 @@ _DATASET_KEYS = frozenset(("version", "labels", "items", "tracks"))
 _DATASET_REQUIRED = frozenset(("version", "labels", "items"))
 _PLAIN_BOX_KEYS = frozenset(("id", "type", "label", "bbox", "source"))
 _NUMBER_TYPES = frozenset((int, float))
+_INF = math.inf
 # Shape types that _shape_semantic_errors has rules for; the others never yield an error.
 _SEMANTIC_SHAPE_TYPES = frozenset(("polygon", "polyline", "points", "keypoints"))
 

@@ -159,6 +159,10 @@ def test_mark_and_unmark_gold(world, login):
     assert response.status_code == 201 and response.get_json()["annotation"]["shapes"][0]["label"] == "person"
     assert manager.api("POST", url, json={"item_id": items[1].id}).status_code == 409  # not accepted
     given = document([box("cat", 1, 1, 5, 5)])
+    not_finite = document([box("cat", float("nan"), 1, 5, 5)])
+    refused = manager.api("POST", url, json={"item_id": items[1].id, "annotation": not_finite})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"shapes/0/bbox/0": "NaN is not a finite number (JSON has no NaN or infinity)"}
     assert manager.api("POST", url, json={"item_id": items[1].id, "annotation": given}).status_code == 201
     assert [g["item_id"] for g in manager.api("GET", url).get_json()] == [items[0].id, items[1].id]
     assert manager.api("DELETE", f"{url}/{items[1].id}").status_code == 204

@@ -86,6 +86,9 @@ def test_concurrent_saves_from_one_base_keep_exactly_one(app, world, items, logi
         (box("person", -5, 10, 20, 10), "shapes/0/bbox", "outside"),
         ({"id": "x", "type": "bbox", "label": "person", "source": {"type": "human"}}, "shapes/0/bbox", "required"),
         (box("person", 1, 1, -3, 5), "shapes/0/bbox", ""),
+        # Python's json reads NaN and Infinity; stored, they would come back as text JSON.parse refuses.
+        (box("person", float("nan"), 1, 5, 5), "shapes/0/bbox/0", "NaN is not a finite number"),
+        (box("person", 1, 1, 5, float("inf")), "shapes/0/bbox/3", "Infinity is not a finite number"),
     ],
 )
 def test_invalid_annotations_are_refused_naming_the_field(world, items, login, shape, field, needle):

@@ -40,7 +40,7 @@ from __future__ import annotations
 import io
 import re
 from html import escape
-from math import floor
+from math import floor, isfinite
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -421,7 +421,7 @@ class _Reader:
         shapes: list[dict[str, Any]] = []
         if tree is not None:
             for index, element in enumerate(tree.findall("object"), start=1):
-                shapes.extend(self._object_shapes(element, index, width, height))
+                shapes.extend(self._object_shapes(element, index, width, height, f"{xml_path}: object {index}"))
         return {
             "id": voc_id,
             "name": PurePosixPath(path).name,
@@ -444,8 +444,8 @@ class _Reader:
                     width, height = opened.size
         return width, height
 
-    def _object_shapes(self, element: Element, index: int, width: int, height: int) -> list[dict[str, Any]]:
-        shape = self._box_shape(element, f"obj{index}", width, height)
+    def _object_shapes(self, element: Element, index: int, width: int, height: int, where: str) -> list[dict[str, Any]]:
+        shape = self._box_shape(element, f"obj{index}", width, height, where)
         if shape is None:
             return []
         attributes: dict[str, Any] = {}
@@ -470,7 +470,7 @@ class _Reader:
             shape["attributes"] = attributes
         shapes = [shape]
         for part_index, part in enumerate(element.findall("part"), start=1):
-            part_shape = self._box_shape(part, f"obj{index}-part{part_index}", width, height)
+            part_shape = self._box_shape(part, f"obj{index}-part{part_index}", width, height, f"{where} part {part_index}")
             if part_shape is not None:
                 shapes.append(part_shape)
         if len(shapes) > 1:
@@ -478,17 +478,16 @@ class _Reader:
                 grouped["group"] = index
         return shapes
 
-    def _box_shape(self, element: Element, shape_id: str, width: int, height: int) -> dict[str, Any] | None:
+    def _box_shape(self, element: Element, shape_id: str, width: int, height: int, where: str) -> dict[str, Any] | None:
         label = self._label(_child_text(element, "name"))
         if label is None:
             self.report.lose("bbox", "the object has no name")
             return None
-        box = element.find("bndbox")
-        try:
-            xmin, ymin, xmax, ymax = (float(_child_text(box, tag)) for tag in ("xmin", "ymin", "xmax", "ymax"))
-        except ValueError:
-            self.report.lose("bbox", "the object has no readable bndbox")
+        texts = [_child_text(element.find("bndbox"), tag) for tag in ("xmin", "ymin", "xmax", "ymax")]
+        if not all(texts):
+            self.report.lose("bbox", "the object has no complete bndbox")
             return None
+        xmin, ymin, xmax, ymax = (_coordinate(text, tag, where) for text, tag in zip(texts, ("xmin", "ymin", "xmax", "ymax"), strict=True))
         raw = [xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1]
         bbox, clipped = clip_bbox(raw, width, height)
         if bbox is None:
@@ -499,9 +498,24 @@ class _Reader:
         return {"id": shape_id, "type": "bbox", "label": label["name"], "bbox": bbox, "source": dict(HUMAN)}
 
 
+def _coordinate(text: str, tag: str, where: str) -> float:
+    """Read one bndbox value (VOC pixel index, 1-based).
+
+    Raises:
+        FormatError: ``text`` is not a finite number; the message names ``where`` and the tag.
+    """
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not isfinite(number):
+        raise FormatError(f"{where}: bndbox <{tag}> {text!r} is not a finite number")
+    return number
+
+
 def _positive_int(text: str) -> int | None:
     try:
         number = int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, NaN, or an infinity
         return None
     return number if number > 0 else None

@@ -7,9 +7,11 @@ xmin = round(x) + 1, ymin = round(y) + 1, xmax = round(x + w), ymax = round(y + 
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
-from annotate.converters import export_dataset, get_format, import_dataset
+from annotate.convert_cli import convert
+from annotate.converters import FormatError, export_dataset, get_format, import_dataset
 from annotate.converters.voc import voc_id_for
 
 torchvision_datasets = pytest.importorskip("torchvision.datasets")
@@ -133,3 +135,30 @@ def test_colliding_ids_get_a_suffix(tmp_path, dataset):
         "photos__a.xml",
         "photos__a_2.xml",
     ]
+
+
+@pytest.mark.parametrize(("value", "shown"), [("nan", "'nan'"), ("inf", "'inf'"), ("1e999", "'1e999'"), ("12px", "'12px'")])
+def test_a_bndbox_value_that_is_not_a_finite_number_is_an_error_naming_file_and_object(voc_root, tmp_path, value, shown):
+    root, _ = voc_root
+    voc = root / "VOCdevkit" / "VOC2012"
+    xml = voc / "Annotations" / "photos__a.xml"
+    # The second object's xmin; the first object stays readable.
+    text = xml.read_text("utf-8").replace("<xmin>16</xmin>", f"<xmin>{value}</xmin>")
+    xml.write_text(text, "utf-8")
+    with pytest.raises(FormatError) as raised:
+        import_dataset("voc", voc)
+    assert str(raised.value) == f"{xml}: object 2: bndbox <xmin> {shown} is not a finite number"
+    # Through the command line: exit 1, one line on stderr, nothing written.
+    done = CliRunner().invoke(convert, ["--from", "voc", "--to", "coco", str(voc), str(tmp_path / "out")])
+    assert done.exit_code == 1 and done.stderr.strip() == f"Error: {xml}: object 2: bndbox <xmin> {shown} is not a finite number"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_size_that_is_not_a_finite_number_falls_back_to_the_image(voc_root):
+    root, _ = voc_root
+    voc = root / "VOCdevkit" / "VOC2012"
+    xml = voc / "Annotations" / "photos__a.xml"
+    xml.write_text(xml.read_text("utf-8").replace("<width>20</width>", "<width>inf</width>"), "utf-8")
+    dataset, _ = import_dataset("voc", voc)
+    item = next(item for item in dataset["items"] if item["path"] == "photos/a.jpg")
+    assert (item["width"], item["height"]) == (20, 10)  # from JPEGImages/photos__a.jpg

@@ -178,6 +178,10 @@ INVALID_ANNOTATIONS = [
     ("long id", shape_with(0, id="x" * 65), "shapes/0/id", "is too long"),
     ("naive time", shape_with(0, updated_at="2024-05-01T10:00:00"), "shapes/0/updated_at", "is not a 'date-time'"),
     ("attribute list", shape_with(0, attributes={"a": [1]}), "shapes/0/attributes/a", "is not of type"),
+    ("NaN x", shape_with(0, bbox=[float("nan"), 0, 5, 5]), "shapes/0/bbox/0", "NaN is not a finite number (JSON has no NaN or infinity)"),
+    ("infinite height", shape_with(0, bbox=[0, 0, 5, float("inf")]), "shapes/0/bbox/3", "Infinity is not a finite number"),
+    ("NaN ring point", shape_with(2, rings=[[0, 0, 4, float("nan"), 4, 4]]), "shapes/2/rings/0/3", "NaN is not a finite number"),
+    ("-infinity attribute", shape_with(0, attributes={"a": float("-inf")}), "shapes/0/attributes/a", "-Infinity is not a finite number"),
 ]
 
 

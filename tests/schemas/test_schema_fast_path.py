@@ -243,6 +243,16 @@ INVALID = {
     "unknown label": _set((*SHAPES, 0, "label"), "truck"),
     "track type": _set(("tracks", 0, "type"), "box"),
     "track frame float": _set(("tracks", 0, "shapes", 0, "frame"), 0.5),
+    # JSON has no NaN or infinity; Python's json reads them, so the schema must refuse them.
+    "bbox x NaN": _set((*SHAPES, 0, "bbox", 0), float("nan")),
+    "bbox width infinity": _set((*SHAPES, 0, "bbox", 2), float("inf")),
+    "polygon NaN": _set((*SHAPES, 2, "rings", 0, 1), float("nan")),
+    "keypoint x -infinity": _set((*SHAPES, 5, "keypoints", 0), float("-inf")),
+    "ellipse center NaN": _set((*SHAPES, 6, "center", 1), float("nan")),
+    "attribute NaN": _set((*SHAPES, 9, "attributes", "color"), float("nan")),
+    "model score NaN": _set((*SHAPES, 9, "source", "score"), float("nan")),
+    "video fps infinity": _set(("items", 2, "fps"), float("inf")),
+    "track bbox NaN": _set(("tracks", 0, "shapes", 0, "bbox", 1), float("nan")),
 }
 
 
