@@ -76,13 +76,14 @@ __all__ = [
 ]
 
 
-def import_dataset(format_name: str, src: Path, *, strict: bool = False) -> tuple[dict[str, Any], ConversionReport]:
+def import_dataset(format_name: str, src: Path, *, strict: bool = False, **options: Any) -> tuple[dict[str, Any], ConversionReport]:
     """Read the dataset at ``src`` in the named format.
 
     Args:
         format_name: a name from :func:`list_formats`.
         src: the dataset folder (or file, for single-file formats).
         strict: raise instead of dropping anything that cannot be read.
+        options: format-specific settings, such as MOT's ``width``, ``height`` and ``fps``.
 
     Returns:
         ``(dataset document, report of what was dropped)``.
@@ -98,7 +99,7 @@ def import_dataset(format_name: str, src: Path, *, strict: bool = False) -> tupl
         raise FormatError(f"{src}: no such file or folder")
     report = ConversionReport(strict=strict)
     with gc_paused():
-        dataset = fmt.import_dataset(src, report)
+        dataset = fmt.import_dataset(src, report, **options)
     return dataset, report
 
 

@@ -21,12 +21,14 @@ What maps to what:
 
 * the sequence becomes one ``video_frame`` item per frame (``seqLength``, or the last frame
   of gt.txt or of ``img1/``, whichever is larger) with ``video`` = the sequence name
-  (``seqinfo.ini`` ``name``, else the folder name) and ``frame`` 0-based; ``frameRate`` is
-  kept as each item's ``fps``;
+  (``seqinfo.ini`` ``name``, else the folder name) and ``frame`` 0-based; ``frameRate``
+  (else the ``fps`` keyword argument of :meth:`MotFormat.import_dataset`, ``--mot-fps`` of
+  ``annotate convert``) is kept as each item's ``fps``;
 * image size: ``seqinfo.ini`` ``imWidth``/``imHeight``, else the first image of ``img1/``,
-  else the ``width``/``height`` keyword arguments of :meth:`MotFormat.import_dataset`. When
-  none is known the import raises :class:`FormatError`: guessing from the boxes' extent
-  would clip nothing and hide errors;
+  else the ``width``/``height`` keyword arguments of :meth:`MotFormat.import_dataset`
+  (``--mot-image-size WIDTHxHEIGHT`` of ``annotate convert``). When none is known the import
+  raises :class:`FormatError`: guessing from the boxes' extent would clip nothing and hide
+  errors;
 * each track id becomes a ``bbox`` track (id = the MOT id as text) with a shape on every
   keyframe. MOT writes every frame, so keyframes are found again: a row that lies on the
   straight line between its neighbouring keyframes (within 1e-6 px, same attributes) is not
@@ -121,6 +123,7 @@ class MotFormat(DatasetFormat):
         *,
         width: int | None = None,
         height: int | None = None,
+        fps: float | None = None,
     ) -> dict[str, Any]:
         """See :meth:`DatasetFormat.import_dataset`.
 
@@ -130,12 +133,13 @@ class MotFormat(DatasetFormat):
             width: image width in pixels, used when neither ``seqinfo.ini`` nor ``img1/``
                 gives it.
             height: image height in pixels, likewise.
+            fps: frames per second, used when ``seqinfo.ini`` gives no ``frameRate``.
 
         Raises:
             FormatError: no gt file, a malformed row, or an unknown image size.
         """
         report = report if report is not None else ConversionReport()
-        return _Reader(Path(src), report, width, height).read()
+        return _Reader(Path(src), report, width, height, fps).read()
 
     def write(
         self,
@@ -174,12 +178,13 @@ def _gt_file(src: Path) -> Path:
 
 
 class _Reader:
-    def __init__(self, src: Path, report: ConversionReport, width: int | None, height: int | None) -> None:
+    def __init__(self, src: Path, report: ConversionReport, width: int | None, height: int | None, fps: float | None) -> None:
         self.gt = _gt_file(src)
         self.root = _sequence_root(src)
         self.report = report
         self.width = width
         self.height = height
+        self.fps = fps
 
     def read(self) -> dict[str, Any]:
         info = self._seqinfo()
@@ -194,6 +199,8 @@ class _Reader:
         video = info.get("name") or self.root.name or "sequence"
         ext = info.get("imext", DEFAULT_IMAGE_EXT)
         fps = _number_field(info, "framerate", self.root / SEQINFO_FILE)
+        if fps is None:
+            fps = self.fps
         items = []
         for frame in range(frame_count):
             path = frames.get(frame, f"{image_dir}/{frame + 1:06d}{ext}")
@@ -281,7 +288,7 @@ class _Reader:
             return int(self.width), int(self.height)
         raise FormatError(
             f"{self.root}: image size unknown: no imWidth/imHeight in {SEQINFO_FILE} and no frames in img1/; "
-            "pass width= and height= to MotFormat.import_dataset"
+            "give it with --mot-image-size WIDTHxHEIGHT (annotate convert), or width= and height= (MotFormat.import_dataset)"
         )
 
     def _label_names(self) -> dict[int, str]:

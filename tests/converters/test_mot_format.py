@@ -149,3 +149,20 @@ def test_what_mot_cannot_hold_is_counted(tmp_path):
         "1 points shape dropped: MOT holds box tracks only",
         "1 tag dropped: MOT has no tags",
     ]
+
+
+def test_fps_and_size_keywords_fill_in_for_a_missing_seqinfo(corpus):
+    mot = get_format("mot")
+    # mot_seq has no seqinfo.ini: its size comes from img1/000001.jpg (16x16), its fps from the keyword.
+    (item,) = mot.import_dataset(corpus / "datumaro/mot/mot_seq", fps=25)["items"]
+    assert (item["width"], item["height"], item["fps"]) == (16, 16, 25)
+    # seqinfo.ini's imWidth=16, imHeight=16, frameRate=10 win over the keywords.
+    (item,) = mot.import_dataset(corpus / "datumaro/mot/mot_seq_with_seqinfo", width=99, height=99, fps=25)["items"]
+    assert (item["width"], item["height"], item["fps"]) == (16, 16, 10)
+
+
+def test_an_unknown_size_names_the_command_line_option(tmp_path):
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "gt/gt.txt").write_text("1,1,0,0,2,2,1,1,1\n")
+    with pytest.raises(FormatError, match=r"image size unknown: .* --mot-image-size WIDTHxHEIGHT \(annotate convert\)"):
+        import_dataset("mot", tmp_path)
