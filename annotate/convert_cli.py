@@ -4,11 +4,11 @@
 
     annotate convert --from coco --to voc upload/ out/ [--report report.json] [--strict] [--overwrite]
     annotate convert --from auto --to native upload/ out/
+    annotate convert --from mot --to coco seq/ out/ --mot-image-size 1920x1080 --mot-fps 30
     annotate convert --list
 
 The command builds no Flask app and touches no database: it only uses
-:mod:`annotate.converters`. The output folder is written all or nothing (see
-:func:`annotate.converters.export_dataset`).
+:mod:`annotate.converters`.
 
 Images found next to the source annotations (``find_image``) are copied into the output:
 JPEG and PNG files byte for byte (so any EXIF orientation tag stays with the file the
@@ -16,11 +16,26 @@ annotations were made on); other types (BMP, TIFF, WebP...) are converted to PNG
 Pillow, EXIF orientation applied, and a note says so. When the source has no images at all,
 only annotations are written.
 
+Order of work, so that a failure at any step leaves DST and FILE as they were:
+
+1. usage checks, before anything is read or written: the formats, SRC and DST apart (DST
+   is not SRC, and neither holds the other, after resolving symbolic links and ``..``;
+   ``--overwrite`` would otherwise delete the source), and ``--report FILE`` writable (an
+   empty temporary file is created next to FILE; FILE may not lie inside DST);
+2. the import; with ``--strict``, anything it lost, clipped or dropped stops here;
+3. the export into a hidden folder next to DST; with ``--strict``, the same check;
+4. the report written into its temporary file;
+5. the output moved into DST (an old DST replaced with ``--overwrite``), then the temporary
+   report renamed to FILE.
+
+A failure in steps 2-5 removes the hidden folder and the temporary report.
+
 Exit status: 0 on success (the summary and the report lines go to stdout, with ``lossless``
 when nothing was lost, clipped or dropped); 1 on a data error (unreadable or missing
-source, invalid dataset, an output folder that is not empty, a loss with ``--strict``),
-with one message on stderr and no traceback; 2 on a usage error (unknown format name,
-missing arguments).
+source, invalid dataset, an output folder that is not empty, anything lost, clipped or
+dropped with ``--strict``, a report that cannot be written), with one message on stderr and
+no traceback; 2 on a usage error (unknown format name, missing arguments, DST and SRC that
+overlap, a ``--report`` path that cannot be written, MOT options for another format).
 """
 
 from __future__ import annotations
@@ -28,6 +43,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +60,22 @@ _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
 # Files that the formats' annotations are written in: a source folder holding nothing else
 # has no image any format could find.
 _ANNOTATION_SUFFIXES = {".json", ".xml", ".txt", ".csv", ".yaml", ".yml", ".names", ".data", ".ini"}
+_IMAGE_SIZE = re.compile(r"^\s*([1-9][0-9]{0,5})\s*[xX]\s*([1-9][0-9]{0,5})\s*$")
+
+
+class ImageSize(click.ParamType):
+    """A click parameter ``WIDTHxHEIGHT`` in pixels, such as ``1920x1080``; gives ``(width, height)``."""
+
+    name = "WIDTHxHEIGHT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, int]:
+        """Parse ``value``; a wrong one fails the command with exit status 2, naming the option."""
+        if isinstance(value, tuple):
+            return value
+        match = _IMAGE_SIZE.match(str(value))
+        if match is None:
+            self.fail(f"{value!r} is not WIDTHxHEIGHT in whole pixels above 0, such as 1920x1080", param, ctx)
+        return int(match[1]), int(match[2])
 
 
 @click.command("convert")
@@ -53,10 +86,20 @@ _ANNOTATION_SUFFIXES = {".json", ".xml", ".txt", ".csv", ".yaml", ".yml", ".name
     "--report",
     "report_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the report as JSON to this file.",
+    help="Also write the report as JSON to this file (its folder must exist).",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) instead of losing, clipping away or dropping anything.")
 @click.option("--overwrite", is_flag=True, help="Replace DST when it is a folder that is not empty.")
+@click.option(
+    "--mot-image-size",
+    type=ImageSize(),
+    help="MOT source: the frame size in pixels, such as 1920x1080, when seqinfo.ini has no imWidth/imHeight and img1/ no frames.",
+)
+@click.option(
+    "--mot-fps",
+    type=click.FloatRange(min=0, min_open=True),
+    help="MOT source: frames per second, when seqinfo.ini has no frameRate.",
+)
 @click.argument("src", required=False, type=click.Path(path_type=Path))
 @click.argument("dst", required=False, type=click.Path(path_type=Path))
 def convert(
@@ -66,6 +109,8 @@ def convert(
     report_file: Path | None,
     strict: bool,
     overwrite: bool,
+    mot_image_size: tuple[int, int] | None,
+    mot_fps: float | None,
     src: Path | None,
     dst: Path | None,
 ) -> None:
@@ -88,12 +133,18 @@ def convert(
         raise click.BadParameter(f"unknown format {src_format!r}; known formats: auto, {', '.join(known)}", param_hint="'--from'")
     if src is None or dst is None:
         raise click.UsageError("missing argument SRC or DST")
-    summary = _run(src_format, dst_format, src, dst, strict=strict, overwrite=overwrite)
-    if report_file is not None:
-        try:
-            report_file.write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n", "utf-8")
-        except OSError as exc:
-            raise click.ClickException(f"{report_file}: cannot write the report: {exc.strerror or exc}") from None
+    import_options = _mot_options(mot_image_size, mot_fps)
+    if import_options and src_format not in (AUTO, "mot"):
+        raise click.UsageError(f"--mot-image-size and --mot-fps apply to MOT sources only, not to --from {src_format}")
+    _check_apart(src, dst)
+    report = (report_file, _reserve_report(report_file, dst)) if report_file is not None else None
+    try:
+        summary = _run(src_format, dst_format, src, dst, strict=strict, overwrite=overwrite, import_options=import_options, report=report)
+        if report is not None:
+            _rename_report(*report, dst)
+    finally:
+        if report is not None:
+            report[1].unlink(missing_ok=True)
     click.echo(
         f"{summary['from']} -> {summary['to']}: {summary['items']} items, {summary['shapes']} shapes, "
         f"{summary['tags']} tags, {summary['images']} images written to {dst}"
@@ -102,6 +153,69 @@ def convert(
         click.echo("lossless")
     for line in summary["lines"]:
         click.echo(line)
+
+
+def _mot_options(image_size: tuple[int, int] | None, fps: float | None) -> dict[str, Any]:
+    """Return the MOT importer's keyword arguments for the options given (empty when none)."""
+    options: dict[str, Any] = {}
+    if image_size is not None:
+        options["width"], options["height"] = image_size
+    if fps is not None:
+        options["fps"] = fps
+    return options
+
+
+def _check_apart(src: Path, dst: Path) -> None:
+    """Refuse a DST that is SRC, lies inside SRC, or holds SRC.
+
+    Replacing DST (``--overwrite``) would delete the source, or part of it, and an output
+    inside its source is read back as source by the next conversion. Symbolic links and
+    ``..`` are resolved first, so two spellings of one folder count as one.
+
+    Args:
+        src: the SRC argument, a folder or a file.
+        dst: the DST argument, a folder that may not exist yet.
+
+    Raises:
+        click.UsageError: the paths overlap (exit status 2); the message names both.
+    """
+    real_src, real_dst = src.resolve(), dst.resolve()
+    if real_src == real_dst:
+        why = "they are the same"
+    elif real_dst.is_relative_to(real_src):
+        why = "DST lies inside SRC"
+    elif real_src.is_relative_to(real_dst):
+        why = "SRC lies inside DST"
+    else:
+        return
+    raise click.UsageError(f"SRC {src} and DST {dst} overlap ({why}): the output would replace the source; write it somewhere else")
+
+
+def _reserve_report(report_file: Path, dst: Path) -> Path:
+    """Create the empty temporary file the report is written into, next to ``report_file``.
+
+    Creating it is the test that ``report_file`` can be written, before any conversion work.
+
+    Returns:
+        The temporary file (a hidden name in ``report_file``'s folder, renamed to
+        ``report_file`` once the output is in place).
+
+    Raises:
+        click.BadParameter: the folder is missing or not writable, ``report_file`` is a
+            folder, or it lies inside DST, which the conversion replaces (exit status 2).
+    """
+    if report_file.resolve().is_relative_to(dst.resolve()):
+        raise click.BadParameter(f"{report_file}: lies inside DST {dst}, which the conversion replaces", param_hint="'--report'")
+    if report_file.is_dir():
+        raise click.BadParameter(f"{report_file}: is a folder", param_hint="'--report'")
+    from annotate.converters import _new_sibling_file
+
+    folder = report_file.parent
+    try:
+        return _new_sibling_file(report_file, "tmp")
+    except OSError as exc:
+        reason = "no such folder" if not folder.is_dir() else (exc.strerror or str(exc))
+        raise click.BadParameter(f"{report_file}: cannot be written ({folder}: {reason})", param_hint="'--report'") from None
 
 
 def _print_formats() -> None:
@@ -113,29 +227,41 @@ def _print_formats() -> None:
         click.echo(f"{name.ljust(width)}  {get_format(name).description}")
 
 
-def _run(src_format: str, dst_format: str, src: Path, dst: Path, *, strict: bool, overwrite: bool) -> dict[str, Any]:
-    """Convert, turning every data error into a :class:`click.ClickException` (exit 1)."""
-    from annotate.converters import ConversionError, detect_format, export_dataset, get_format, import_dataset
+def _run(
+    src_format: str,
+    dst_format: str,
+    src: Path,
+    dst: Path,
+    *,
+    strict: bool,
+    overwrite: bool,
+    import_options: dict[str, Any],
+    report: tuple[Path, Path] | None,
+) -> dict[str, Any]:
+    """Convert SRC into DST (steps 2-4 of the module docstring) and return the report as JSON-ready data.
+
+    Args:
+        import_options: the format's import settings (the MOT options).
+        report: ``(FILE, its temporary file)`` of ``--report``, or None.
+
+    Raises:
+        click.ClickException: any data error (exit 1); DST is then as it was.
+    """
+    from annotate.converters import ConversionError, _check_destination, import_dataset
     from schemas import SchemaError
 
     try:
         if not src.exists():
             raise click.ClickException(f"{src}: no such file or folder")
-        if src_format == AUTO:
-            detected = detect_format(src)
-            if detected is None:
-                raise click.ClickException(f"{src}: cannot tell its format; name it with --from (see --list)")
-            src_format = detected
-        dataset, import_report = import_dataset(src_format, src, strict=strict)
+        _check_destination(dst, overwrite=overwrite)
+        src_format = _source_format(src, src_format, import_options)
+        dataset, import_report = import_dataset(src_format, src, strict=strict, **import_options)
         if not dataset["items"]:
             lost = "; ".join(import_report.lines())
             raise click.ClickException(f"{src}: no items could be read as {src_format}" + (f" ({lost})" if lost else ""))
-        images = _ImageCopier(get_format(src_format), src)
-        has_images = images.any_found(dataset["items"])
-        # The document is the import's, unchanged: it is valid already, so it is checked once.
-        export_report = export_dataset(
-            dst_format, dataset, dst, images=images if has_images else None, strict=strict, overwrite=overwrite, checked=True
-        )
+        if strict:
+            _refuse_changes(import_report)
+        return _write(src_format, dst_format, src, dst, dataset, import_report, strict=strict, report=report)
     except SchemaError as exc:
         raise click.ClickException(f"invalid dataset: {exc}") from None
     except (ConversionError, FileExistsError) as exc:
@@ -145,10 +271,99 @@ def _run(src_format: str, dst_format: str, src: Path, dst: Path, *, strict: bool
         raise click.ClickException(message) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.filename or src}: {exc.strerror or exc}") from None
-    if images.converted:
-        types = ", ".join(sorted(images.converted_types))
-        noun = "image" if images.converted == 1 else "images"
-        export_report.note(f"{images.converted} {noun} converted to PNG ({types}): the output keeps JPEG and PNG only")
+
+
+def _source_format(src: Path, src_format: str, import_options: dict[str, Any]) -> str:
+    """Return the format of SRC: ``src_format``, or the detected one for ``auto``.
+
+    Raises:
+        click.ClickException: ``auto`` and no format recognises SRC (exit 1).
+        click.UsageError: MOT options given and SRC is detected as another format (exit 2).
+    """
+    from annotate.converters import detect_format
+
+    if src_format != AUTO:
+        return src_format
+    detected = detect_format(src)
+    if detected is None:
+        raise click.ClickException(f"{src}: cannot tell its format; name it with --from (see --list)")
+    if import_options and detected != "mot":
+        raise click.UsageError(f"--mot-image-size and --mot-fps apply to MOT sources only; {src} is {detected}")
+    return detected
+
+
+def _refuse_changes(report: ConversionReport) -> None:
+    """With ``--strict``: raise when ``report`` counts anything lost, clipped or dropped as empty.
+
+    A strict report raises on losses and drops by itself, but only records clipping (the
+    converters' rule); the command's ``--strict`` promises that nothing changes at all.
+
+    Raises:
+        ConversionLossError: with the report's lines.
+    """
+    from annotate.converters import ConversionLossError
+
+    if not report.lossless:
+        raise ConversionLossError(report.lines())
+
+
+def _write(
+    src_format: str,
+    dst_format: str,
+    src: Path,
+    dst: Path,
+    dataset: dict[str, Any],
+    import_report: ConversionReport,
+    *,
+    strict: bool,
+    report: tuple[Path, Path] | None,
+) -> dict[str, Any]:
+    """Export into a hidden folder next to DST, check it, write the report, then move the folder into DST.
+
+    The hidden folder (and any parent folder of DST this run created) is removed on failure.
+    """
+    from annotate.converters import _move_into_place, _new_sibling, export_dataset, get_format
+
+    images = _ImageCopier(get_format(src_format), src)
+    has_images = images.any_found(dataset["items"])
+    created_parents = [parent for parent in (dst.parent, *dst.parent.parents) if not parent.exists()]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    staging = _new_sibling(dst, "convert")
+    try:
+        # The document is the import's, unchanged: it is valid already, so it is checked once.
+        export_report = export_dataset(dst_format, dataset, staging, images=images if has_images else None, strict=strict, checked=True)
+        if strict:
+            _refuse_changes(export_report)
+        if images.converted:
+            types = ", ".join(sorted(images.converted_types))
+            noun = "image" if images.converted == 1 else "images"
+            export_report.note(f"{images.converted} {noun} converted to PNG ({types}): the output keeps JPEG and PNG only")
+        summary = _summary(src_format, dst_format, src, dst, dataset, images.copied, import_report, export_report)
+        if report is not None:
+            _write_report(*report, summary)
+        _move_into_place(staging, dst)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for parent in created_parents:  # deepest first
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+        raise
+    return summary
+
+
+def _summary(
+    src_format: str,
+    dst_format: str,
+    src: Path,
+    dst: Path,
+    dataset: dict[str, Any],
+    images: int,
+    import_report: ConversionReport,
+    export_report: ConversionReport,
+) -> dict[str, Any]:
+    """Return what ``--report`` writes: counts, the merged report, and each side's own."""
     report = _merge(import_report, export_report)
     items = dataset["items"]
     return {
@@ -159,12 +374,37 @@ def _run(src_format: str, dst_format: str, src: Path, dst: Path, *, strict: bool
         "items": len(items),
         "shapes": sum(len(item["annotation"]["shapes"]) for item in items),
         "tags": sum(len(item["annotation"]["tags"]) for item in items),
-        "images": images.copied,
+        "images": images,
         "lossless": report.lossless,
         **report.to_dict(),
         "import": import_report.to_dict(),
         "export": export_report.to_dict(),
     }
+
+
+def _write_report(report_file: Path, temp: Path, summary: dict[str, Any]) -> None:
+    """Write ``summary`` as JSON into ``temp``, the temporary file of ``report_file``.
+
+    Raises:
+        click.ClickException: it cannot be written (exit 1); the message names ``report_file``.
+    """
+    try:
+        temp.write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"{report_file}: cannot write the report: {exc.strerror or exc}; nothing was converted") from None
+
+
+def _rename_report(report_file: Path, temp: Path, dst: Path) -> None:
+    """Give the written report its name ``report_file`` (step 5, after the output is in DST).
+
+    Raises:
+        click.ClickException: the rename failed (exit 1); the output stays in DST.
+    """
+    try:
+        os.replace(temp, report_file)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(f"{report_file}: the output is in {dst}, but the report cannot be written: {reason}") from None
 
 
 def _merge(first: ConversionReport, second: ConversionReport) -> ConversionReport:

@@ -6,6 +6,7 @@ Real corpus data is read in place. Exit status: 0 done, 1 data error, 2 usage er
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from PIL import Image
 from annotate.convert_cli import convert
 from annotate.converters import import_dataset
 from tests.converters.conftest import REPO
+from tests.converters.test_output_writers import folder_tree, listing
 
 
 def run_annotate(*args: str) -> subprocess.CompletedProcess:
@@ -276,3 +278,138 @@ def test_an_annotations_only_source_is_not_searched_for_images(tmp_path, monkeyp
     assert result.exit_code == 0, result.output
     assert sorted(looked_up) == ["1.jpg", "2.jpg", "3.jpg"]
     assert [path.name for path in (tmp_path / "again" / "JPEGImages").iterdir()] == ["2.jpg"]
+
+
+def copy_of(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def one_box_native(root: Path, bbox: list[float], width: int = 10, height: int = 8) -> Path:
+    """A native dataset of one ``width`` x ``height`` image with one car box."""
+    shape = {"id": "s", "type": "bbox", "label": "car", "bbox": bbox, "source": {"type": "human"}}
+    item = {
+        "id": "1", "name": "a.jpg", "path": "a.jpg", "media": "image", "width": width, "height": height,
+        "annotation": {"version": 1, "tags": [], "shapes": [shape]},
+    }  # fmt: skip
+    root.mkdir(parents=True)
+    (root / "dataset.json").write_text(json.dumps({"version": 1, "labels": [{"id": 1, "name": "car", "kind": "shape"}], "items": [item]}))
+    return root
+
+
+@pytest.mark.parametrize(
+    ("dst_of", "overwrite", "why"),
+    [
+        (lambda data, src: src, True, "they are the same"),
+        (lambda data, src: src / ".." / "coco", True, "they are the same"),
+        (lambda data, src: data / "link", True, "they are the same"),  # a symbolic link to SRC
+        (lambda data, src: src / "out", True, "DST lies inside SRC"),
+        (lambda data, src: src / "out", False, "DST lies inside SRC"),
+        (lambda data, src: data, True, "SRC lies inside DST"),
+    ],
+    ids=["same", "dot-dot", "symlink", "inside", "inside-no-overwrite", "holds"],
+)
+def test_overlapping_src_and_dst_are_refused_before_anything_is_touched(tmp_path, corpus, dst_of, overwrite, why):
+    data = tmp_path / "data"
+    src = copy_of(corpus / "datumaro/coco/coco_instances", data / "coco")
+    (data / "link").symlink_to(src, target_is_directory=True)
+    before = folder_tree(tmp_path)
+    dst = dst_of(data, src)
+    result = invoke("--to", "native", *(["--overwrite"] if overwrite else []), src, dst)
+    assert result.exit_code == 2, result.output
+    assert f"SRC {src} and DST {dst} overlap ({why})" in " ".join(result.stderr.split())
+    assert folder_tree(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("source", "args", "line"),
+    [
+        # Corpus row "1,-1,0,4,4,8,1,3,1.0": x = 0 - 1 is left of the 16x16 image, clipped on import.
+        ("mot_seq", ("--from", "mot", "--to", "native"), "1 box clipped to the image"),
+        # [6, 2, 8, 3] reaches x = 14 in a 10 px wide image: CVAT's export clips it to [6, 2, 4, 3].
+        ("outside", ("--from", "native", "--to", "cvat"), "1 box clipped to the image"),
+        # [12, 2, 3, 3] starts right of the 10 px wide image: no area left, dropped by COCO's export.
+        ("empty", ("--from", "native", "--to", "coco"), "1 box dropped: no area inside the image"),
+    ],
+)
+def test_strict_fails_on_clipping_and_on_dropped_empty_shapes(tmp_path, corpus, source, args, line):
+    if source == "mot_seq":
+        src = corpus / "datumaro/mot/mot_seq"
+    else:
+        src = one_box_native(tmp_path / "src", [6, 2, 8, 3] if source == "outside" else [12, 2, 3, 3])
+    lenient = invoke(*args, src, tmp_path / "lenient")
+    assert lenient.exit_code == 0 and line in lenient.stdout.splitlines()
+    before = listing(tmp_path)
+    strict = invoke(*args, "--strict", "--report", tmp_path / "report.json", src, tmp_path / "out")
+    assert strict.exit_code == 1, strict.output
+    assert strict.stderr.strip() == f"Error: conversion would lose data: {line}"
+    assert listing(tmp_path) == before  # no output, no report, no hidden folder
+
+
+def test_a_report_path_that_cannot_be_written_is_refused_before_converting(tmp_path, corpus):
+    src = corpus / "datumaro/coco/coco_instances"
+    (tmp_path / "a_file").write_text("x")
+    for report in (tmp_path / "missing" / "report.json", tmp_path / "a_file" / "report.json", tmp_path / "out" / "report.json"):
+        result = invoke("--to", "native", "--report", report, src, tmp_path / "out")
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for '--report'" in result.stderr and str(report) in " ".join(result.stderr.split())
+        assert listing(tmp_path) == ["a_file"]
+
+
+def test_a_report_that_fails_to_write_leaves_no_output(tmp_path, corpus, monkeypatch):
+    (tmp_path / "report.json").write_text("the previous report\n")
+    write_text = Path.write_text
+
+    def disk_full_for_the_report(path, *args, **kwargs):
+        if path.name.startswith(".report.json."):
+            raise OSError(28, "No space left on device")
+        return write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", disk_full_for_the_report)
+    result = invoke("--to", "native", "--report", tmp_path / "report.json", corpus / "datumaro/coco/coco_instances", tmp_path / "out")
+    assert result.exit_code == 1
+    reason = "cannot write the report: No space left on device; nothing was converted"
+    assert result.stderr.strip() == f"Error: {tmp_path / 'report.json'}: {reason}"
+    assert listing(tmp_path) == ["report.json"] and (tmp_path / "report.json").read_text() == "the previous report\n"
+
+
+def test_mot_without_seqinfo_takes_its_values_from_options(tmp_path, corpus):
+    original = corpus / "datumaro/mot/mot_seq_with_seqinfo"
+    src = copy_of(original, tmp_path / "Test")  # the folder name stands in for seqinfo.ini's name=Test
+    (src / "seqinfo.ini").unlink()
+    missing = invoke("--from", "mot", "--to", "native", src, tmp_path / "out")
+    assert missing.exit_code == 1
+    assert "image size unknown" in missing.stderr and "--mot-image-size WIDTHxHEIGHT" in missing.stderr
+    assert not (tmp_path / "out").exists()
+
+    given = invoke("--to", "native", "--mot-image-size", "16x16", "--mot-fps", "10", src, tmp_path / "out")
+    assert given.exit_code == 0, given.output
+    with_seqinfo = invoke("--from", "mot", "--to", "native", original, tmp_path / "reference")
+    assert with_seqinfo.exit_code == 0, with_seqinfo.output
+    dataset = json.loads((tmp_path / "out/dataset.json").read_text())
+    assert dataset == json.loads((tmp_path / "reference/dataset.json").read_text())
+    (item,) = dataset["items"]
+    # seqinfo.ini holds imWidth=16, imHeight=16, frameRate=10; row "1,-1,0,4,4,8,...": x = 0 - 1, clipped.
+    assert (item["width"], item["height"], item["fps"], item["video"]) == (16, 16, 10, "Test")
+    assert [s["bbox"] for s in item["annotation"]["shapes"]] == [[0, 3, 3, 8]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--mot-image-size", "16by16"), "'16by16' is not WIDTHxHEIGHT"),
+        (("--mot-image-size", "0x16"), "'0x16' is not WIDTHxHEIGHT"),
+        (("--mot-fps", "0"), "Invalid value for '--mot-fps': 0.0 is not in the range x>0"),
+        (("--from", "coco", "--mot-fps", "5"), "apply to MOT sources only, not to --from coco"),
+    ],
+)
+def test_mot_options_are_checked(tmp_path, corpus, args, message):
+    result = invoke("--to", "native", *args, corpus / "datumaro/mot/mot_seq", tmp_path / "out")
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_mot_options_for_a_source_detected_as_another_format(tmp_path, corpus):
+    result = invoke("--to", "native", "--mot-fps", "5", corpus / "datumaro/coco/coco_instances", tmp_path / "out")
+    assert result.exit_code == 2 and "apply to MOT sources only" in result.stderr and "is coco" in result.stderr
+    assert not (tmp_path / "out").exists()
