@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from annotate.convert_cli import convert
+from annotate.convert_cli import convert, reserve_file
 
 
 def _create_app():
@@ -140,21 +142,52 @@ def create_user_command(username: str, role: str, org_name: str, password: str, 
 @click.option("--all-items", is_flag=True, help="Export every item's latest revision, not only accepted ones.")
 @with_appcontext
 def export(project_id: int, fmt: str, out: Path, with_images: bool, all_items: bool) -> None:
-    """Export a project's annotations (COCO, Pascal VOC, YOLO, CVAT, ...) into a zip, without a worker."""
-    import shutil
-    import uuid
+    """Export a project's annotations (COCO, Pascal VOC, YOLO, CVAT, ...) into a zip, without a worker.
 
+    OUT is checked first (exit status 2 when its folder is missing or not writable, as for
+    ``annotate convert --report``); the zip is copied into a hidden file next to OUT and renamed
+    to OUT only when complete, so a failure leaves OUT as it was.
+    """
     from annotate.extensions import db
-    from annotate.jobs.export import run_export
-    from annotate.models import Job, Project
+    from annotate.models import Project
     from annotate.services.exports import EXPORT_FORMATS
-    from annotate.storage import get_storage
 
     if fmt not in EXPORT_FORMATS:
         raise click.BadParameter(f"use one of {', '.join(EXPORT_FORMATS)}", param_hint="--format")
     project = db.session.get(Project, project_id)
     if project is None:
         raise click.ClickException(f"project {project_id} not found")
+    temp = reserve_file(out, "--out")
+    try:
+        result, stored = _run_export_job(project, fmt, with_images=with_images, all_items=all_items)
+        try:
+            shutil.copyfile(stored, temp)
+            os.replace(temp, out)
+        except OSError as exc:
+            raise click.ClickException(f"{out}: cannot write the zip: {exc.strerror or exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    click.echo(f"Wrote {result['items']} items as {fmt} to {out}")
+    for line in result.get("report", []):
+        click.echo(f"  {line}")
+
+
+def _run_export_job(project, fmt: str, *, with_images: bool, all_items: bool) -> tuple[dict, Path]:
+    """Run an export job of ``project`` in this process, as a worker would.
+
+    Returns:
+        ``(the job's result with "items" and "report", the path of the zip in storage)``.
+
+    Raises:
+        click.ClickException: the export failed (exit status 1).
+    """
+    import uuid
+
+    from annotate.extensions import db
+    from annotate.jobs.export import run_export
+    from annotate.models import Job
+    from annotate.storage import get_storage
+
     job = Job(id=str(uuid.uuid4()), org_id=project.org_id, project_id=project.id, kind="export", queue="export",
               params={"format": fmt, "include_images": with_images, "accepted_only": not all_items})  # fmt: skip
     db.session.add(job)
@@ -164,10 +197,7 @@ def export(project_id: int, fmt: str, out: Path, with_images: bool, all_items: b
     except Exception as exc:
         raise click.ClickException(f"export failed: {exc}") from None
     job = db.session.get(Job, job.id)
-    shutil.copyfile(get_storage().path(job.result["key"]), out)
-    click.echo(f"Wrote {job.result['items']} items as {fmt} to {out}")
-    for line in job.result.get("report", []):
-        click.echo(f"  {line}")
+    return job.result, Path(get_storage().path(job.result["key"]))
 
 
 @click.group()

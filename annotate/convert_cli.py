@@ -194,28 +194,46 @@ def _check_apart(src: Path, dst: Path) -> None:
 def _reserve_report(report_file: Path, dst: Path) -> Path:
     """Create the empty temporary file the report is written into, next to ``report_file``.
 
-    Creating it is the test that ``report_file`` can be written, before any conversion work.
-
     Returns:
-        The temporary file (a hidden name in ``report_file``'s folder, renamed to
-        ``report_file`` once the output is in place).
+        The temporary file, renamed to ``report_file`` once the output is in place.
 
     Raises:
-        click.BadParameter: the folder is missing or not writable, ``report_file`` is a
-            folder, or it lies inside DST, which the conversion replaces (exit status 2).
+        click.BadParameter: ``report_file`` lies inside DST, which the conversion replaces,
+            or :func:`reserve_file` refuses it (exit status 2).
     """
     if report_file.resolve().is_relative_to(dst.resolve()):
         raise click.BadParameter(f"{report_file}: lies inside DST {dst}, which the conversion replaces", param_hint="'--report'")
-    if report_file.is_dir():
-        raise click.BadParameter(f"{report_file}: is a folder", param_hint="'--report'")
+    return reserve_file(report_file, "--report")
+
+
+def reserve_file(path: Path, option: str) -> Path:
+    """Create an empty hidden file next to ``path``, to be written and then renamed to ``path``.
+
+    Creating it is the test that ``path`` can be written, made before any work, so that a
+    command never does its work only to fail at the end on a bad output path.
+
+    Args:
+        path: the file a command option names; it may exist (it is replaced at the end).
+        option: the option's name, such as ``"--report"``, for the error message.
+
+    Returns:
+        The hidden file ``.<name>.<random>.tmp`` in ``path``'s folder (same file system, so
+        :func:`os.replace` onto ``path`` is atomic). The caller deletes it when it fails.
+
+    Raises:
+        click.BadParameter: ``path`` is a folder, or its folder is missing or not writable
+            (exit status 2); the message names ``path``.
+    """
     from annotate.converters import _new_sibling_file
 
-    folder = report_file.parent
+    if path.is_dir():
+        raise click.BadParameter(f"{path}: is a folder", param_hint=f"'{option}'")
+    folder = path.parent
     try:
-        return _new_sibling_file(report_file, "tmp")
+        return _new_sibling_file(path, "tmp")
     except OSError as exc:
         reason = "no such folder" if not folder.is_dir() else (exc.strerror or str(exc))
-        raise click.BadParameter(f"{report_file}: cannot be written ({folder}: {reason})", param_hint="'--report'") from None
+        raise click.BadParameter(f"{path}: cannot be written ({folder}: {reason})", param_hint=f"'{option}'") from None
 
 
 def _print_formats() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from annotate.extensions import db
-from annotate.models import Organization, Project, User
+from annotate.models import GoldAnswer, Item, ItemKind, Organization, Project, User, Video
 from annotate.services import accounts, media, models, projects
 from annotate.services.images import IMAGE_EXTENSIONS
 from annotate.services.video import VIDEO_EXTENSIONS, probe_video
@@ -89,6 +89,20 @@ def folder_media(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in wanted)
 
 
+def stored_media(project: Project) -> list[str]:
+    """Return the names of the media files ``project`` holds: its images, then its videos.
+
+    A video counts once, not once per frame item; the transient copies of gold items that
+    labelers are working on are not media files of their own.
+    """
+    gold_copies = select(GoldAnswer.copy_item_id).where(GoldAnswer.copy_item_id.is_not(None))
+    images = db.session.scalars(
+        select(Item.name).where(Item.project_id == project.id, Item.kind == ItemKind.IMAGE, Item.id.not_in(gold_copies)).order_by(Item.id)
+    )
+    videos = db.session.scalars(select(Video.name).where(Video.project_id == project.id).order_by(Video.id))
+    return [*images, *videos]
+
+
 def setup_demo(media_dir: Path | None = None, *, reset_passwords: bool = False) -> DemoResult:
     """Create the demo organization, users and project if missing (committed).
 
@@ -107,7 +121,7 @@ def setup_demo(media_dir: Path | None = None, *, reset_passwords: bool = False) 
     org = db.session.scalar(select(Organization).where(Organization.name == ORG))
     if org is not None:
         project = db.session.scalar(select(Project).where(Project.org_id == org.id, Project.name == PROJECT))
-        result = DemoResult(created=False, project_id=project.id if project else 0)
+        result = DemoResult(created=False, project_id=project.id if project else 0, media=stored_media(project) if project else [])
         if reset_passwords:
             for name, _ in USERS:
                 user = db.session.scalar(select(User).where(User.username == name))

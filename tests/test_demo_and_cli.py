@@ -1,6 +1,7 @@
 """The demo command, the CLI and the OpenAPI document."""
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,11 @@ from sqlalchemy import func, select
 
 from annotate import create_app
 from annotate.extensions import db
-from annotate.models import Item, Task, User, Video
+from annotate.models import Item, Project, Task, User, Video
+from annotate.services import quality
 from tests.conftest import CORPUS, Session
+from tests.helpers import document
+from workflows import Role
 
 
 def test_demo_sets_up_everything_on_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
@@ -45,10 +49,22 @@ def test_demo_with_a_media_folder(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "x"})
     result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--media", str(media)])
     assert result.exit_code == 0, result.output
+    assert "with 6 media file(s)" in result.output
     with app.app_context():
         names = sorted(db.session.scalars(select(Item.name)))
         assert names == ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "grace_hopper.jpg", "rocket.jpg"]
+        # A labeler working on a copy of a gold item: the copy is an item, not a media file.
+        project = db.session.scalar(select(Project))
+        project_id = project.id
+        manager = db.session.scalar(select(User).where(User.username == "manager"))
+        gold = quality.mark_gold(project, db.session.scalar(select(Item.id)), manager, document())
+        labeler = db.session.scalar(select(User).where(User.username == "labeler1"))
+        assert quality.serve_gold(project, labeler, Role.LABELER, gold, datetime.now(UTC) + timedelta(hours=1)) is not None
+        assert db.session.scalar(select(func.count()).select_from(Item)) == 7
         db.engine.dispose()
+    again = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--media", str(media)])
+    assert again.exit_code == 0 and "already exists" in again.output
+    assert f"Demo project 'Demo: people and things' (id {project_id}) with 6 media file(s)." in again.output
 
 
 def test_worker_needs_redis_and_known_queues(tmp_path):
@@ -165,3 +181,20 @@ def test_database_urls_get_the_driver_we_ship(given, used):
     from annotate.config import _sqlalchemy_url
 
     assert _sqlalchemy_url(given) == used
+
+
+def test_export_to_a_missing_folder_is_a_usage_error_before_any_work(app, world, tmp_path):
+    from annotate.models import Job
+
+    out = tmp_path / "missing" / "x.zip"
+    result = app.test_cli_runner().invoke(args=["export", str(world.project.id), "--format", "coco", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--out': {out}: cannot be written ({out.parent}: no such folder)" in " ".join(result.output.split())
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+    assert not out.parent.exists()
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0  # no export was run
+    # The same command with a folder that exists writes the zip and nothing beside it.
+    (tmp_path / "missing").mkdir()
+    result = app.test_cli_runner().invoke(args=["export", str(world.project.id), "--format", "coco", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.parent.iterdir()] == ["x.zip"]
