@@ -109,3 +109,20 @@ def test_token_of_a_deactivated_user_is_refused_on_the_next_call(client, world, 
     user.active = True
     db.session.commit()
     assert client.get("/api/v1/projects", headers=bearer).status_code == 200
+
+
+def test_revoking_a_missing_or_another_users_token_is_404(client, world, login):
+    owner, other = login("manager"), login("labeler1")
+    created = owner.api("POST", "/api/v1/tokens", json={"name": "laptop"}).get_json()
+    bearer = {"Authorization": f"Bearer {created['token']}"}
+    for session, token_id in ((other, created["id"]), (owner, created["id"] + 1000)):
+        refused = session.api("DELETE", f"/api/v1/tokens/{token_id}")
+        assert refused.status_code == 404
+        assert refused.get_json() == {
+            "code": 404, "status": "Not Found", "message": f"token {token_id} not found", "errors": {"token_id": "not one of your tokens"},
+        }  # fmt: skip
+    # Nothing was revoked: the token still works, until its owner revokes it (twice is fine).
+    assert client.application.test_client().get("/api/v1/projects", headers=bearer).status_code == 200
+    assert owner.api("DELETE", f"/api/v1/tokens/{created['id']}").status_code == 204
+    assert owner.api("DELETE", f"/api/v1/tokens/{created['id']}").status_code == 204
+    assert client.application.test_client().get("/api/v1/projects", headers=bearer).status_code == 401

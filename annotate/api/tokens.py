@@ -33,5 +33,5 @@ class Tokens(MethodView):
 @blp.route("/tokens/<int:token_id>", methods=["DELETE"])
 @blp.response(204)
 def revoke(token_id: int):
-    """Revoke one of your tokens."""
+    """Revoke one of your tokens; 404 for a missing id or another user's token."""
     accounts.revoke_api_token(current_user, token_id)

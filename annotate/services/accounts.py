@@ -11,7 +11,7 @@ from functools import cache
 from sqlalchemy import Select, bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from annotate.errors import Conflict, ValidationFailed
+from annotate.errors import Conflict, NotFound, ValidationFailed
 from annotate.extensions import db
 from annotate.models import ApiToken, Membership, Organization, User
 from annotate.models.types import utcnow
@@ -94,9 +94,15 @@ def create_api_token(user: User, name: str) -> tuple[str, ApiToken]:
 
 
 def revoke_api_token(user: User, token_id: int) -> None:
-    """Revoke one of ``user``'s tokens (committed). Unknown ids are ignored."""
+    """Revoke one of ``user``'s tokens (committed); revoking it again changes nothing.
+
+    Raises:
+        NotFound: no token ``token_id``, or it is another user's (we do not say which).
+    """
     token = db.session.get(ApiToken, token_id)
-    if token is not None and token.user_id == user.id and token.revoked_at is None:
+    if token is None or token.user_id != user.id:
+        raise NotFound(f"token {token_id} not found", {"token_id": "not one of your tokens"})
+    if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.commit()
 
