@@ -8,12 +8,29 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from annotate import queue, storage
 from annotate.config import load_config
 from annotate.extensions import api, csrf, db, login_manager, migrate
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: The largest id a URL may name: a signed 64-bit integer, the widest id column a database
+#: holds. Larger numbers crash the database driver (SQLite's OverflowError) instead of
+#: finding nothing.
+MAX_URL_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """Werkzeug's ``int`` converter with :data:`MAX_URL_ID` as its default ``max``.
+
+    Registered as ``int``, so every ``<int:...>`` route answers 404 for a larger number
+    without reaching a view or the database; the OpenAPI document states the bound
+    (``maximum``) for each such path parameter.
+    """
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_URL_ID, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -29,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("ANNOTATE_INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(Path(instance).resolve()) if instance else None)
     load_config(app, config)
+    register_url_converters(app)
     if not app.testing and not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     register_extensions(app)
@@ -36,6 +54,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def register_url_converters(app: Flask) -> None:
+    """Replace ``int`` in routes with :class:`IdConverter`; done before any route is added."""
+    app.url_map.converters["int"] = IdConverter
 
 
 def register_extensions(app: Flask) -> None:
