@@ -513,13 +513,12 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
 
     Raises:
         Conflict: wrong state or a stale ``base_revision``.
+        ValidationFailed: ``base_revision`` is ahead of the latest revision.
         Forbidden: the task is not the caller's.
     """
     _check_editor(task, user, role)
     if base_revision is not None:
-        latest = annotations.latest_number(task.item_id, task.replica)
-        if latest != base_revision:
-            raise Conflict(f"the item was saved as revision {latest} since revision {base_revision}", {"latest_revision": latest})
+        _check_base_revision(task, base_revision)
     project_id = task.project_id
     answer = quality.gold_copy_answer(task.item_id)
     if answer is not None:
@@ -539,6 +538,28 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
         work_saved.record_outcomes(task.item_id)
     _commit_keeping_loaded()
     return _following(project, user, role)
+
+
+def _check_base_revision(task: Task, base_revision: int) -> None:
+    """Refuse a submit from a revision other than the latest, with the status and message a save gets.
+
+    See :func:`annotate.services.annotations.save_revision`: a revision that does not exist yet
+    is a mistake in the request (422); an older one means someone saved since (409).
+
+    Raises:
+        ValidationFailed: ``base_revision`` is ahead of the latest; ``errors["base_revision"]``.
+        Conflict: ``base_revision`` is older; ``errors["latest_revision"]`` says which is newest.
+    """
+    latest = annotations.latest_number(task.item_id, task.replica)
+    if base_revision > latest:
+        raise ValidationFailed(
+            f"base_revision {base_revision} does not exist: the latest revision is {latest}", {"base_revision": "ahead of the latest"}
+        )
+    if base_revision != latest:
+        raise Conflict(
+            f"this item was saved as revision {latest} since revision {base_revision} was loaded; reload to see it",
+            {"latest_revision": latest, "base_revision": base_revision},
+        )
 
 
 def review_rng(project_id: int, item_id: int, submits: int) -> random.Random:
