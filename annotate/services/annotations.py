@@ -264,6 +264,69 @@ def _stamp(document: dict[str, Any], author: User | None) -> dict[str, Any]:
     return stamped
 
 
+def check_model_sources(document: Any, item_id: int, base_revision: int | None = None, line: int = 0) -> None:
+    """Refuse shapes and tags that a person saves with a model ``source`` no model gave them.
+
+    Rule: an entry of ``shapes`` (or ``tags``) may carry ``source.type == "model"`` only when
+    the item's latest stored revision of ``line`` holds a shape (tag) with the same ``id``
+    and an equal ``source`` (type, model version and score): a pre-label the person kept.
+    Its label and geometry are not compared. The labeling tool turns a pre-label's source
+    into ``{"type": "human"}`` on any edit (``_replaceShape`` in ``static/tool/store.js``), so
+    there a model shape is always unchanged; an API client that moves a pre-label and keeps
+    its source is not refused either, and :mod:`annotate.services.work_saved`, which matches
+    pre-labels by id and compares their boxes, counts it as edited all the same. What the
+    rule stops is a new shape, or one under another model's name, passing for a model's
+    work in the pre-label figures.
+
+    Models write their revisions through :func:`save_revision` directly; this check is for
+    what people send (task saves, gold answers).
+
+    Args:
+        document: the annotation document as sent; anything that is not a well-formed
+            document is left to :func:`check_document`.
+        item_id: the annotated item.
+        base_revision: the revision the writer started from; when it is not the latest the
+            check is skipped, since :func:`save_revision` refuses the save anyway (409 or
+            422). None: check against the latest revision.
+        line: 0 for the item's annotation; ``r`` for the answer of its answer task ``r``.
+
+    Raises:
+        ValidationFailed: with ``errors`` by field path, e.g. ``{"shapes/3/source": "..."}``.
+    """
+    claimed = _model_entries(document)
+    if not claimed:
+        return  # the usual save: no query
+    stored, number = latest_document(item_id, line)
+    if base_revision is not None and base_revision != number:
+        return
+    given = {(part, entry.get("id")): entry.get("source") for part in ("shapes", "tags") for entry in stored.get(part, [])}
+    errors = {
+        f"{part}/{index}/source": (
+            f"{entry.get('id')!r} has a model source but is not that model's {part[:-1]} in revision {number}; "
+            'a shape or tag a person made or changed has source {"type": "human"}'
+        )
+        for part, index, entry in claimed
+        if given.get((part, entry.get("id"))) != entry["source"]
+    }
+    if errors:
+        first = next(iter(errors.items()))
+        raise ValidationFailed(f"{first[0]}: {first[1]}", errors)
+
+
+def _model_entries(document: Any) -> list[tuple[str, int, dict[str, Any]]]:
+    """Return ``(part, index, entry)`` for each shape and tag of ``document`` whose source is a model."""
+    if not isinstance(document, dict):
+        return []
+    found = []
+    for part in ("shapes", "tags"):
+        entries = document.get(part)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            source = entry.get("source") if isinstance(entry, dict) else None
+            if isinstance(source, dict) and source.get("type") == "model":
+                found.append((part, index, entry))
+    return found
+
+
 def has_human_revision(item_id: int) -> bool:
     """Whether a person has ever saved this item (its annotation or an overlapping labeler's answer)."""
     return (

@@ -176,7 +176,8 @@ def mark_gold(project: Project, item_id: int, user: User, document: dict[str, An
     Raises:
         NotFound: no such item in the project (or it is a gold copy).
         Conflict: no document given and the item is not accepted.
-        ValidationFailed: the document is invalid for the project.
+        ValidationFailed: the document is invalid for the project, or gives a model source to a
+            shape or tag that is not a pre-label of the item's latest revision.
     """
     item = db.session.get(Item, item_id)
     if item is None or item.project_id != project.id or _is_copy(item.id):
@@ -190,6 +191,7 @@ def mark_gold(project: Project, item_id: int, user: User, document: dict[str, An
         document, revision_id = revision.document, revision.id
     else:
         annotations.check_document(document, project, item)
+        annotations.check_model_sources(document, item.id)
     gold = db.session.scalar(select(GoldItem).where(GoldItem.item_id == item.id))
     if gold is None:
         gold = GoldItem(project_id=project.id, item_id=item.id, document=document, revision_id=revision_id, created_by_id=user.id)

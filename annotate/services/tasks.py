@@ -486,12 +486,14 @@ def save_annotation(task: Task, user: User, role: Role, document: Any, base_revi
     Raises:
         Forbidden: the task is not the caller's to edit.
         Conflict: the task is not in progress, or ``base_revision`` is stale.
-        ValidationFailed: the document is invalid.
+        ValidationFailed: the document is invalid, or gives a model source to a shape or tag
+            that is not a kept pre-label (:func:`annotate.services.annotations.check_model_sources`).
     """
     _check_editor(task, user, role)
     project = db.session.get(Project, task.project_id)
     _check_may_label(project, role)
     apply_action(task, user, role, Action.SAVE)
+    annotations.check_model_sources(document, task.item_id, base_revision, line=task.replica)
     return annotations.save_revision(
         task.item, project, document, base_revision, author=user, active_seconds=active_seconds, line=task.replica
     )
