@@ -93,6 +93,7 @@ class ImageSize(click.ParamType):
 @click.option(
     "--mot-image-size",
     type=ImageSize(),
+    metavar="WIDTHxHEIGHT",
     help="MOT source: the frame size in pixels, such as 1920x1080, when seqinfo.ini has no imWidth/imHeight and img1/ no frames.",
 )
 @click.option(
