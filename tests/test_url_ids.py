@@ -80,3 +80,28 @@ def test_the_openapi_document_states_the_bound(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     (parameter,) = spec["paths"]["/api/v1/projects/{project_id}"]["parameters"]
     assert parameter["schema"] == {"type": "integer", "minimum": 0, "maximum": LARGEST}
+
+
+# (method, URL, JSON body with {n} for the id, the field the 422 names)
+BODY_AND_QUERY_IDS = [
+    ("POST", "/api/v1/tasks/next?project={n}", None, "project"),
+    ("POST", "/api/v1/projects/1/gold", {"item_id": "{n}"}, "item_id"),
+    ("POST", "/api/v1/projects/1/prelabel", {"model_version_id": "{n}"}, "model_version_id"),
+    ("POST", "/api/v1/projects/1/prelabel", {"item_ids": ["{n}"]}, "item_ids"),
+]
+
+
+def _with_number(body, number):
+    if isinstance(body, dict):
+        return {key: _with_number(value, number) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_with_number(value, number) for value in body]
+    return number if body == "{n}" else body
+
+
+@pytest.mark.parametrize(("method", "url", "body", "field"), BODY_AND_QUERY_IDS, ids=[f"{m} {u} {f}" for m, u, _, f in BODY_AND_QUERY_IDS])
+@pytest.mark.parametrize("number", TOO_LARGE, ids=["2**63", "10**23"])
+def test_ids_past_the_64_bit_range_in_bodies_and_queries_are_refused_naming_the_field(sqlite_admin, method, url, body, field, number):
+    response = sqlite_admin.api(method, url.format(n=number), json=_with_number(body, number))
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert field in str(response.get_json()["errors"])

@@ -8,7 +8,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from annotate.api.common import api_blueprint
-from annotate.api.schemas import JobSchema, ModelVersionSchema, TrainSchema
+from annotate.api.schemas import JobSchema, ModelVersionSchema, TrainSchema, id_field
 from annotate.errors import ValidationFailed
 from annotate.services import access, models
 from annotate.services.access import MANAGERS
@@ -36,8 +36,8 @@ class ModelStateSchema(Schema):
 class PrelabelRequestSchema(Schema):
     """What to pre-label: chosen items (default: every untouched item) with a chosen version (default: the latest)."""
 
-    item_ids = fields.List(fields.Int(), load_default=None, validate=validate.Length(1, 10000))
-    model_version_id = fields.Int(load_default=None)
+    item_ids = fields.List(id_field(), load_default=None, validate=validate.Length(1, 10000))
+    model_version_id = id_field(load_default=None)
 
 
 class TrainRequestSchema(TrainSchema):

@@ -6,6 +6,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from annotate.api.common import api_blueprint, csv_response
+from annotate.api.schemas import id_field
 from annotate.services import access, quality
 from annotate.services.access import MANAGERS
 
@@ -21,7 +22,7 @@ class QualityQuery(Schema):
 class GoldSchema(Schema):
     """An item to make gold, with its answer (default: the item's accepted annotation)."""
 
-    item_id = fields.Int(required=True)
+    item_id = id_field(required=True)
     annotation = fields.Dict(load_default=None, metadata={"description": "the known answer; default: the latest accepted revision"})
 
 

@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from annotate.app import MAX_URL_ID
+
+
+def id_field(**kwargs) -> fields.Int:
+    """An id given in a body or query: an integer from 1 to :data:`annotate.app.MAX_URL_ID`.
+
+    A larger number would crash the database driver (SQLite's OverflowError) instead of
+    finding nothing, so it is refused with a 422 naming the field.
+    """
+    return fields.Int(validate=validate.Range(1, MAX_URL_ID), **kwargs)
+
+
+def revision_field(**kwargs) -> fields.Int:
+    """A revision number given in a body: an integer from 0 (no revision) to :data:`annotate.app.MAX_URL_ID`."""
+    return fields.Int(validate=validate.Range(0, MAX_URL_ID), **kwargs)
+
 
 class LabelSchema(Schema):
     """A project label."""
@@ -74,13 +90,13 @@ class IngestReportSchema(Schema):
 class NextTaskQuery(Schema):
     """Which project to take the next task from."""
 
-    project = fields.Int(required=True)
+    project = id_field(required=True)
 
 
 class AnnotationPutSchema(Schema):
     """A save: the whole document and the revision it was based on (0 for none)."""
 
-    base_revision = fields.Int(required=True, validate=validate.Range(min=0))
+    base_revision = revision_field(required=True)
     annotation = fields.Dict(required=True)
     active_seconds = fields.Float(
         load_default=0.0, validate=validate.Range(0, 86400),
@@ -91,7 +107,7 @@ class AnnotationPutSchema(Schema):
 class SubmitSchema(Schema):
     """A submit; with ``base_revision`` it is refused if the item was saved since."""
 
-    base_revision = fields.Int(load_default=None, validate=validate.Range(min=0))
+    base_revision = revision_field(load_default=None)
 
 
 class ReviewSchema(Schema):
