@@ -54,7 +54,7 @@ from defusedxml import ElementTree as SafeET
 
 from annotate.converters._lazy import lazy_module
 from annotate.converters.errors import FormatError
-from annotate.converters.geometry import format_attribute_value, parse_attribute_value, parse_bool
+from annotate.converters.geometry import clip_bbox, format_attribute_value, parse_attribute_value, parse_bool, rings_bbox, shoelace_area
 
 np = lazy_module("numpy")
 mask_utils = lazy_module("pycocotools.mask")
@@ -434,6 +434,23 @@ def parse_number(text: str | None, where: str) -> float:
     if not math.isfinite(number):
         raise FormatError(f"{where}: expected a finite number, got {text!r}")
     return number
+
+
+def polygon_has_area(rings: list[list[float]], width: int, height: int) -> bool:
+    """Tell whether a polygon keeps an area in the image, CVAT's rule for keeping it.
+
+    Args:
+        rings: ``[x1, y1, x2, y2, ...]`` lists in pixels.
+        width: image width in pixels.
+        height: image height in pixels.
+
+    Returns:
+        False when no ring has an area or the box around the rings lies outside the image.
+    """
+    if not any(shoelace_area(ring) > 0 for ring in rings):
+        return False
+    inside, _ = clip_bbox(rings_bbox(rings), width, height)
+    return inside is not None
 
 
 def parse_points(text: str | None, where: str) -> list[float]:

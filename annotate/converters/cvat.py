@@ -76,7 +76,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
-from annotate.converters._common import free_path
+from annotate.converters._common import free_path, image_size
 from annotate.converters._cvat_common import (
     CvatLabel,
     child_text,
@@ -92,10 +92,10 @@ from annotate.converters._cvat_common import (
     parse_points,
     parse_xml,
     peek_cvat_kind,
+    polygon_has_area,
     read_attribute_value,
     read_labels,
 )
-from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
@@ -105,15 +105,11 @@ from annotate.converters.geometry import (
     normalize_relative_path,
     parse_bool,
     path_with_extension,
-    rings_bbox,
-    shoelace_area,
     unique_name,
 )
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
-
-Image = lazy_module("PIL.Image")
 
 ANNOTATIONS_FILE = "annotations.xml"
 IMAGES_DIR = "images"
@@ -343,10 +339,10 @@ class _Reader:
 
     @staticmethod
     def _size_from_image(root: Path, subset: str, path: str) -> tuple[int | None, int | None]:
+        """Return the size of the image file after EXIF orientation, as the other formats read it."""
         for candidate in (root / IMAGES_DIR / subset / path, root / IMAGES_DIR / path, root / path):
             if candidate.is_file():
-                with Image.open(candidate) as opened:
-                    return opened.size
+                return image_size(candidate) or (None, None)
         return None, None
 
     def _common(self, element: Element, label: str) -> dict[str, Any]:
@@ -423,7 +419,7 @@ class _Reader:
         if len(ring) < 6:
             self.report.lose("polygon", "the polygon has fewer than 3 points")
             return None
-        if not _polygon_has_area([ring], width, height):
+        if not polygon_has_area([ring], width, height):
             self.report.drop_empty("polygon")
             return None
         return {"type": "polygon", "rings": [ring]}
@@ -513,13 +509,6 @@ def _positive_int(text: str | None) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if number > 0 else None
-
-
-def _polygon_has_area(rings: list[list[float]], width: int, height: int) -> bool:
-    if not any(shoelace_area(ring) > 0 for ring in rings):
-        return False
-    inside, _ = clip_bbox(rings_bbox(rings), width, height)
-    return inside is not None
 
 
 # -- export ---------------------------------------------------------------------------
@@ -646,7 +635,7 @@ class _Writer:
         elif kind == "rotated_bbox":
             geometries.append(("box", {**_box_attributes(shape["bbox"]), "rotation": format_number(shape["angle"])}))
         elif kind == "polygon":
-            if not _polygon_has_area(shape["rings"], width, height):
+            if not polygon_has_area(shape["rings"], width, height):
                 self.report.drop_empty(kind)
                 return
             rings = shape["rings"]

@@ -48,6 +48,7 @@ exact coordinates; XML is parsed with defusedxml, and a malformed file raises
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import re
@@ -57,14 +58,18 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from defusedxml import ElementTree as SafeET
 
+from annotate.converters._cvat_common import polygon_has_area
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
-from annotate.converters.geometry import HUMAN, format_attribute_value, parse_attribute_value, parse_bool
+from annotate.converters.geometry import HUMAN, clip_bbox, format_attribute_value, parse_attribute_value, parse_bool
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
+from schemas import validate_dataset
 
 ANNOTATIONS_FILE = "annotations.xml"
 IMAGES_DIR = "images"
+#: The most frames a task may have (9 hours at 30 fps): one item each, so the count is checked first.
+MAX_FRAMES = 1_000_000
 _GEOMETRY_TAGS = ("box", "polygon", "polyline", "points", "ellipse", "skeleton", "mask", "cuboid")
 _TYPE_OF_TAG = {
     "box": "bbox",
@@ -169,6 +174,9 @@ class _Reader:
             task = root.find("meta/job")
         labels = self._labels(task)
         frames, width, height, video = self._frames(root, task)
+        self.frames, self.width, self.height = frames, width, height
+        self.track_ids: dict[str, int] = {}
+        self.hidden = 0
         items = []
         image_dir = self.file.parent / IMAGES_DIR
         existing = {p.stem: p.name for p in image_dir.iterdir()} if image_dir.is_dir() else {}
@@ -195,9 +203,13 @@ class _Reader:
                 tracks.append(track)
         if root.findall("image"):
             self.report.lose("item", "CVAT for images <image> elements in a video file are not read", len(root.findall("image")))
+        if self.hidden:
+            shapes = "track shape" if self.hidden == 1 else "track shapes"
+            self.report.note(f"{self.hidden} {shapes} with no area inside the frame marked outside on that frame")
         dataset: dict[str, Any] = {"version": 1, "labels": list(labels.values()), "items": items}
         if tracks:
             dataset["tracks"] = tracks
+        validate_dataset(dataset)
         return dataset
 
     def _labels(self, task: Element | None) -> dict[str, dict[str, Any]]:
@@ -240,7 +252,13 @@ class _Reader:
             labels[name] = label
         return labels
 
-    def _frames(self, root: Element, task: Element | None) -> tuple[list[int], int, int, str]:
+    def _frames(self, root: Element, task: Element | None) -> tuple[range, int, int, str]:
+        """Return the task's frame numbers, the frame size and the video name.
+
+        The frame count is checked before anything proportional to it is built: at most
+        ``MAX_FRAMES``, and ``<stop_frame>`` no further than ``<size>`` frames allow.
+        """
+
         def number(tag: str) -> int | None:
             text = _text(task, tag)
             if text == "":
@@ -255,19 +273,42 @@ class _Reader:
         step = int(match.group(1)) if match else 1
         if step < 1:
             raise self.fail("<frame_filter>", "step must be at least 1")
+        if start < 0:
+            raise self.fail("<start_frame>", f"{start} is negative")
+        if size is not None and not 0 < size <= MAX_FRAMES:
+            raise self.fail("<size>", f"{size} frames: expected 1 to {MAX_FRAMES}")
         if stop is None:
-            last = max(
-                (int(e.get("frame", "0")) for e in root.iter() if e.tag in _GEOMETRY_TAGS and e.get("frame", "").isdigit()), default=start
-            )
-            stop = start + (size - 1) * step if size else last
+            field = "<size>"
+            if size:
+                stop = start + (size - 1) * step
+            else:
+                field = "the largest shape frame"
+                stop = max(
+                    (int(e.get("frame", "0")) for e in root.iter() if e.tag in _GEOMETRY_TAGS and e.get("frame", "").isdigit()),
+                    default=start,
+                )
+        else:
+            field = "<stop_frame>"
+            if stop < start:
+                raise self.fail("<stop_frame>", f"{stop} is before <start_frame> {start}")
+            if size and stop > start + (size - 1) * step:
+                last = start + (size - 1) * step
+                raise self.fail("<stop_frame>", f"{stop} is beyond the last of the task's <size> {size} frames ({last})")
+        frames = range(start, stop + 1, step)
+        if len(frames) > MAX_FRAMES:
+            raise self.fail(field, f"{len(frames)} frames from frame {start} to {stop}: more than {MAX_FRAMES}")
         width, height = number("original_size/width"), number("original_size/height")
         if not width or not height or width < 1 or height < 1:
             raise self.fail("<meta><task><original_size>", "the frame size is missing")
         video = _text(root, "meta/source") or _text(task, "name") or self.file.parent.name or "video"
-        return list(range(start, stop + 1, step)), width, height, video
+        return frames, width, height, video
 
     def _track(self, element: Element, index: int, video: str, labels: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-        where = f"<track> #{index + 1}"
+        track_id = element.get("id", str(index))
+        where = f'<track> #{index + 1} id="{track_id}"'
+        if track_id in self.track_ids:
+            raise self.fail(where, f"track id {track_id!r} is already used by <track> #{self.track_ids[track_id] + 1}")
+        self.track_ids[track_id] = index
         label = element.get("label", "")
         if label not in labels:
             raise self.fail(where, f"label {label!r} is not declared in <labels>")
@@ -289,6 +330,14 @@ class _Reader:
             if len(shapes) != len(children):
                 self.report.lose("shape", "a CVAT track mixes shape types (only the first type is read)", len(children) - len(shapes))
         shapes.sort(key=lambda shape: shape["frame"])
+        for previous, shape in itertools.pairwise(shapes):
+            if previous["frame"] == shape["frame"]:
+                raise self.fail(where, f"two shapes on frame {shape['frame']}: a track has one shape a frame")
+        for shape in shapes:
+            self._check_frame(shape, where)
+        shapes = self._fit_to_frame(shapes, kind)
+        if not shapes:
+            return None
         track_attributes: dict[str, Any] = {}
         for shape in shapes:
             values = shape.pop("all_attributes", {})
@@ -299,7 +348,7 @@ class _Reader:
                 shape["attributes"] = per_frame
         z_orders = [shape.pop("z_order", 0) for shape in shapes]
         track: dict[str, Any] = {
-            "id": element.get("id", str(index)),
+            "id": track_id,
             "item": video,
             "label": label,
             "type": kind,
@@ -313,6 +362,28 @@ class _Reader:
         if z_orders and z_orders[0]:
             track["z_order"] = z_orders[0]
         return track
+
+    def _fit_to_frame(self, shapes: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+        """Drop shapes without a size, clip the rest to the frame, and hide those left with no area (all counted)."""
+        kept = []
+        for shape in shapes:
+            if not has_size(shape, kind):
+                self.report.drop_empty(kind)
+                continue
+            if not shape["outside"] and not fits_frame(shape, kind, self.width, self.height, self.report):
+                shape["outside"] = True
+                self.hidden += 1
+            kept.append(shape)
+        return kept
+
+    def _check_frame(self, shape: dict[str, Any], where: str) -> None:
+        """Refuse a visible shape on a frame outside the task; an outside one changes no frame and stays."""
+        frames, frame = self.frames, shape["frame"]
+        if shape["outside"] or frames.start <= frame <= frames[-1]:
+            return
+        if frame < frames.start:
+            raise self.fail(f"{where} frame={frame}", f"the shape is before the task's first frame {frames.start} (<start_frame>)")
+        raise self.fail(f"{where} frame={frame}", f"the shape is after the task's last frame {frames[-1]} (<stop_frame>)")
 
     def _shape(self, element: Element, kind: str, where: str) -> dict[str, Any]:
         def number(name: str) -> float:
@@ -377,6 +448,8 @@ class _Reader:
             if not frame_text.isdigit():
                 raise self.fail(where, f"<skeleton frame={frame_text!r}> is not a whole number")
             frame = int(frame_text)
+            if frame in flags:
+                raise self.fail(where, f"two <skeleton> shapes on frame {frame}: a track has one shape a frame")
             flags[frame] = {
                 "keyframe": bool(parse_bool(child.get("keyframe", "1"))),
                 "z_order": int(child.get("z_order", "0")) if child.get("z_order", "0").lstrip("-").isdigit() else 0,
@@ -418,6 +491,62 @@ class _Reader:
         return values[0], values[1], 0 if outside else (1 if occluded else 2), bool(parse_bool(point.get("keyframe", "0")))
 
 
+def has_size(shape: dict[str, Any], kind: str) -> bool:
+    """Tell whether a track shape's geometry has a size: positive box sides and ellipse radii.
+
+    Args:
+        shape: a track shape.
+        kind: the track's type.
+
+    Returns:
+        False for a box with a side <= 0, an ellipse with a radius <= 0 or a polygon ring of
+        fewer than 3 points, which no frame can show (and the schema refuses, outside or not).
+    """
+    if "bbox" in shape and kind in ("bbox", "rotated_bbox"):
+        return shape["bbox"][2] > 0 and shape["bbox"][3] > 0
+    if kind == "ellipse":
+        return shape["radii"][0] > 0 and shape["radii"][1] > 0
+    if kind == "polygon":
+        return all(len(ring) >= 6 for ring in shape["rings"])
+    return True
+
+
+def fits_frame(shape: dict[str, Any], kind: str, width: int, height: int, report: ConversionReport) -> bool:
+    """Apply CVAT for images' rule for shapes outside the image to one visible track shape with a size.
+
+    Boxes are clipped to the frame (counted as clipped); a box or polygon with no area inside
+    the frame does not fit (counted as dropped for having no area). Rotated boxes, ellipses,
+    polylines, points and keypoints are kept as drawn, as CVAT for images keeps them.
+
+    Args:
+        shape: a track shape for which :func:`has_size` holds; its box is clipped in place.
+        kind: the track's type (``bbox``, ``rotated_bbox``, ``polygon``...); a ``bbox``
+            shape with an ``angle`` is a rotated box.
+        width: frame width in pixels.
+        height: frame height in pixels.
+        report: counts what was clipped or has no area.
+
+    Returns:
+        False when nothing of the shape is left on the frame: the caller marks it outside
+        there, which keeps the track's other frames as they are.
+
+    Raises:
+        ConversionLossError: the report is strict and the shape does not fit.
+    """
+    fits = True
+    if kind == "bbox" and "angle" not in shape:
+        bbox, clipped = clip_bbox(shape["bbox"], width, height)
+        fits = bbox is not None
+        if bbox is not None and clipped:
+            shape["bbox"] = [_exact(value) for value in bbox]
+            report.clip(kind)
+    elif kind == "polygon":
+        fits = polygon_has_area(shape["rings"], width, height)
+    if not fits:
+        report.drop_empty(kind)
+    return fits
+
+
 def _skeleton_spec(svg: str, children: list[str]) -> tuple[list[str], list[list[int]]]:
     by_id = {int(node_id): name for node_id, name in _NODE.findall(svg)}
     names = [by_id[key] for key in sorted(by_id)] or children
@@ -451,8 +580,10 @@ class _Writer:
 
     def write(self) -> None:
         video, frames, width, height = self._frames()
+        self.width, self.height = width, height
         all_frames = sorted(frames) or [0]
         start, stop = all_frames[0], all_frames[-1]
+        self.first, self.last = start, stop
         gaps = {b - a for a, b in itertools.pairwise(all_frames)}
         step = math.gcd(*gaps) if gaps else 1
         if len(gaps) > 1:
@@ -517,6 +648,22 @@ class _Writer:
                     continue
                 data, ext = image
                 self.writer.write_bytes(f"{IMAGES_DIR}/frame_{frame:06d}{ext}", data)
+
+    def _on_the_video(self, shape: dict[str, Any], kind: str) -> bool:
+        """Tell whether the shape can be written: a visible one must lie between the first and last frame (else counted)."""
+        if shape["outside"] or self.first <= shape["frame"] <= self.last:
+            return True
+        self.report.lose(kind, f"the track shape is on frame {shape['frame']}, outside the video's frames {self.first}-{self.last}")
+        return False
+
+    def _fitted(self, shape: dict[str, Any], kind: str) -> dict[str, Any]:
+        """Return the shape as written: clipped to the frame, or outside there when nothing is left (counted)."""
+        if shape["outside"] or kind in ("keypoints", "mask"):
+            return shape
+        fitted = copy.deepcopy(shape)
+        if not fits_frame(fitted, kind, self.width, self.height, self.report):
+            fitted = {**shape, "outside": True}
+        return fitted
 
     def _track_id(self, track: dict[str, Any]) -> int:
         if track["id"].isdigit() and track in self.dataset.get("tracks", []):
@@ -604,7 +751,7 @@ class _Writer:
         element.set("source", "auto" if track["source"]["type"] == "model" else "manual")
         if track.get("group"):
             element.set("group_id", str(track["group"]))
-        shapes = track["shapes"]
+        shapes = [self._fitted(shape, kind) for shape in track["shapes"] if self._on_the_video(shape, kind)]
         fixed = track.get("attributes", {})
         for shape in shapes:
             common = {

@@ -417,3 +417,21 @@ def test_detects_only_cvat(tmp_path):
     assert get_format("cvat").detect(tmp_path / "empty")
     again, _ = import_dataset("cvat", tmp_path / "empty")
     assert again["items"] == []
+
+
+@pytest.mark.parametrize(("orientation", "size"), [(1, (6, 4)), (6, (4, 6)), (8, (4, 6)), (3, (6, 4))])
+def test_an_image_without_width_and_height_takes_its_size_after_exif_orientation(tmp_path, orientation, size):
+    from tests.converters.test_imagenet_format import write_image
+
+    # Stored 6 wide, 4 high; orientations 5 to 8 show it turned a quarter: 4 wide, 6 high.
+    write_image(tmp_path / "images" / "a.jpg", (6, 4), exif_orientation=orientation)
+    (tmp_path / "annotations.xml").write_text(
+        '<annotations><version>1.1</version><image id="0" name="a.jpg">'
+        '<box label="x" xtl="0" ytl="0" xbr="5" ybr="5"/></image></annotations>'
+    )
+    dataset, report = import_dataset("cvat", tmp_path)
+    item = dataset["items"][0]
+    assert (item["width"], item["height"]) == size
+    # The box is clipped to the image as shown: 5 x 5 from the corner leaves 5 x 4, or 4 x 5 when turned.
+    assert item["annotation"]["shapes"][0]["bbox"] == [0, 0, min(5, size[0]), min(5, size[1])]
+    assert report.clipped == {"bbox": 1}

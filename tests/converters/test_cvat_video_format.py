@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotate.converters import ConversionReport, FormatError, export_dataset, get_format, import_dataset
+from annotate.converters import ConversionLossError, ConversionReport, FormatError, export_dataset, get_format, import_dataset
 from schemas import validate_dataset
 from tests.converters.contract import FormatContract
 from tests.converters.test_tracks import key, track_summary, video_sample
@@ -142,7 +142,7 @@ def test_malformed_xml_names_the_file(tmp_path):
         "<track id='0' label='a'><box frame='0' xtl='x' ytl='0' xbr='1' ybr='1' outside='0' occluded='0' keyframe='1'/>"
         "</track></annotations>"
     )
-    with pytest.raises(FormatError, match=r"<track> #1 <box frame=0>: xtl='x' is not a number"):
+    with pytest.raises(FormatError, match=r"<track> #1 id=\"0\" <box frame=0>: xtl='x' is not a number"):
         get_format("cvat-video").import_dataset(tmp_path, ConversionReport())
 
 
@@ -164,3 +164,113 @@ def test_datumaro_reads_the_export(tmp_path):
         ("frame_000004", 1, True, True, [4, 0, 8, 4]),
         ("frame_000004", 7, False, True, [20, 10, 25, 18]),
     ]
+
+
+def video_xml(tracks: str, *, size: int = 10, stop: int | None = 9, width: int = 100, height: int = 100) -> str:
+    """A CVAT for video file of frames 0..stop (100 x 100 unless told) with label "c" and ``tracks``."""
+    stop_element = f"<stop_frame>{stop}</stop_frame>" if stop is not None else ""
+    return (
+        f"<annotations><version>1.1</version><meta><task><name>t</name><size>{size}</size><mode>interpolation</mode>"
+        f"<start_frame>0</start_frame>{stop_element}<labels><label><name>c</name></label></labels>"
+        f"<original_size><width>{width}</width><height>{height}</height></original_size></task></meta>{tracks}</annotations>"
+    )
+
+
+def box(frame: int, xtl: float, ytl: float, xbr: float, ybr: float, outside: int = 0) -> str:
+    return f'<box frame="{frame}" outside="{outside}" occluded="0" keyframe="1" xtl="{xtl}" ytl="{ytl}" xbr="{xbr}" ybr="{ybr}"/>'
+
+
+def test_two_shapes_of_a_track_on_one_frame_are_refused_naming_the_track_and_frame(tmp_path):
+    (tmp_path / "annotations.xml").write_text(video_xml(f'<track id="4" label="c">{box(2, 1, 1, 5, 5)}{box(2, 2, 2, 6, 6)}</track>'))
+    with pytest.raises(FormatError, match=r'annotations.xml: <track> #1 id="4": two shapes on frame 2'):
+        import_dataset("cvat-video", tmp_path)
+
+
+def test_two_skeletons_of_a_track_on_one_frame_are_refused(tmp_path):
+    skeleton = '<skeleton frame="1" keyframe="1"><points label="a" points="1,1" outside="0" occluded="0"/></skeleton>'
+    xml = video_xml(f'<track id="0" label="c">{skeleton}{skeleton}</track>')
+    (tmp_path / "annotations.xml").write_text(
+        xml.replace("<label><name>c</name></label>", "<label><name>c</name><type>skeleton</type></label>")
+    )
+    with pytest.raises(FormatError, match=r"two <skeleton> shapes on frame 1"):
+        import_dataset("cvat-video", tmp_path)
+
+
+def test_a_track_id_used_twice_is_refused_naming_both_tracks(tmp_path):
+    one = f'<track id="0" label="c">{box(1, 1, 1, 5, 5)}</track>'
+    (tmp_path / "annotations.xml").write_text(video_xml(one + one))
+    with pytest.raises(FormatError, match=r"<track> #2 id=\"0\": track id '0' is already used by <track> #1"):
+        import_dataset("cvat-video", tmp_path)
+
+
+def test_a_stop_frame_beyond_the_task_size_is_refused_before_any_frame_is_made(tmp_path):
+    # <size>10</size> from frame 0: the last frame is 9. 999999999 frames would take gigabytes.
+    (tmp_path / "annotations.xml").write_text(video_xml(f'<track id="0" label="c">{box(1, 1, 1, 5, 5)}</track>', stop=999_999_999))
+    with pytest.raises(FormatError, match=r"<stop_frame>: 999999999 is beyond the last of the task's <size> 10 frames \(9\)"):
+        import_dataset("cvat-video", tmp_path)
+
+
+def test_a_frame_count_over_the_limit_is_refused_naming_the_field(tmp_path):
+    (tmp_path / "annotations.xml").write_text(video_xml("", size=999_999_999, stop=None))
+    with pytest.raises(FormatError, match=r"<size>: 999999999 frames: expected 1 to 1000000"):
+        import_dataset("cvat-video", tmp_path)
+    # No <size> and no <stop_frame>: the largest shape frame decides, and is bounded too.
+    xml = video_xml(f'<track id="0" label="c">{box(999_999_999, 1, 1, 5, 5)}</track>', stop=None).replace("<size>10</size>", "")
+    (tmp_path / "annotations.xml").write_text(xml)
+    with pytest.raises(FormatError, match=r"the largest shape frame: 1000000000 frames from frame 0 to 999999999"):
+        import_dataset("cvat-video", tmp_path)
+
+
+def test_a_visible_shape_after_the_last_frame_is_refused_an_outside_one_is_kept(tmp_path):
+    (tmp_path / "annotations.xml").write_text(video_xml(f'<track id="0" label="c">{box(2, 1, 1, 5, 5)}{box(50, 2, 2, 6, 6)}</track>'))
+    with pytest.raises(FormatError, match=r'<track> #1 id="0" frame=50: the shape is after the task\'s last frame 9 \(<stop_frame>\)'):
+        import_dataset("cvat-video", tmp_path)
+    # An outside shape past the end changes no frame of the task: kept as written.
+    (tmp_path / "annotations.xml").write_text(video_xml(f'<track id="0" label="c">{box(2, 1, 1, 5, 5)}{box(10, 1, 1, 5, 5, 1)}</track>'))
+    dataset, report = import_dataset("cvat-video", tmp_path)
+    assert [(s["frame"], s["outside"]) for s in dataset["tracks"][0]["shapes"]] == [(2, False), (10, True)]
+    assert report.lossless
+
+
+def test_track_boxes_are_clipped_to_the_frame_and_one_entirely_outside_is_marked_outside(tmp_path):
+    track = f'<track id="0" label="c">{box(1, -10, 1, 500, 5)}{box(3, 200, 200, 300, 300)}{box(5, 10, 10, 20, 20)}</track>'
+    (tmp_path / "annotations.xml").write_text(video_xml(track))
+    dataset, report = import_dataset("cvat-video", tmp_path)
+    # [-10, 1, 510, 4] on 100 x 100: x from 0 to 100, so [0, 1, 100, 4]. [200, 200, 100, 100] has
+    # nothing inside: hidden on frame 3 (geometry kept, so frame 4 still moves towards it); frame 5 as read.
+    assert [(s["frame"], s["outside"], s["bbox"]) for s in dataset["tracks"][0]["shapes"]] == [
+        (1, False, [0, 1, 100, 4]),
+        (3, True, [200, 200, 100, 100]),
+        (5, False, [10, 10, 10, 10]),
+    ]
+    assert report.clipped == {"bbox": 1} and report.dropped_empty == {"bbox": 1}
+    assert "1 track shape with no area inside the frame marked outside on that frame" in report.lines()
+    with pytest.raises(ConversionLossError):
+        get_format("cvat-video").import_dataset(tmp_path, ConversionReport(strict=True))
+
+
+def test_a_track_polygon_outside_the_frame_is_hidden_and_shapes_without_size_are_dropped(tmp_path):
+    polygon = '<polygon frame="0" outside="0" occluded="0" keyframe="1" points="110,110;120,110;120,120"/>'
+    flat = '<ellipse frame="0" outside="0" occluded="0" keyframe="1" cx="5" cy="5" rx="0" ry="2"/>'
+    round_ = '<ellipse frame="2" outside="0" occluded="0" keyframe="1" cx="5" cy="5" rx="3" ry="2"/>'
+    tracks = f'<track id="0" label="c">{polygon}</track><track id="1" label="c">{flat}{round_}</track>'
+    (tmp_path / "annotations.xml").write_text(video_xml(tracks))
+    dataset, report = import_dataset("cvat-video", tmp_path)
+    polygon_track, ellipse_track = dataset["tracks"]
+    assert [(s["frame"], s["outside"]) for s in polygon_track["shapes"]] == [(0, True)]
+    # rx = 0 cannot be drawn on any frame (nor stored): the shape goes, the frame-2 ellipse stays.
+    assert [(s["frame"], s["radii"]) for s in ellipse_track["shapes"]] == [(2, [3, 2])]
+    assert report.dropped_empty == {"polygon": 1, "ellipse": 1}
+
+
+def test_export_clips_track_boxes_and_leaves_out_visible_shapes_after_the_last_frame(tmp_path):
+    dataset = video_sample(cvat_path)  # 40 x 30, frames 0..5
+    dataset["tracks"][0]["shapes"][0]["bbox"] = [-4, 0, 8, 4]  # half outside on frame 0: [0, 0, 4, 4]
+    dataset["tracks"][1]["shapes"].append(key(9, bbox=[20, 10, 5, 8]))  # frame 9: no such frame
+    report = export_dataset("cvat-video", dataset, tmp_path)
+    assert report.clipped == {"bbox": 1}
+    assert report.lost == {("bbox", "the track shape is on frame 9, outside the video's frames 0-5"): 1}
+    again, _ = import_dataset("cvat-video", tmp_path)
+    car, person = sorted(again["tracks"], key=lambda t: t["id"])
+    assert car["shapes"][0]["bbox"] == [0, 0, 4, 4]
+    assert [s["frame"] for s in person["shapes"]] == [1, 2, 4]
