@@ -33,6 +33,20 @@ written and read unchanged, so nothing runs a frame too long and native -> CVAT 
 keeps frames, keyframes and outside flags exactly. Track ids are kept when they are whole
 numbers (others get new numbers, noted).
 
+Checks on import (a :class:`FormatError` naming the file, the ``<track>`` and the frame):
+a track id used twice, two shapes of a track on one frame, a visible shape before
+``<start_frame>`` or after the last frame (an outside one there changes no frame and is
+kept), a ``<stop_frame>`` beyond what ``<size>`` allows, and more than ``MAX_FRAMES``
+frames (checked before the items are built, one per frame).
+
+Shapes outside the frame follow CVAT for images' rule, both ways: a track box is clipped to
+the frame (counted as clipped); a visible box or polygon with no area left inside the frame
+is marked ``outside`` on its frame, its geometry kept so that the frames before it still
+move towards it (counted as dropped for having no area, with a note); a shape that has no
+size at all (a box side or ellipse radius <= 0) is dropped from the track (counted).
+Rotated boxes, ellipses, polylines, points and skeletons are kept as drawn. Export also
+counts and leaves out a visible shape on a frame beyond the first or last frame item.
+
 Skeleton tracks become ``keypoints`` tracks; the skeleton label gets ``keypoints`` (the node
 names, by node id) and ``skeleton`` (edges from the label's ``<svg>``). Both ways CVAT
 writes them are read: ``<skeleton frame>`` elements holding one ``<points label=node>`` per
