@@ -1,8 +1,8 @@
 """Private helpers shared by the Label Studio, VIA and LabelMe formats.
 
-Labels numbered in order of first use, image sizes read from files, whole-image COCO RLE
-masks, empty items and image writing. Nothing here is a format; the module name starts
-with ``_`` so the package does not register it.
+Label lists (declared, then used; ids 1, 2, ...) and what a format loses of them, image
+sizes read from files, whole-image COCO RLE masks, empty items and image writing. Nothing
+here is a format; the module name starts with ``_`` so the package does not register it.
 """
 
 from __future__ import annotations
@@ -28,32 +28,138 @@ _QUARTER_TURNS = {5, 6, 7, 8}
 
 
 class LabelSet:
-    """Labels collected while reading a format without label ids: ids 1, 2, ... in order of first use."""
+    """Labels read from a format without label ids: the declared list first, then the rest; ids 1, 2, ...
+
+    A format that keeps a label list (Label Studio's labeling config, VIA's attribute
+    options, labelme's ``labels.txt``) *declares* it, unused labels included; every label
+    a shape or tag uses is *used*. :meth:`as_list` gives the declared labels in their order,
+    then the labels used but not declared in order of first use.
+    """
 
     def __init__(self) -> None:
         self.labels: dict[str, dict[str, Any]] = {}
+        self.declared: dict[str, dict[str, Any]] = {}
 
     def use(self, name: str, kind: str = "shape") -> str:
-        """Declare ``name`` (once) and return it.
+        """Record a use of ``name`` and return it.
 
         Args:
             name: the label name, non-empty.
-            kind: ``"shape"`` or ``"tag"``; the first use decides.
+            kind: ``"shape"`` or ``"tag"``; the first use decides, unless the label was
+                declared with a kind.
 
         Returns:
             ``name``.
         """
         if name not in self.labels:
-            self.labels[name] = {"id": len(self.labels) + 1, "name": name, "kind": kind}
+            self.labels[name] = {"name": name, "kind": kind}
         return name
 
+    def declare(self, name: str, kind: str | None = None, color: str | None = None) -> None:
+        """Add ``name`` to the declared list (once), used or not.
+
+        Args:
+            name: the label name, non-empty.
+            kind: ``"shape"`` or ``"tag"``; None leaves it to the first use (``"shape"``
+                when the label is never used).
+            color: ``#rrggbb``, or None.
+        """
+        if name not in self.declared:
+            self.declared[name] = {"name": name, "kind": kind, "color": color}
+
     def as_list(self) -> list[dict[str, Any]]:
-        """Return the labels in order of first use.
+        """Return the labels: the declared ones in order, then the others in order of first use.
 
         Returns:
-            Label dicts of the dataset document.
+            Label dicts of the dataset document, with ids 1, 2, ... in that order.
         """
-        return list(self.labels.values())
+        labels = []
+        for name, declared in self.declared.items():
+            label = {"name": name, "kind": declared["kind"] or self.labels.get(name, {}).get("kind", "shape")}
+            if declared["color"]:
+                label["color"] = declared["color"]
+            labels.append(label)
+        labels += [label for name, label in self.labels.items() if name not in self.declared]
+        return [{"id": number, **label} for number, label in enumerate(labels, start=1)]
+
+
+def labels_apart(labels: list[dict[str, Any]], report: ConversionReport, reason: str) -> tuple[list[dict[str, Any]], bool]:
+    """Order labels for a format that lists shape labels and tag labels apart.
+
+    Whichever list keeps more labels in place goes first (shape labels on a tie); the labels
+    that still land elsewhere are counted as ``label position``.
+
+    Args:
+        labels: the dataset's labels.
+        report: counts the labels out of place.
+        reason: why, in the user's words.
+
+    Returns:
+        ``(the labels in the order an import gives them, whether the tag labels come first)``.
+    """
+    shapes = [label for label in labels if label["kind"] == "shape"]
+    tags = [label for label in labels if label["kind"] == "tag"]
+    orders = (shapes + tags, tags + shapes)
+    out_of_place = [sum(a is not b for a, b in zip(labels, order, strict=True)) for order in orders]
+    chosen = 1 if out_of_place[1] < out_of_place[0] else 0
+    if out_of_place[chosen]:
+        report.lose("label position", reason, out_of_place[chosen])
+    return list(orders[chosen]), bool(chosen)
+
+
+def report_label_list(
+    labels: list[dict[str, Any]],
+    order: list[str],
+    report: ConversionReport,
+    format_name: str,
+    *,
+    numbered_by: str,
+    colors_of: tuple[str, ...] = ("shape", "tag"),
+    color_reason: str | None = None,
+) -> None:
+    """Count what a format without label ids loses of the labels themselves; note changed ids.
+
+    Args:
+        labels: the dataset's labels.
+        order: the label names in the order an import gives them (ids 1, 2, ...).
+        report: the export's report.
+        format_name: the format's display name, such as ``"VIA"``.
+        numbered_by: what the import numbers the labels by, such as ``"config order"``.
+        colors_of: the label kinds whose colors the format cannot hold.
+        color_reason: why they are lost; ``"<format> has no label colors"`` by default.
+    """
+    ids = {label["name"]: label["id"] for label in labels}
+    changed = sum(ids[name] != number for number, name in enumerate(order, start=1) if name in ids)
+    if changed:
+        report.note(
+            f"{format_name} has no label ids: an import numbers the labels 1, 2, ... in {numbered_by}, "
+            f"so {plural(changed, 'label id')} change"
+        )
+    colors = sum(1 for label in labels if label["kind"] in colors_of and label.get("color"))
+    if colors:
+        report.lose("label color", color_reason or f"{format_name} has no label colors", colors)
+    specs = sum(len(label.get("attributes", [])) for label in labels)
+    if specs:
+        report.lose("label attribute", f"{format_name} declares no attributes per label", specs)
+    parents = sum(1 for label in labels if label.get("parent"))
+    if parents:
+        report.lose("label parent", f"{format_name} labels have no parent", parents)
+    skeletons = sum(1 for label in labels if label.get("keypoints"))
+    if skeletons:
+        report.lose("label skeleton", f"{format_name} has no keypoint skeletons", skeletons)
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 label"``, ``"2 labels"``.
+
+    Args:
+        count: how many.
+        noun: the singular noun.
+
+    Returns:
+        The count and the noun.
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def new_item(item_id: str, path: str, width: int, height: int, subset: str | None = None) -> dict[str, Any]:

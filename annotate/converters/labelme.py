@@ -7,6 +7,7 @@ and 5.x. This is *not* the MIT LabelMe XML of the old web tool.
 Layout: one ``.json`` beside each image. Read: every ``*.json`` under the folder (or the one
 file given) whose top level has a ``shapes`` list. Written::
 
+    labels.txt                       the label list (see Labels)
     <item folder>/<stem>.json        one per item; <item path>.json when two items share a stem
     <item path>                      the image, when the export was given images
 
@@ -55,7 +56,29 @@ and points shapes with several points one ``point`` per point, joined by a ``gro
 ``updated_at``), scores or tag attributes; imported shapes are marked as made by a human.
 ``z_order`` is written as the order of the shapes. The label ``__ignore__`` (labelme's
 "ignore this region" convention) is kept as an ordinary label and noted in the report.
-Label ids are not part of LabelMe: an import numbers labels 1, 2, ... in order of first use.
+
+Labels. A LabelMe json has no label list; the list lives beside the files as
+``labels.txt``, one label per line, the file that labelme's ``--labels`` option and its
+``labelme2voc.py``/``labelme2coco.py`` examples read. Its first two lines are special:
+``__ignore__`` (class id -1, "ignore this region") and ``_background_`` (class id 0);
+``labelme2voc.py`` insists on them. The export writes those two lines, then every label of
+the dataset, used or not, shape and tag labels alike, in the dataset's order. The import
+reads ``labels.txt`` from the folder given (for a single json, from its folder; a
+``labels.txt`` above it, as in labelme's examples where it sits beside
+``data_annotated/``, is not read: give that folder) and creates its labels first, in
+order, unused ones included; ``__ignore__`` and ``_background_`` lines and blank lines are
+skipped, since they are labelme conventions rather than labels of the dataset (a shape or
+flag using one still creates it, after the listed labels). A listed label takes the kind
+of its first use (``tag`` when that is an image flag; every file written lists every tag
+label among its flags); an unused one is a shape label. Labels not listed follow in order
+of first use, files read in path order. Without ``labels.txt`` labels follow first use; that
+is not a loss. A label that ``labels.txt`` cannot list (named ``__ignore__`` or
+``_background_``, or with a line break, or with spaces at either end, which labelme strips)
+comes back only where a written shape or flag uses it: the export counts those it drops
+(``label``) and the labels that would come back elsewhere (``label position``). LabelMe has
+no label ids (the import numbers the labels 1, 2, ...; the export notes how many ids
+change), no label colors and no per-label attribute specs, parents or skeletons: those are
+counted lost.
 
 Rules of issue #3 this module follows: nothing is lost in silence (the report counts it,
 ``strict`` turns any loss into an error); exact coordinates; images without annotations are
@@ -75,7 +98,16 @@ import posixpath
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from annotate.converters._common import LabelSet, decode_mask, encode_mask, image_bytes_size, image_size, new_item, write_image
+from annotate.converters._common import (
+    LabelSet,
+    decode_mask,
+    encode_mask,
+    image_bytes_size,
+    image_size,
+    new_item,
+    report_label_list,
+    write_image,
+)
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
@@ -89,6 +121,8 @@ Image = lazy_module("PIL.Image")
 
 LABELME_VERSION = "5.7.0"
 IGNORE_LABEL = "__ignore__"
+BACKGROUND_LABEL = "_background_"
+LABELS_FILE = "labels.txt"
 SHAPE_FLAGS = ("occluded", "truncated", "difficult", "iscrowd")
 _DETECT_LIMIT = 20
 _LOST = {
@@ -130,6 +164,9 @@ class LabelMeFormat(DatasetFormat):
             reader.read_file(file)
         if not reader.files:
             raise FormatError(f"{src}: no LabelMe JSON file (a .json with a 'shapes' list)")
+        labels_file = root / LABELS_FILE
+        for name in read_labels_file(labels_file) if labels_file.is_file() else []:
+            reader.labels.declare(name)
         dataset = reader.dataset()
         validate_dataset(dataset)
         return dataset
@@ -150,11 +187,17 @@ class LabelMeFormat(DatasetFormat):
                     tag_names.append(tag["label"])
         used_json: set[str] = set()
         split = {"ring": 0, "points": 0}
+        # The labels each json names, in the order an import meets them: flags, then shapes.
+        named: list[tuple[PurePosixPath, list[str]]] = []
         for item in dataset["items"]:
             image_path = write_image(writer, item, images, report)
             json_path = _json_path_for(item["path"], used_json)
             document = _item_document(item, PurePosixPath(image_path).name, tag_names, report, split)
             writer.write_text(json_path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+            named.append((PurePosixPath(json_path), [*document["flags"], *(shape["label"] for shape in document["shapes"])]))
+        listed = [label["name"] for label in dataset["labels"] if _listable(label["name"])]
+        writer.write_text(LABELS_FILE, "\n".join([IGNORE_LABEL, BACKGROUND_LABEL, *listed]) + "\n")
+        _report_labels(dataset["labels"], listed, named, report)
         if split["ring"]:
             report.note(f"{split['ring']} polygons with several rings were written as one LabelMe polygon per ring, joined by group_id")
         if split["points"]:
@@ -172,6 +215,41 @@ class LabelMeFormat(DatasetFormat):
 
 
 # -- export ---------------------------------------------------------------------------
+
+
+def _listable(name: str) -> bool:
+    """Whether ``labels.txt`` can list the label: labelme strips lines and skips its two special names."""
+    return name not in (IGNORE_LABEL, BACKGROUND_LABEL) and name == name.strip() and name.splitlines() == [name]
+
+
+def _report_labels(
+    labels: list[dict[str, Any]], listed: list[str], named: list[tuple[PurePosixPath, list[str]]], report: ConversionReport
+) -> None:
+    """Count what ``labels.txt`` loses: labels it cannot list, their places, and what no LabelMe file holds.
+
+    The import order is rebuilt as the import makes it: the listed labels, then the others
+    in order of first use, the json files read in path order.
+    """
+    order = dict.fromkeys(listed)
+    for _path, names in sorted(named, key=lambda entry: entry[0]):
+        order.update((name, None) for name in names if name not in order)
+    dropped = [label for label in labels if label["name"] not in order]
+    if dropped:
+        report.lose(
+            "label",
+            "labels.txt cannot list it (one per line; labelme skips __ignore__ and _background_ and strips spaces) and nothing uses it",
+            len(dropped),
+        )
+    kept = [label["name"] for label in labels if label["name"] in order]
+    out_of_place = sum(a != b for a, b in zip(kept, order, strict=True))
+    if out_of_place:
+        report.lose(
+            "label position",
+            "labels.txt cannot list every label (one per line; labelme skips __ignore__ and _background_ and strips spaces): "
+            "the others come back after the listed ones",
+            out_of_place,
+        )
+    report_label_list(labels, list(order), report, "LabelMe", numbered_by="labels.txt order")
 
 
 def _json_path_for(path: str, used: set[str]) -> str:
@@ -303,6 +381,29 @@ def _json_files(path: Path) -> list[Path]:
     if not path.is_dir():
         return []
     return sorted(file for file in path.rglob("*.json") if file.is_file())
+
+
+def read_labels_file(file: Path) -> list[str]:
+    """Read a labelme ``labels.txt``: one label per line, stripped as labelme strips it.
+
+    Blank lines and labelme's ``__ignore__`` and ``_background_`` lines are skipped; a name
+    listed twice counts once.
+
+    Args:
+        file: the file.
+
+    Returns:
+        The label names in order.
+
+    Raises:
+        FormatError: the file cannot be read as UTF-8 text.
+    """
+    try:
+        text = file.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{file}: not a readable UTF-8 label list: {exc}") from exc
+    names = (line.strip() for line in text.splitlines())
+    return list(dict.fromkeys(name for name in names if name and name not in (IGNORE_LABEL, BACKGROUND_LABEL)))
 
 
 def _is_labelme(doc: Any) -> bool:

@@ -9,7 +9,7 @@ Layout: a JSON file holding a list of tasks ``{"data": {"image": ...}, "annotati
 the file given, or every top-level ``*.json`` of a folder that holds such a list. Written::
 
     tasks.json          one task per item
-    label_config.xml    a labeling config naming every control and label used
+    label_config.xml    the labeling config: every label of the dataset, in its order
     <item path>         the images, when the export was given images
 
 Coordinate rules. Label Studio writes positions in **percent** of the image:
@@ -50,8 +50,29 @@ keep their path, ``/data/local-files/?d=...`` the ``d`` parameter, and leading `
 from the results' ``original_width``/``original_height``, else from the task ``meta``
 (``width``, ``height``: written by our export), else from the image file beside the
 json; a task with none of them is reported and skipped. Label Studio has no subsets: the
-export writes ``meta.subset`` and the import reads it back. Label ids are numbered 1, 2, ...
-in order of first use.
+export writes ``meta.subset`` and the import reads it back.
+
+Labels. The labeling config (https://labelstud.io/tags/) is the label list. The export
+writes every label of the dataset into ``label_config.xml``, used or not, in the dataset's
+order: shape labels as ``<Label value=... background="#rrggbb"/>`` in each shape control it
+writes (``RectangleLabels`` alone when no shape is written), tag labels as ``<Choice>`` in
+one ``Choices``. Those are two lists, so an order that mixes shape and tag labels cannot be
+kept: the export puts whichever list keeps more labels in place first and counts the others
+(``label position``); a ``Choice`` has no color, so tag label colors are counted lost, and
+so are label attribute specs, parents and skeletons. Label Studio has no label ids: the
+import numbers the labels 1, 2, ... and the export notes how many ids that changes.
+
+The import reads ``label_config.xml`` from the folder given; for a single JSON file, the
+one beside it, but only when it names every label the file's tasks use (in a folder of
+several exports and configs, as in Label Studio's own tests, it may be another export's
+config; such a config is passed over in silence). Labels are created in config order,
+unused ones included: every ``<Label>`` of a ``*Labels`` control is a shape label, every
+``<Choice>`` of a ``Choices`` a tag label, the first mention deciding; a ``background``
+that is a CSS color (``red``, ``rgba(...)``) becomes ``#rrggbb`` (alpha dropped). Labels
+the tasks use that the config does not name follow in order of first use (noted). Without
+a config (Label Studio's JSON export does not include one: the config belongs to the
+project) labels follow their first appearance in the tasks; that is not a loss, the tasks
+hold no other order.
 
 Export: one task per item with ``data.image`` = the item path and ``meta`` = its size
 (and subset); one annotation with every human shape and tag, and one prediction per model
@@ -73,11 +94,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from annotate.converters._common import LabelSet, image_size, new_item, write_image
+from annotate.converters._common import LabelSet, image_size, labels_apart, new_item, plural, report_label_list, write_image
+from annotate.converters._cvat_common import parse_xml
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, normalize_relative_path, shoelace_area, unique_name
@@ -108,6 +131,7 @@ _EXPORT_LOST = {
     "keypoints": "Label Studio has no keypoint skeletons",
 }
 _DIGITS = 9
+_HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 @register_format("labelstudio")
@@ -135,7 +159,10 @@ class LabelStudioFormat(DatasetFormat):
         """
         report = report if report is not None else ConversionReport()
         src = Path(src)
-        reader = _Reader(src.parent if src.is_file() else src, report)
+        root = src.parent if src.is_file() else src
+        config = root / CONFIG_FILE
+        declared = read_label_config(config) if config.is_file() else None
+        reader = _Reader(root, report)
         for file in _task_files(src):
             try:
                 doc = json.loads(file.read_text("utf-8"))
@@ -149,6 +176,14 @@ class LabelStudioFormat(DatasetFormat):
                 reader.read_tasks(doc, file)
         if not reader.files:
             raise FormatError(f"{src}: no Label Studio JSON export (a .json list of tasks with 'data')")
+        if declared is not None:
+            undeclared = [name for name in reader.labels.labels if name not in declared]
+            if undeclared and src.is_file():
+                declared = None  # the config of another export in the same folder
+            elif undeclared:
+                report.note(f"{plural(len(undeclared), 'label')} the tasks use not named in {config.name}: placed after its labels")
+        for name, label in (declared or {}).items():
+            reader.labels.declare(name, label["kind"], label.get("color"))
         dataset = reader.dataset()
         validate_dataset(dataset)
         return dataset
@@ -162,13 +197,13 @@ class LabelStudioFormat(DatasetFormat):
         report: ConversionReport,
     ) -> None:
         """See :meth:`DatasetFormat.write`."""
-        used: dict[str, list[str]] = {}
+        used: set[str] = set()
         tasks = []
         for task_id, item in enumerate(dataset["items"], start=1):
             path = write_image(writer, item, images, report)
             tasks.append(_item_task(task_id, item, path, report, used))
         writer.write_text(TASKS_FILE, json.dumps(tasks, ensure_ascii=False, indent=1) + "\n")
-        writer.write_text(CONFIG_FILE, _label_config(used))
+        writer.write_text(CONFIG_FILE, _label_config(dataset["labels"], used, report))
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -231,7 +266,7 @@ def center_to_corner(x: float, y: float, w: float, h: float, angle: float) -> tu
 # -- export ---------------------------------------------------------------------------
 
 
-def _item_task(task_id: int, item: dict[str, Any], path: str, report: ConversionReport, used: dict[str, list[str]]) -> dict[str, Any]:
+def _item_task(task_id: int, item: dict[str, Any], path: str, report: ConversionReport, used: set[str]) -> dict[str, Any]:
     width, height = item["width"], item["height"]
     human: list[dict[str, Any]] = []
     by_model: dict[int, list[tuple[dict[str, Any], float]]] = {}
@@ -239,9 +274,7 @@ def _item_task(task_id: int, item: dict[str, Any], path: str, report: Conversion
         result = _shape_result(shape, f"s{index + 1}", width, height, report)
         if result is None:
             continue
-        used.setdefault(result["type"], [])
-        if shape["label"] not in used[result["type"]]:
-            used[result["type"]].append(shape["label"])
+        used.add(result["type"])
         source = shape["source"]
         if source["type"] == "model":
             result["score"] = source["score"]
@@ -257,8 +290,6 @@ def _item_task(task_id: int, item: dict[str, Any], path: str, report: Conversion
             report.lose("attribute", "Label Studio choices have no attributes", len(tag["attributes"]))
     if choices:
         labels = [tag["label"] for tag in choices]
-        used.setdefault("choices", [])
-        used["choices"].extend(label for label in labels if label not in used["choices"])
         human.append(
             {
                 "id": "tags",
@@ -346,21 +377,49 @@ def _shape_result(shape: dict[str, Any], result_id: str, width: int, height: int
     return result
 
 
-def _label_config(used: dict[str, list[str]]) -> str:
+def _label_config(labels: list[dict[str, Any]], used: set[str], report: ConversionReport) -> str:
+    """Return the labeling config XML: every label in the dataset's order, as far as two lists allow.
+
+    Args:
+        labels: the dataset's labels.
+        used: the result types the tasks hold.
+        report: counts what the config cannot hold and notes changed label ids.
+
+    Returns:
+        The XML text.
+    """
     from xml.sax.saxutils import quoteattr  # imports urllib.request (7 MiB): only when needed
 
-    lines = ["<View>", f'  <Image name="{TO_NAME}" value="$image"/>']
-    for result_type, tag in _CONTROL_TAGS.items():
-        if result_type in used:
-            lines.append(f'  <{tag} name="{FROM_NAMES[result_type]}" toName="{TO_NAME}">')
-            lines += [f"    <Label value={quoteattr(label)}/>" for label in used[result_type]]
-            lines.append(f"  </{tag}>")
-    if "choices" in used:
-        lines.append(f'  <Choices name="{FROM_NAMES["choices"]}" toName="{TO_NAME}" choice="multiple">')
-        lines += [f"    <Choice value={quoteattr(label)}/>" for label in used["choices"]]
-        lines.append("  </Choices>")
-    lines.append("</View>")
-    return "\n".join(lines) + "\n"
+    order, tags_first = labels_apart(
+        labels, report, "Label Studio's config lists shape labels and tag labels (Choices) apart: an order mixing them is not kept"
+    )
+    report_label_list(
+        labels,
+        [label["name"] for label in order],
+        report,
+        "Label Studio",
+        numbered_by="config order",
+        colors_of=("tag",),
+        color_reason="a Label Studio Choice has no color",
+    )
+    shapes = [label for label in labels if label["kind"] == "shape"]
+    tags = [label for label in labels if label["kind"] == "tag"]
+    controls = [result_type for result_type in _CONTROL_TAGS if result_type in used] or (["rectanglelabels"] if shapes else [])
+    shape_lines: list[str] = []
+    for result_type in controls:
+        tag = _CONTROL_TAGS[result_type]
+        shape_lines.append(f'  <{tag} name="{FROM_NAMES[result_type]}" toName="{TO_NAME}">')
+        for label in shapes:
+            color = f" background={quoteattr(label['color'])}" if label.get("color") else ""
+            shape_lines.append(f"    <Label value={quoteattr(label['name'])}{color}/>")
+        shape_lines.append(f"  </{tag}>")
+    tag_lines: list[str] = []
+    if tags:
+        tag_lines.append(f'  <Choices name="{FROM_NAMES["choices"]}" toName="{TO_NAME}" choice="multiple">')
+        tag_lines += [f"    <Choice value={quoteattr(label['name'])}/>" for label in tags]
+        tag_lines.append("  </Choices>")
+    body = tag_lines + shape_lines if tags_first else shape_lines + tag_lines
+    return "\n".join(["<View>", f'  <Image name="{TO_NAME}" value="$image"/>', *body, "</View>"]) + "\n"
 
 
 # -- import ---------------------------------------------------------------------------
@@ -376,6 +435,59 @@ def _task_files(path: Path) -> list[Path]:
 
 def _is_task_list(doc: Any) -> bool:
     return isinstance(doc, list) and bool(doc) and all(isinstance(task, dict) and isinstance(task.get("data"), dict) for task in doc)
+
+
+def read_label_config(file: Path) -> dict[str, dict[str, Any]]:
+    """Read the labels of a Label Studio labeling config, in document order.
+
+    Every ``<Label>`` child of a control whose tag ends in ``Labels`` (``RectangleLabels``,
+    ``PolygonLabels``, ``Labels``...) is a shape label; every ``<Choice>`` child of
+    ``Choices`` a tag label. The first mention of a name decides its kind. Tags are matched
+    without regard to case, as Label Studio does.
+
+    Args:
+        file: the XML file.
+
+    Returns:
+        ``{name: {"name", "kind", "color"?}}`` in document order.
+
+    Raises:
+        FormatError: the file is not well-formed XML (the message names the line).
+    """
+    root = parse_xml(file)
+    declared: dict[str, dict[str, Any]] = {}
+    for element in root.iter():
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if tag.endswith("labels"):
+            kind, child_tag = "shape", "label"
+        elif tag == "choices":
+            kind, child_tag = "tag", "choice"
+        else:
+            continue
+        for child in element:
+            name = child.get("value")
+            if not isinstance(child.tag, str) or child.tag.lower() != child_tag or not name or name in declared:
+                continue
+            declared[name] = {"name": name, "kind": kind}
+            color = _hex_color(child.get("background"))
+            if color is not None:
+                declared[name]["color"] = color
+    return declared
+
+
+def _hex_color(value: str | None) -> str | None:
+    """``#rrggbb`` for a CSS color (``#ff0000``, ``red``, ``rgba(218, 1, 238, 1)``), else None."""
+    if not value:
+        return None
+    if _HEX_COLOR.match(value):
+        return value
+    from PIL import ImageColor  # Pillow knows the CSS color names and functions
+
+    try:
+        red, green, blue = ImageColor.getrgb(value.strip())[:3]
+    except ValueError:
+        return None
+    return f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def _image_reference(data: dict[str, Any]) -> str | None:

@@ -18,9 +18,13 @@ Read:
 A folder is read through its top-level VIA JSON files, or its VIA CSV files when it has no
 VIA JSON (VIA exports the same annotations both ways; reading both would double them). A
 ``{"region": {...}, "file": {...}}`` attribute file beside them (VIA's attribute export)
-declares the attributes like ``_via_attributes`` does. Written: ``via_project.json``, a VIA
-2 project that VIA opens with "Project -> Load", plus the images when the export was given
-any (at their item paths).
+declares the attributes like ``_via_attributes`` does. Written, with ``layout="project"``
+(the default): ``via_project.json``, a VIA 2 project that VIA opens with "Project -> Load";
+with ``layout="csv"`` (``ViaFormat().export_dataset(..., layout="csv")``):
+``via_region_data.csv``, VIA 2's CSV ("Annotation -> Import Annotations (from csv)"), and
+``via_attributes.json``, the ``_via_attributes`` of the project, as VIA's "Project -> Export
+region/file attributes" writes it and "Import region/file attributes" reads it; plus the
+images when the export was given any (at their item paths).
 
 Coordinate rules. VIA stores canvas positions in image pixels with (0, 0) the top-left
 corner of the top-left pixel, as the annotation schema does, so values are copied
@@ -56,11 +60,29 @@ Sizes. VIA files hold no image size: it comes from ``image_width``/``image_heigh
 present, else from the image file; an item with neither is dropped and counted in the
 report, with its regions.
 
+Label list. A VIA 2 project lists the values a dropdown, radio or checkbox attribute
+offers in its ``options`` (``{option id: description}``; a region stores the option id).
+The export lists every shape label of the dataset, used or not and in the dataset's order,
+as the options of the label attribute, and every tag label as the options of the ``tags``
+checkbox. The import creates labels from those options first, in order and unused ones
+included: the option ids of the label attribute (region) are shape labels, those of
+checkbox file attributes and of a file attribute named like the label attribute are tag
+labels, in the order of the ``region`` and ``file`` keys; labels used but not offered
+follow in order of first use. The CSV layout holds the same list through its attribute
+file. Without options (VIA 1 files, a CSV alone) labels follow their first use: those
+files hold no other order. VIA keeps the region and file options apart, so an order that
+mixes shape and tag labels cannot be kept: the export writes first whichever section keeps
+more labels in place and counts the others (``label position``). VIA has no label ids
+(the import numbers the labels 1, 2, ...; the export notes how many ids change), no label
+colors and no per-label attribute specs, parents or skeletons: those are counted lost.
+
 Lost, counted in the report: rotated boxes, keypoints, masks, polygon rings after the
 first and points shapes with several points (a VIA point is one point) on export;
 unknown region shapes on import. Like COCO, VIA does not record who made a shape, scores,
 ``group`` or ``z_order``: the export leaves them out and the import marks shapes as made by
-a human. Label ids are numbered 1, 2, ... in order of first use.
+a human. In the CSV layout an image is its file name and size, so a second item with the
+same path (and no image written, or the same image size) would merge into the first: it
+is left out and counted.
 
 Rules of issue #3 this module follows: nothing is lost in silence (the report counts it,
 ``strict`` turns any loss into an error); exact coordinates; images without regions are
@@ -79,7 +101,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from annotate.converters._common import LabelSet, image_size, new_item, write_image
+from annotate.converters._common import LabelSet, image_size, labels_apart, new_item, report_label_list, write_image
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, normalize_relative_path, parse_bool, shoelace_area, unique_name
@@ -88,6 +110,9 @@ from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
 
 PROJECT_FILE = "via_project.json"
+CSV_FILE = "via_region_data.csv"
+ATTRIBUTES_FILE = "via_attributes.json"
+LAYOUTS = ("project", "csv")
 DEFAULT_LABEL_ATTRIBUTE = "label"
 UNLABELED = "unlabeled"
 TAGS_ATTRIBUTE = "tags"
@@ -138,6 +163,7 @@ class ViaFormat(DatasetFormat):
         root = src.parent if src.is_file() else src
         entries: list[tuple[Path, dict[str, Any]]] = []
         declared: list[str] = []
+        attribute_sets: list[dict[str, Any]] = []
         found = False
         for file in _candidate_files(src):
             if file.suffix.lower() == ".csv":
@@ -147,9 +173,12 @@ class ViaFormat(DatasetFormat):
             if metadata is not None:
                 found = True
                 entries += [(file, entry) for entry in metadata]
-                declared += list((doc.get("_via_attributes") or {}).get("region") or {})
+                attributes = doc.get("_via_attributes") if isinstance(doc.get("_via_attributes"), dict) else {}
+                declared += list(attributes.get("region") or {})
+                attribute_sets.append(attributes)
             elif _is_attribute_file(doc):
                 declared += list(doc["region"])
+                attribute_sets.append(doc)
             elif src.is_file():
                 raise FormatError(f"{file}: not a VIA file (no _via_img_metadata and no 'filename'/'regions' entries)")
         if not found:
@@ -163,6 +192,8 @@ class ViaFormat(DatasetFormat):
         reader = _Reader(root, report, label_attribute)
         for file, entry in entries:
             reader.entry(file, entry)
+        for name, kind in _offered_labels(attribute_sets, label_attribute).items():
+            reader.labels.declare(name, kind)
         dataset = reader.dataset()
         validate_dataset(dataset)
         return dataset
@@ -174,13 +205,27 @@ class ViaFormat(DatasetFormat):
         *,
         images: ImageSource | None,
         report: ConversionReport,
+        layout: str = "project",
     ) -> None:
-        """See :meth:`DatasetFormat.write`."""
+        """Write the dataset as a VIA 2 project or as VIA CSV.
+
+        Args:
+            dataset: as for :meth:`DatasetFormat.write`.
+            writer: as for :meth:`DatasetFormat.write`.
+            images: as for :meth:`DatasetFormat.write`.
+            report: as for :meth:`DatasetFormat.write`.
+            layout: ``"project"`` (``via_project.json``) or ``"csv"`` (``via_region_data.csv``
+                and ``via_attributes.json``).
+
+        Raises:
+            ValueError: ``layout`` is neither.
+        """
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown VIA layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
         label_attribute = self.label_attribute or DEFAULT_LABEL_ATTRIBUTE
         metadata: dict[str, Any] = {}
         region_attributes: dict[str, str] = {}
-        shape_labels: list[str] = []
-        tag_labels: list[str] = []
+        csv_keys: set[tuple[str, int]] = set()
         for item in dataset["items"]:
             size = -1  # VIA's "unknown size", as for remote files
             path = item["path"]
@@ -191,31 +236,41 @@ class ViaFormat(DatasetFormat):
                 else:
                     path = write_image(writer, item, lambda _item, image=image: image, report)
                     size = len(image[0])
+            if layout == "csv" and (path, size) in csv_keys:
+                # Only without an image written: written images get paths of their own.
+                report.lose("item", "VIA CSV names an image by file name and size, and another item has the same ones")
+                reason = "its item is left out of the VIA CSV (same file name and size as another)"
+                for kind in ("shapes", "tags"):
+                    if item["annotation"][kind]:
+                        report.lose(kind[:-1], reason, len(item["annotation"][kind]))
+                continue
+            csv_keys.add((path, size))
             regions = []
             for shape in item["annotation"]["shapes"]:
                 region = _shape_region(shape, item, label_attribute, report, region_attributes)
                 if region is not None:
                     regions.append(region)
-                    if shape["label"] not in shape_labels:
-                        shape_labels.append(shape["label"])
             file_attributes: dict[str, Any] = {WIDTH_ATTRIBUTE: str(item["width"]), HEIGHT_ATTRIBUTE: str(item["height"])}
             if item.get("subset"):
                 file_attributes[SUBSET_ATTRIBUTE] = item["subset"]
             tags = {}
             for tag in item["annotation"]["tags"]:
                 tags[tag["label"]] = True
-                if tag["label"] not in tag_labels:
-                    tag_labels.append(tag["label"])
                 if tag.get("attributes"):
                     report.lose("attribute", "VIA file attributes have no per-tag attributes", len(tag["attributes"]))
             if tags:
                 file_attributes[TAGS_ATTRIBUTE] = tags
             key = unique_name(f"{path}{size}", set(metadata))
             metadata[key] = {"filename": path, "size": size, "regions": regions, "file_attributes": file_attributes}
+        attributes = _attributes(label_attribute, dataset["labels"], region_attributes, report)
+        if layout == "csv":
+            writer.write_text(CSV_FILE, _csv_text(metadata.values()))
+            writer.write_text(ATTRIBUTES_FILE, json.dumps(attributes, ensure_ascii=False, indent=1) + "\n")
+            return
         document = {
             "_via_settings": _settings(label_attribute),
             "_via_img_metadata": metadata,
-            "_via_attributes": _attributes(label_attribute, shape_labels, tag_labels, region_attributes),
+            "_via_attributes": attributes,
             "_via_data_format_version": VIA_VERSION,
             "_via_image_id_list": list(metadata),
         }
@@ -316,12 +371,30 @@ def _settings(label_attribute: str) -> dict[str, Any]:
     }
 
 
-def _attributes(label_attribute: str, shape_labels: list[str], tag_labels: list[str], region: dict[str, str]) -> dict[str, Any]:
+def _attributes(label_attribute: str, labels: list[dict[str, Any]], region: dict[str, str], report: ConversionReport) -> dict[str, Any]:
+    """Return ``_via_attributes``: every label as an option, in the dataset's order as far as VIA allows.
+
+    Args:
+        label_attribute: the region attribute that holds the label.
+        labels: the dataset's labels.
+        region: the other region attributes written, ``{name: "text" | "checkbox"}``.
+        report: counts what VIA cannot hold and notes changed label ids.
+
+    Returns:
+        ``{"region": {...}, "file": {...}}``, or ``{"file", "region"}`` when the tag labels
+        keep more labels in place by coming first.
+    """
+    order, tags_first = labels_apart(
+        labels, report, "VIA offers shape labels (region options) and tag labels (file options) apart: an order mixing them is not kept"
+    )
+    report_label_list(labels, [label["name"] for label in order], report, "VIA", numbered_by="option order")
+    shapes = [label for label in labels if label["kind"] == "shape"]
+    tags = [label for label in labels if label["kind"] == "tag"]
     regions: dict[str, Any] = {
         label_attribute: {
             "type": "dropdown",
             "description": "the label",
-            "options": {label: label for label in shape_labels},
+            "options": {label["name"]: label["name"] for label in shapes},
             "default_options": {},
         }
     }
@@ -332,9 +405,33 @@ def _attributes(label_attribute: str, shape_labels: list[str], tag_labels: list[
         HEIGHT_ATTRIBUTE: {"type": "text", "description": "image height in pixels", "default_value": ""},
         SUBSET_ATTRIBUTE: {"type": "text", "description": "subset", "default_value": ""},
     }
-    if tag_labels:
-        files[TAGS_ATTRIBUTE] = _checkbox(tag_labels)
-    return {"region": regions, "file": files}
+    if tags:
+        files[TAGS_ATTRIBUTE] = _checkbox([label["name"] for label in tags])
+    return {"file": files, "region": regions} if tags_first else {"region": regions, "file": files}
+
+
+def _csv_text(entries: Any) -> str:
+    """VIA 2's CSV: one row per region, one row with ``region_count`` 0 for an image without any."""
+    lines = [",".join(CSV_HEADER)]
+    for entry in entries:
+        prefix = f"{_csv_cell(entry['filename'])},{entry['size']},{_csv_json_cell(entry['file_attributes'])}"
+        regions = entry["regions"]
+        if not regions:
+            lines.append(f'{prefix},0,0,"{{}}","{{}}"')
+        for index, region in enumerate(regions):
+            shape, attributes = _csv_json_cell(region["shape_attributes"]), _csv_json_cell(region["region_attributes"])
+            lines.append(f"{prefix},{len(regions)},{index},{shape},{attributes}")
+    return "\n".join(lines) + "\n"
+
+
+def _csv_cell(text: str) -> str:
+    # VIA writes the file name bare; quote it only where CSV needs it.
+    return '"' + text.replace('"', '""') + '"' if any(char in text for char in ',"\r\n') else text
+
+
+def _csv_json_cell(value: dict[str, Any]) -> str:
+    # As VIA writes it: compact JSON, always quoted, quotes doubled.
+    return '"' + json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace('"', '""') + '"'
 
 
 def _checkbox(options: list[str]) -> dict[str, Any]:
@@ -453,6 +550,33 @@ def _first_region_attribute(entries: list[tuple[Path, dict[str, Any]]]) -> str:
             if isinstance(attributes, dict) and attributes:
                 return str(next(iter(attributes)))
     return DEFAULT_LABEL_ATTRIBUTE
+
+
+def _offered_labels(attribute_sets: list[dict[str, Any]], label_attribute: str) -> dict[str, str]:
+    """The labels the attribute declarations offer, in order: ``{name: kind}``.
+
+    The option ids of the label attribute (region) are shape labels; those of checkbox file
+    attributes and of a file attribute named like the label attribute are tag labels (the
+    values the import reads as tags). ``region`` and ``file`` are read in the order of
+    their keys; the first mention of a name decides its kind.
+    """
+    offered: dict[str, dict[str, Any]] = {}
+    for attributes in attribute_sets:
+        for section, specs in attributes.items():
+            if section not in ("region", "file") or not isinstance(specs, dict):
+                continue
+            for name, spec in specs.items():
+                if not isinstance(spec, dict) or not isinstance(spec.get("options"), dict):
+                    continue
+                if section == "region" and name != label_attribute:
+                    continue
+                if section == "file" and name != label_attribute and spec.get("type") != "checkbox":
+                    continue
+                kind = "shape" if section == "region" else "tag"
+                for option in spec["options"]:
+                    if option and option not in offered:
+                        offered[option] = kind
+    return offered
 
 
 def _label_text(value: Any) -> str | None:

@@ -196,7 +196,11 @@ def test_corpus_video_frames(corpus):
 def test_round_trip_through_native(tmp_path, dataset, images):
     report = export_dataset("labelme", dataset, tmp_path / "lm", images=images)
     lost = {entry["kind"]: entry["reason"] for entry in report.to_dict()["lost"]}
-    assert lost == {"keypoints": "LabelMe has no keypoints", "attribute": "LabelMe shape flags hold only booleans"}
+    assert lost == {
+        "keypoints": "LabelMe has no keypoints",
+        "attribute": "LabelMe shape flags hold only booleans",
+        "label color": "LabelMe has no label colors",
+    }
     assert report.to_dict()["clipped"] == {"bbox": 1}
     assert report.to_dict()["dropped_empty"] == {"bbox": 1}
     assert (tmp_path / "lm/photos/a.json").is_file()
