@@ -11,9 +11,12 @@ The command builds no Flask app and touches no database: it only uses
 :mod:`annotate.converters`.
 
 Images found next to the source annotations (``find_image``) are copied into the output:
-JPEG and PNG files byte for byte (so any EXIF orientation tag stays with the file the
-annotations were made on); other types (BMP, TIFF, WebP...) are converted to PNG with
-Pillow, EXIF orientation applied, and a note says so. When the source has no images at all,
+JPEG and PNG files byte for byte, except those with an EXIF orientation other than 1: the
+annotations' coordinates are those of the image as shown (turned by the tag), and readers
+that ignore the tag (Pillow's ``Image.open``, so torchvision's ``VOCDetection``) would load
+pixels the boxes do not fit, so these are re-encoded with the orientation applied and the
+tag removed (JPEG at quality 95), and a note says how many. Other types (BMP, TIFF,
+WebP...) are converted to PNG with Pillow, EXIF orientation applied, and a note says so. When the source has no images at all,
 only annotations are written.
 
 Order of work, so that a failure at any step leaves DST and FILE as they were:
@@ -29,6 +32,11 @@ Order of work, so that a failure at any step leaves DST and FILE as they were:
    report renamed to FILE.
 
 A failure in steps 2-5 removes the hidden folder and the temporary report.
+
+The summary line counts the items, shapes and tags read from SRC and the images copied
+into DST; the report lines under it say what the output lacks of what was read. (A count
+of shapes written cannot be had from a report: under a shape type's name it counts whole
+shapes, parts of shapes, such as a CVAT skeleton's box, and tracks alike.)
 
 Exit status: 0 on success (the summary and the report lines go to stdout, with ``lossless``
 when nothing was lost, clipped or dropped); 1 on a data error (unreadable or missing
@@ -57,6 +65,7 @@ AUTO = "auto"
 #: Image types copied unchanged, with the extension they are written under.
 _KEPT_TYPES = {".jpg": ".jpg", ".jpeg": ".jpg", ".png": ".png"}
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
+_EXIF_ORIENTATION = 0x0112
 # Files that the formats' annotations are written in: a source folder holding nothing else
 # has no image any format could find.
 _ANNOTATION_SUFFIXES = {".json", ".xml", ".txt", ".csv", ".yaml", ".yml", ".names", ".data", ".ini"}
@@ -146,9 +155,10 @@ def convert(
     finally:
         if report is not None:
             report[1].unlink(missing_ok=True)
+    # Counts of what was read: the report lines below say what the output lacks of it.
     click.echo(
-        f"{summary['from']} -> {summary['to']}: {summary['items']} items, {summary['shapes']} shapes, "
-        f"{summary['tags']} tags, {summary['images']} images written to {dst}"
+        f"{summary['from']} -> {summary['to']}: read {summary['items']} items, {summary['shapes']} shapes, "
+        f"{summary['tags']} tags; {summary['images']} images copied into {dst}"
     )
     if summary["lossless"]:
         click.echo("lossless")
@@ -353,6 +363,9 @@ def _write(
         export_report = export_dataset(dst_format, dataset, staging, images=images if has_images else None, strict=strict, checked=True)
         if strict:
             _refuse_changes(export_report)
+        if images.reoriented:
+            noun = "image" if images.reoriented == 1 else "images"
+            export_report.note(f"{images.reoriented} {noun} re-encoded with the EXIF orientation applied to the pixels")
         if images.converted:
             types = ", ".join(sorted(images.converted_types))
             noun = "image" if images.converted == 1 else "images"
@@ -382,7 +395,10 @@ def _summary(
     import_report: ConversionReport,
     export_report: ConversionReport,
 ) -> dict[str, Any]:
-    """Return what ``--report`` writes: counts, the merged report, and each side's own."""
+    """Return what ``--report`` writes: counts, the merged report, and each side's own.
+
+    ``items``, ``shapes`` and ``tags`` count what the import read; ``images`` the files copied.
+    """
     report = _merge(import_report, export_report)
     items = dataset["items"]
     return {
@@ -447,6 +463,7 @@ class _ImageCopier:
         self.copied = 0
         self.converted = 0
         self.converted_types: set[str] = set()
+        self.reoriented = 0
         self._found: dict[str, Path | None] = {}
 
     def any_found(self, items: list[dict[str, Any]]) -> bool:
@@ -479,6 +496,9 @@ class _ImageCopier:
             raise FormatError(f"{path}: cannot read the image: {exc.strerror or exc}") from exc
         if suffix in _KEPT_TYPES:
             self.copied += 1
+            if _turned(data):
+                data = _with_orientation_applied(data, path)
+                self.reoriented += 1
             return data, _KEPT_TYPES[suffix]
         data = _to_png(data, path)
         self.copied += 1
@@ -497,6 +517,37 @@ def _holds_other_files(root: Path) -> bool:
         if any(os.path.splitext(name)[1].lower() not in _ANNOTATION_SUFFIXES for name in files):
             return True
     return False
+
+
+def _turned(data: bytes) -> bool:
+    """Tell whether an image's EXIF orientation turns or mirrors it (a tag other than 1)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            return opened.getexif().get(_EXIF_ORIENTATION, 1) != 1
+    except (OSError, ValueError):  # not readable: copied as it is, as before
+        return False
+
+
+def _with_orientation_applied(data: bytes, path: Path) -> bytes:
+    """Re-encode a JPEG or PNG in its own format with its EXIF orientation applied and the tag removed."""
+    from PIL import Image, ImageOps
+
+    from annotate.converters import FormatError
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            kind = opened.format
+            icc_profile = opened.info.get("icc_profile")
+            image = ImageOps.exif_transpose(opened)  # also drops the orientation tag from its EXIF
+            buffer = io.BytesIO()
+            options = {"quality": 95} if kind in ("JPEG", "MPO") else {}
+            # MPO (a JPEG with extra frames, from some cameras) is written as a plain JPEG.
+            image.save(buffer, format="JPEG" if kind == "MPO" else kind, exif=image.getexif(), icc_profile=icc_profile, **options)
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{path}: not a readable image: {exc}") from exc
+    return buffer.getvalue()
 
 
 def _to_png(data: bytes, path: Path) -> bytes:

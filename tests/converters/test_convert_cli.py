@@ -46,7 +46,7 @@ def malformed_coco(root: Path) -> Path:
 def test_exit_status_in_a_real_process(tmp_path, corpus):
     done = run_annotate("--from", "coco", "--to", "voc", str(corpus / "datumaro/coco/coco_instances"), str(tmp_path / "voc"))
     assert done.returncode == 0, done.stderr
-    assert "coco -> voc: 2 items, 3 shapes, 0 tags, 2 images written to" in done.stdout
+    assert "coco -> voc: read 2 items, 3 shapes, 0 tags; 2 images copied into" in done.stdout
     assert (tmp_path / "voc" / "Annotations" / "a.xml").is_file()
 
     bad = run_annotate("--from", "coco", "--to", "voc", str(malformed_coco(tmp_path / "bad")), str(tmp_path / "out"))
@@ -109,7 +109,10 @@ def test_coco_to_voc_to_coco_keeps_the_boxes(tmp_path, corpus):
 
     second = invoke("--to", "coco", tmp_path / "voc", tmp_path / "coco")
     assert second.exit_code == 0, second.output
-    assert second.stdout.splitlines() == [f"voc -> coco: 2 items, 1 shapes, 0 tags, 2 images written to {tmp_path / 'coco'}", "lossless"]
+    assert second.stdout.splitlines() == [
+        f"voc -> coco: read 2 items, 1 shapes, 0 tags; 2 images copied into {tmp_path / 'coco'}",
+        "lossless",
+    ]
     original, _ = import_dataset("coco", src)
     again, _ = import_dataset("coco", tmp_path / "coco")
     assert boxes_by_path(again) == boxes_by_path(original) == {"a.jpg": [("b", [2.0, 2.0, 3.0, 1.0])], "b.jpg": []}
@@ -119,7 +122,7 @@ def test_coco_to_voc_to_coco_keeps_the_boxes(tmp_path, corpus):
 def test_labelme_voc_to_coco(tmp_path, corpus):
     result = invoke("--from", "voc", "--to", "coco", corpus / "labelme/bbox_detection/data_dataset_voc", tmp_path / "coco")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0].endswith(f"3 items, 9 shapes, 0 tags, 3 images written to {tmp_path / 'coco'}")
+    assert result.stdout.splitlines()[0].endswith(f"read 3 items, 9 shapes, 0 tags; 3 images copied into {tmp_path / 'coco'}")
     assert "lossless" in result.stdout.splitlines()
     coco = json.loads((tmp_path / "coco/annotations/instances_default.json").read_text())
     assert len(coco["images"]) == 3
