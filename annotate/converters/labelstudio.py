@@ -80,8 +80,9 @@ version with the mean score of its shapes (each result also carries its own ``sc
 Label Studio images have no polylines, no points shapes with several points (a keypoint is
 one point), no COCO RLE masks (brushes use their own RLE) and no keypoint skeletons: those
 are counted as lost, and so are polygon rings after the first and tags made by a model.
-Angles are read modulo 360. Who edited a shape (``author``, ``updated_at``), ``z_order`` and
-the occluded/truncated/difficult/iscrowd flags are not written.
+Angles are read modulo 360. Shape attributes, the occluded/truncated/difficult/iscrowd
+flags that are set and shape groups are not written and are counted as lost; who edited a
+shape (``author``, ``updated_at``) and ``z_order`` are not written either.
 
 Rules of issue #3 this module follows: nothing is lost in silence (the report counts it,
 ``strict`` turns any loss into an error); exact coordinates; items without annotations are
@@ -125,6 +126,7 @@ _CONTROL_TAGS = {
     "ellipselabels": "EllipseLabels",
     "keypointlabels": "KeyPointLabels",
 }
+_FLAGS = ("occluded", "truncated", "difficult", "iscrowd")
 _EXPORT_LOST = {
     "polyline": "Label Studio images have no polylines",
     "mask": "Label Studio brushes use their own RLE, which this converter does not write",
@@ -319,6 +321,7 @@ def _shape_result(shape: dict[str, Any], result_id: str, width: int, height: int
     if kind in _EXPORT_LOST:
         report.lose(kind, _EXPORT_LOST[kind])
         return None
+    _count_unwritten_fields(shape, report)
     label = shape["label"]
     if kind in ("bbox", "rotated_bbox"):
         angle = float(shape.get("angle", 0.0)) if kind == "rotated_bbox" else 0.0
@@ -375,6 +378,17 @@ def _shape_result(shape: dict[str, Any], result_id: str, width: int, height: int
         "value": value,
     }
     return result
+
+
+def _count_unwritten_fields(shape: dict[str, Any], report: ConversionReport) -> None:
+    """Count what a written shape loses: its attributes, its set flags and its group."""
+    if shape.get("attributes"):
+        report.lose("attribute", "Label Studio results have no per-shape attributes", len(shape["attributes"]))
+    for flag in _FLAGS:
+        if shape.get(flag):
+            report.lose(f"{flag} flag", f"Label Studio results have no {flag} flag")
+    if shape.get("group") is not None:
+        report.lose("group", "Label Studio results have no groups")
 
 
 def _label_config(labels: list[dict[str, Any]], used: set[str], report: ConversionReport) -> str:

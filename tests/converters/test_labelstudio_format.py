@@ -232,7 +232,8 @@ def test_corpus_predictions_with_text_model_version(corpus):
 def test_round_trip_through_native(tmp_path, dataset):
     report = export_dataset("labelstudio", dataset, tmp_path / "ls")
     lost = {entry["kind"]: entry["count"] for entry in report.to_dict()["lost"]}
-    assert lost == {"polyline": 1, "mask": 1, "keypoints": 1}
+    # s1 carries two attributes (pose, color) and occluded=True: Label Studio results hold neither.
+    assert lost == {"polyline": 1, "mask": 1, "keypoints": 1, "attribute": 2, "occluded flag": 1}
     again, import_report = import_dataset("labelstudio", tmp_path / "ls")
     assert import_report.lines() == []
     by_path = {i["path"]: i for i in again["items"]}
@@ -304,3 +305,13 @@ def test_malformed_result_names_the_task_and_field(tmp_path):
     ]
     with pytest.raises(FormatError, match=r"export\.json: task 0 \(id 5\): result 'r1': field 'value'"):
         import_dataset("labelstudio", write_tasks(tmp_path, tasks))
+
+
+def test_groups_and_flags_that_results_cannot_hold_are_counted(tmp_path, dataset):
+    shapes = dataset["items"][0]["annotation"]["shapes"]
+    shapes[0].update(group=3, truncated=True, difficult=False)  # a flag that is not set loses nothing
+    report = export_dataset("labelstudio", dataset, tmp_path / "ls")
+    lost = {entry["kind"]: (entry["count"], entry["reason"]) for entry in report.to_dict()["lost"]}
+    assert lost["group"] == (1, "Label Studio results have no groups")
+    assert lost["truncated flag"] == (1, "Label Studio results have no truncated flag")
+    assert "difficult flag" not in lost
