@@ -8,6 +8,7 @@ here is a format; the module name starts with ``_`` so the package does not regi
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,6 +26,8 @@ mask_utils = lazy_module("pycocotools.mask")
 # EXIF orientations 5..8 turn the image a quarter: width and height swap.
 _EXIF_ORIENTATION = 0x0112
 _QUARTER_TURNS = {5, 6, 7, 8}
+#: The shape flags of the schema; these formats write the set ones as boolean attributes or lose them.
+SHAPE_FLAGS = ("occluded", "truncated", "difficult", "iscrowd")
 
 
 class LabelSet:
@@ -160,6 +163,41 @@ def plural(count: int, noun: str) -> str:
         The count and the noun.
     """
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+class FolderGuard:
+    """Tells whether files found in a dataset folder really lie inside it, symlinks followed.
+
+    A name such as ``obj_train_data/link/a.jpg`` is a safe relative path, yet ``link`` may be
+    a symlink to a folder elsewhere; reading through it would import (and copy) files from
+    outside the dataset. Each folder is resolved once, so a check costs one ``lstat`` of the
+    file itself.
+    """
+
+    def __init__(self, root: Path) -> None:
+        """Guard ``root`` (resolved once, symlinks followed)."""
+        self.root = os.path.realpath(root)
+        self._folders: dict[str, bool] = {}
+
+    def contains(self, path: Path) -> bool:
+        """Tell whether ``path`` resolves to a place inside the guarded folder.
+
+        Args:
+            path: a file or folder path (it need not exist).
+
+        Returns:
+            False when the path, or a symlink on the way, leads outside the folder.
+        """
+        if os.path.islink(path):
+            return self._inside(os.path.realpath(path))
+        folder = os.path.dirname(path)
+        inside = self._folders.get(folder)
+        if inside is None:
+            inside = self._folders[folder] = self._inside(os.path.realpath(folder))
+        return inside
+
+    def _inside(self, resolved: str) -> bool:
+        return resolved == self.root or resolved.startswith(self.root.rstrip(os.sep) + os.sep)
 
 
 def new_item(item_id: str, path: str, width: int, height: int, subset: str | None = None) -> dict[str, Any]:

@@ -99,6 +99,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from annotate.converters._common import (
+    SHAPE_FLAGS,
     LabelSet,
     decode_mask,
     encode_mask,
@@ -123,7 +124,6 @@ LABELME_VERSION = "5.7.0"
 IGNORE_LABEL = "__ignore__"
 BACKGROUND_LABEL = "_background_"
 LABELS_FILE = "labels.txt"
-SHAPE_FLAGS = ("occluded", "truncated", "difficult", "iscrowd")
 _DETECT_LIMIT = 20
 _LOST = {
     "rotated_bbox": "LabelMe has no rotated rectangles",

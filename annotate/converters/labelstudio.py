@@ -100,7 +100,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from annotate.converters._common import LabelSet, image_size, labels_apart, new_item, plural, report_label_list, write_image
+from annotate.converters._common import SHAPE_FLAGS, LabelSet, image_size, labels_apart, new_item, plural, report_label_list, write_image
 from annotate.converters._cvat_common import parse_xml
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
@@ -126,7 +126,6 @@ _CONTROL_TAGS = {
     "ellipselabels": "EllipseLabels",
     "keypointlabels": "KeyPointLabels",
 }
-_FLAGS = ("occluded", "truncated", "difficult", "iscrowd")
 _EXPORT_LOST = {
     "polyline": "Label Studio images have no polylines",
     "mask": "Label Studio brushes use their own RLE, which this converter does not write",
@@ -384,7 +383,7 @@ def _count_unwritten_fields(shape: dict[str, Any], report: ConversionReport) -> 
     """Count what a written shape loses: its attributes, its set flags and its group."""
     if shape.get("attributes"):
         report.lose("attribute", "Label Studio results have no per-shape attributes", len(shape["attributes"]))
-    for flag in _FLAGS:
+    for flag in SHAPE_FLAGS:
         if shape.get(flag):
             report.lose(f"{flag} flag", f"Label Studio results have no {flag} flag")
     if shape.get("group") is not None:

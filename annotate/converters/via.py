@@ -101,7 +101,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from annotate.converters._common import LabelSet, image_size, labels_apart, new_item, report_label_list, write_image
+from annotate.converters._common import SHAPE_FLAGS, LabelSet, image_size, labels_apart, new_item, report_label_list, write_image
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, normalize_relative_path, parse_bool, shoelace_area, unique_name
@@ -117,7 +117,6 @@ DEFAULT_LABEL_ATTRIBUTE = "label"
 UNLABELED = "unlabeled"
 TAGS_ATTRIBUTE = "tags"
 WIDTH_ATTRIBUTE, HEIGHT_ATTRIBUTE, SUBSET_ATTRIBUTE = "image_width", "image_height", "subset"
-SHAPE_FLAGS = ("occluded", "truncated", "difficult", "iscrowd")
 CSV_HEADER = ["filename", "file_size", "file_attributes", "region_count", "region_id", "region_shape_attributes", "region_attributes"]
 VIA_VERSION = "2.0.12"
 _EXPORT_LOST = {
