@@ -39,11 +39,12 @@ of shapes written cannot be had from a report: under a shape type's name it coun
 shapes, parts of shapes, such as a CVAT skeleton's box, and tracks alike.)
 
 Exit status: 0 on success (the summary and the report lines go to stdout, with ``lossless``
-when nothing was lost, clipped or dropped); 1 on a data error (unreadable or missing
-source, invalid dataset, an output folder that is not empty, anything lost, clipped or
-dropped with ``--strict``, a report that cannot be written), with one message on stderr and
-no traceback; 2 on a usage error (unknown format name, missing arguments, DST and SRC that
-overlap, a ``--report`` path that cannot be written, MOT options for another format).
+when nothing was lost, clipped or dropped); 1 on a data error (unreadable source,
+invalid dataset, anything lost, clipped or dropped with ``--strict``, a report that cannot
+be written), with one message on stderr and no traceback; 2 on a usage error, found before
+anything is read (unknown format name, missing arguments, a SRC that does not exist, a DST
+folder that is not empty without ``--overwrite``, DST and SRC that overlap, a ``--report``
+path that cannot be written, MOT options for another format).
 """
 
 from __future__ import annotations
@@ -274,15 +275,20 @@ def _run(
         report: ``(FILE, its temporary file)`` of ``--report``, or None.
 
     Raises:
+        click.BadParameter: SRC does not exist, or DST is a folder that is not empty and
+            ``overwrite`` is False (usage errors, exit 2).
         click.ClickException: any data error (exit 1); DST is then as it was.
     """
     from annotate.converters import ConversionError, _check_destination, import_dataset
     from schemas import SchemaError
 
+    if not src.exists():
+        raise click.BadParameter(f"{src}: no such file or folder", param_hint="'SRC'")
     try:
-        if not src.exists():
-            raise click.ClickException(f"{src}: no such file or folder")
         _check_destination(dst, overwrite=overwrite)
+    except FileExistsError as exc:
+        raise click.BadParameter(f"{exc} (--overwrite replaces it)", param_hint="'DST'") from None
+    try:
         src_format = _source_format(src, src_format, import_options)
         dataset, import_report = import_dataset(src_format, src, strict=strict, **import_options)
         if not dataset["items"]:
@@ -292,12 +298,10 @@ def _run(
             _refuse_changes(import_report)
         return _write(src_format, dst_format, src, dst, dataset, import_report, strict=strict, report=report)
     except SchemaError as exc:
-        raise click.ClickException(f"invalid dataset: {exc}") from None
-    except (ConversionError, FileExistsError) as exc:
-        message = str(exc)
-        if isinstance(exc, FileExistsError) and not overwrite and dst.is_dir():
-            message += " (--overwrite replaces it)"
-        raise click.ClickException(message) from None
+        # The message starts "invalid dataset: " and names the fields; SRC names the input.
+        raise click.ClickException(f"{src}: {exc}") from None
+    except ConversionError as exc:
+        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.filename or src}: {exc.strerror or exc}") from None
 

@@ -138,8 +138,6 @@ def test_data_errors_exit_1_with_one_message(tmp_path, corpus):
     bad = invoke("--from", "coco", "--to", "voc", malformed_coco(tmp_path / "bad"), tmp_path / "out")
     assert bad.exit_code == 1
     assert "instances_train.json" in bad.stderr and bad.stdout == ""
-    missing = invoke("--to", "voc", tmp_path / "nowhere", tmp_path / "out")
-    assert (missing.exit_code, missing.stderr.strip()) == (1, f"Error: {tmp_path / 'nowhere'}: no such file or folder")
     unknown = invoke("--to", "voc", corpus / "datumaro/image_dir", tmp_path / "out")
     assert unknown.exit_code == 1
     assert "cannot tell its format" in unknown.stderr
@@ -155,6 +153,11 @@ def test_usage_errors_exit_2(tmp_path):
     no_to = invoke(tmp_path, tmp_path / "out")
     assert no_to.exit_code == 2 and "--to" in no_to.stderr
     assert invoke("--bogus-option").exit_code == 2
+    # A SRC that does not exist is a mistake in the arguments, found before anything is read.
+    missing = invoke("--to", "voc", tmp_path / "nowhere", tmp_path / "out")
+    assert missing.exit_code == 2
+    assert missing.stderr.strip().endswith(f"Error: Invalid value for 'SRC': {tmp_path / 'nowhere'}: no such file or folder")
+    assert not (tmp_path / "out").exists()
 
 
 def test_existing_output_needs_overwrite(tmp_path, corpus):
@@ -163,7 +166,8 @@ def test_existing_output_needs_overwrite(tmp_path, corpus):
     out.mkdir()
     (out / "old.txt").write_text("old")
     refused = invoke("--to", "native", src, out)
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2  # a usage error, found before SRC is read
+    assert "Invalid value for 'DST'" in refused.stderr
     assert "exists and is not empty" in refused.stderr and "--overwrite" in refused.stderr
     assert (out / "old.txt").is_file()
     replaced = invoke("--to", "native", "--overwrite", src, out)
