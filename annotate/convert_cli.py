@@ -5,6 +5,7 @@
     annotate convert --from coco --to voc upload/ out/ [--report report.json] [--strict] [--overwrite]
     annotate convert --from auto --to native upload/ out/
     annotate convert --from mot --to coco seq/ out/ --mot-image-size 1920x1080 --mot-fps 30
+    annotate convert --from coco --to via --via-layout csv upload/ out/
     annotate convert --list
 
 The command builds no Flask app and touches no database: it only uses
@@ -111,6 +112,11 @@ class ImageSize(click.ParamType):
     type=click.FloatRange(min=0, min_open=True),
     help="MOT source: frames per second, when seqinfo.ini has no frameRate.",
 )
+@click.option(
+    "--via-layout",
+    type=click.Choice(["project", "csv"]),
+    help="VIA output: a VIA 2 project (via_project.json, the default) or VIA CSV (via_region_data.csv and via_attributes.json).",
+)
 @click.argument("src", required=False, type=click.Path(path_type=Path))
 @click.argument("dst", required=False, type=click.Path(path_type=Path))
 def convert(
@@ -122,6 +128,7 @@ def convert(
     overwrite: bool,
     mot_image_size: tuple[int, int] | None,
     mot_fps: float | None,
+    via_layout: str | None,
     src: Path | None,
     dst: Path | None,
 ) -> None:
@@ -147,10 +154,16 @@ def convert(
     import_options = _mot_options(mot_image_size, mot_fps)
     if import_options and src_format not in (AUTO, "mot"):
         raise click.UsageError(f"--mot-image-size and --mot-fps apply to MOT sources only, not to --from {src_format}")
+    if via_layout is not None and dst_format != "via":
+        raise click.UsageError(f"--via-layout applies to VIA output only, not to --to {dst_format}")
+    export_options = {"layout": via_layout} if via_layout is not None else {}
     _check_apart(src, dst)
     report = (report_file, _reserve_report(report_file, dst)) if report_file is not None else None
     try:
-        summary = _run(src_format, dst_format, src, dst, strict=strict, overwrite=overwrite, import_options=import_options, report=report)
+        summary = _run(
+            src_format, dst_format, src, dst,
+            strict=strict, overwrite=overwrite, import_options=import_options, export_options=export_options, report=report,
+        )  # fmt: skip
         if report is not None:
             _rename_report(*report, dst)
     finally:
@@ -266,12 +279,14 @@ def _run(
     strict: bool,
     overwrite: bool,
     import_options: dict[str, Any],
+    export_options: dict[str, Any],
     report: tuple[Path, Path] | None,
 ) -> dict[str, Any]:
     """Convert SRC into DST (steps 2-4 of the module docstring) and return the report as JSON-ready data.
 
     Args:
         import_options: the format's import settings (the MOT options).
+        export_options: the format's export settings (the VIA layout).
         report: ``(FILE, its temporary file)`` of ``--report``, or None.
 
     Raises:
@@ -296,7 +311,7 @@ def _run(
             raise click.ClickException(f"{src}: no items could be read as {src_format}" + (f" ({lost})" if lost else ""))
         if strict:
             _refuse_changes(import_report)
-        return _write(src_format, dst_format, src, dst, dataset, import_report, strict=strict, report=report)
+        return _write(src_format, dst_format, src, dst, dataset, import_report, strict=strict, options=export_options, report=report)
     except SchemaError as exc:
         # The message starts "invalid dataset: " and names the fields; SRC names the input.
         raise click.ClickException(f"{src}: {exc}") from None
@@ -349,6 +364,7 @@ def _write(
     import_report: ConversionReport,
     *,
     strict: bool,
+    options: dict[str, Any],
     report: tuple[Path, Path] | None,
 ) -> dict[str, Any]:
     """Export into a hidden folder next to DST, check it, write the report, then move the folder into DST.
@@ -364,7 +380,9 @@ def _write(
     staging = _new_sibling(dst, "convert")
     try:
         # The document is the import's, unchanged: it is valid already, so it is checked once.
-        export_report = export_dataset(dst_format, dataset, staging, images=images if has_images else None, strict=strict, checked=True)
+        export_report = export_dataset(
+            dst_format, dataset, staging, images=images if has_images else None, strict=strict, checked=True, **options
+        )
         if strict:
             _refuse_changes(export_report)
         if images.reoriented:

@@ -112,6 +112,7 @@ def export_dataset(
     strict: bool = False,
     overwrite: bool = False,
     checked: bool = False,
+    **options: Any,
 ) -> ConversionReport:
     """Write ``dataset`` into the folder ``dest`` in the named format, all or nothing.
 
@@ -136,6 +137,7 @@ def export_dataset(
             check costs as much as the rest of a box export). Pass it only for such a
             document: an invalid one may then fail with another error than
             ``schemas.SchemaError``, or be written wrongly.
+        options: the format's own export settings, such as VIA's ``layout="csv"``.
 
     Returns:
         The report of what was lost, clipped or dropped.
@@ -159,7 +161,7 @@ def export_dataset(
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
         with gc_paused():
-            fmt.export_dataset(dataset, staging, images=images, report=report, checked=checked)
+            fmt.export_dataset(dataset, staging, images=images, report=report, checked=checked, **options)
         _move_into_place(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

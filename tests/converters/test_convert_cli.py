@@ -420,3 +420,20 @@ def test_mot_options_for_a_source_detected_as_another_format(tmp_path, corpus):
     result = invoke("--to", "native", "--mot-fps", "5", corpus / "datumaro/coco/coco_instances", tmp_path / "out")
     assert result.exit_code == 2 and "apply to MOT sources only" in result.stderr and "is coco" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_via_layout_writes_via_csv_that_reads_back_the_same(tmp_path, corpus):
+    src = corpus / "via/via1_project_json"
+    done = invoke("--to", "via", "--via-layout", "csv", src, tmp_path / "csv")
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "csv").iterdir() if p.suffix in (".csv", ".json")) == [
+        "via_attributes.json",
+        "via_region_data.csv",
+    ]
+    original, _ = import_dataset("via", src)
+    again, _ = import_dataset("via", tmp_path / "csv")
+    assert again["labels"] == original["labels"]
+    assert boxes_by_path(again) == boxes_by_path(original)
+    wrong = invoke("--to", "coco", "--via-layout", "csv", src, tmp_path / "coco")
+    assert wrong.exit_code == 2 and "--via-layout applies to VIA output only" in wrong.stderr
+    assert not (tmp_path / "coco").exists()
