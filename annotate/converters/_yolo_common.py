@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 # 6-decimal files) describe the same rectangle.
 _RECTANGLE_TOLERANCE_PX = 0.01
 _RECTANGLE_TOLERANCE_SHARE = 2e-6
+# A decimal number as C's strtod reads it, without its inf, nan and hexadecimal forms.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def is_image_file(path: Path) -> bool:
@@ -178,7 +181,13 @@ def class_indices(dataset: dict[str, Any]) -> dict[str, int]:
 
 
 def parse_numbers(path: Path, line_number: int, fields: list[str]) -> list[float]:
-    """Read the fields of one label line as finite floats.
+    """Read the fields of one label line as finite decimal numbers.
+
+    The grammar is ``[+-]digits[.digits][(e|E)[+-]digits]`` (``.5`` and ``5.`` too), what
+    C's ``strtod`` and numpy read in every YOLO trainer. Python's ``float`` also takes
+    ``1_0`` and non-ASCII digits (``"٣"``): those are refused. ASCII text without ``_``
+    that ``float`` reads is exactly that grammar plus ``inf`` and ``nan``, which are refused
+    as not finite, so one check per line keeps the common case as fast as ``float``.
 
     Args:
         path: the label file (for the message).
@@ -189,7 +198,7 @@ def parse_numbers(path: Path, line_number: int, fields: list[str]) -> list[float
         The numbers.
 
     Raises:
-        FormatError: a field is not a finite number.
+        FormatError: a field is not a finite decimal number.
     """
     numbers = []
     for field in fields:
@@ -200,7 +209,37 @@ def parse_numbers(path: Path, line_number: int, fields: list[str]) -> list[float
         if not math.isfinite(number):
             raise FormatError(f"{path}, line {line_number}: {field!r} is not a finite number")
         numbers.append(number)
+    joined = "".join(fields)
+    if "_" in joined or not joined.isascii():
+        _refuse_non_decimal(path, line_number, fields)
     return numbers
+
+
+def _refuse_non_decimal(path: Path, line_number: int, fields: list[str]) -> None:
+    """Raise for the first field that ``float`` reads but the decimal grammar does not."""
+    for field in fields:
+        if not _DECIMAL.fullmatch(field):
+            raise FormatError(f"{path}, line {line_number}: {field!r} is not a decimal number (digits, '.', an exponent)")
+
+
+def check_box_size(path: Path, line_number: int, w: float, h: float) -> None:
+    """Refuse a normalized box with a negative width or height.
+
+    A zero side is a box without area, which the caller drops and counts; a negative one is
+    no box at all (no tool writes it), so it is an error rather than a silent drop.
+
+    Args:
+        path: the label file (for the message).
+        line_number: 1-based line number (for the message).
+        w: the box width, share of the image width.
+        h: the box height, share of the image height.
+
+    Raises:
+        FormatError: ``w`` or ``h`` is negative.
+    """
+    if w < 0 or h < 0:
+        side, value = ("width", w) if w < 0 else ("height", h)
+        raise FormatError(f"{path}, line {line_number}: the box {side} {value!r} is negative")
 
 
 def parse_class(path: Path, line_number: int, field: str, classes: dict[int, Any]) -> int:
@@ -222,6 +261,8 @@ def parse_class(path: Path, line_number: int, field: str, classes: dict[int, Any
         value = float(field)
     except ValueError:
         raise FormatError(f"{path}, line {line_number}: class index {field!r} is not a number") from None
+    if "_" in field or not field.isascii():
+        raise FormatError(f"{path}, line {line_number}: class index {field!r} is not a decimal number")
     if not value.is_integer():
         raise FormatError(f"{path}, line {line_number}: class index {field!r} is not an integer")
     index = int(value)
@@ -456,7 +497,9 @@ def lose_shape_extras(shape: dict[str, Any], report: ConversionReport, format_na
         report.lose("attribute", f"{format_name} has no shape attributes or flags", count)
 
 
-def write_image(writer: DatasetWriter, under: str, item: dict[str, Any], images: ImageSource | None, report: ConversionReport) -> str:
+def write_image(
+    writer: DatasetWriter, under: str, item: dict[str, Any], images: ImageSource | None, report: ConversionReport
+) -> str | None:
     """Write an item's image under the folder ``under`` at its path, and return that path.
 
     Args:
@@ -464,11 +507,12 @@ def write_image(writer: DatasetWriter, under: str, item: dict[str, Any], images:
         under: the folder (relative POSIX path) the item path is relative to.
         item: the item.
         images: the image source; None writes nothing.
-        report: receives a note when the source has no image for the item, or when another
-            image took its name (it then gets ``<stem>_2<ext>``...).
+        report: receives a note when another image took the item's name (it then gets
+            ``<stem>_2<ext>``...).
 
     Returns:
-        The item path, with the extension of the written image when one was written.
+        The item path, with the extension of the written image when one was written; None
+        when ``images`` has no image for the item (nothing is written).
 
     Raises:
         ValueError: the item path leaves the dataset folder.
@@ -477,8 +521,7 @@ def write_image(writer: DatasetWriter, under: str, item: dict[str, Any], images:
         return item["path"]
     image = images(item)
     if image is None:
-        report.note(f"no image for item {item['id']!r}; annotations only")
-        return item["path"]
+        return None
     data, ext = image
     path = path_with_extension(item["path"], ext)
     # Spelled as a folder path would resolve it ("a//b.jpg", "./a.jpg"), for the writer's check.

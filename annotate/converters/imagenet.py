@@ -49,6 +49,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from annotate.converters._common import FolderGuard
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
@@ -171,7 +172,7 @@ class ImagenetFormat(DatasetFormat):
 
 def _images_in(root: Path, folder: Path, *, recursive: bool, report: ConversionReport) -> list[Path]:
     """Return the image files under ``folder`` in sorted path order, hidden entries skipped."""
-    resolved_root = root.resolve()
+    guard = FolderGuard(root)
     found: list[Path] = []
     skipped = 0
     for current, dirnames, filenames in os.walk(folder):
@@ -183,7 +184,7 @@ def _images_in(root: Path, folder: Path, *, recursive: bool, report: ConversionR
             if not name.lower().endswith(IMAGE_SUFFIXES):
                 skipped += 1
                 continue
-            if not file.resolve().is_relative_to(resolved_root):
+            if not guard.contains(file):
                 report.lose("image", "it links to a file outside the dataset folder")
                 continue
             found.append(file)

@@ -23,8 +23,13 @@ counted in the report, on export and on import.
 Image sizes. YOLO files do not store them. Import reads the size from the image file
 (header only, EXIF orientation applied as ``ImageOps.exif_transpose`` does), else from
 ``images.meta`` (which Datumaro reads and our export writes, keyed by the item path without
-extension); an item with neither cannot be placed and is counted as a lost item, never
-guessed.
+extension; when that name has another size in an earlier subset, the item also gets a line
+keyed by ``obj_<subset>_data/<name>``, which the import prefers, so the same name in two
+subsets keeps both sizes); an item with neither cannot be placed and is counted as a lost
+item, never guessed. An export given images lists only the images it wrote: an item whose
+image the source lacks is not written at all (a listed file that is missing stops Darknet)
+and is counted as a lost item. Without images, every item is listed at the path its label
+file belongs to.
 
 Labels. Import: label ids are the 0-based class indices (the line numbers of the non-blank
 lines of ``obj.names``), so ids may start at 0. Export: the shape labels, in the dataset's
@@ -41,10 +46,14 @@ or ``classes.txt``: ``labels/<subset>/*.txt`` next to ``images/<subset>/`` (top-
 folders of ``labels/`` are subsets), flat ``labels/`` + ``images/``, and ``Annotations/`` +
 ``Images/``. Only ``.txt`` files inside the label folder are read, so a stray ``README.txt``
 beside them is ignored. Images without a label file are kept as items with no shapes.
-Malformed lines (wrong column count, a non-number, a class index out of range) raise
-:class:`FormatError` naming the file and line. Paths in ``obj.data`` and the lists may start
-with ``data/`` (Darknet's convention, removed); a path that leaves the dataset folder is
-refused (``obj.data``) or counted as a lost item (list files).
+Malformed lines (wrong column count, a number outside the decimal grammar
+``[+-]digits[.digits][e[+-]digits]`` such as ``0.2_0``, ``inf`` or ``nan``, a negative box
+width or height, a class index out of range) raise :class:`FormatError` naming the file and
+line; a zero width or height is a box without area, dropped and counted. Paths in
+``obj.data`` and the lists may start with ``data/`` (Darknet's convention, removed); a path
+that leaves the dataset folder, by ``..``, an absolute path or a symlink, is refused
+(``obj.data``) or counted as a lost item (list files, and the files of a loose layout). A
+list that names one item twice raises :class:`FormatError` naming the file and both lines.
 """
 
 from __future__ import annotations
@@ -55,12 +64,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from annotate.converters._common import FolderGuard
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters._yolo_common import (
     IMAGE_META_FILE,
     box_from_normalized,
     box_line,
+    check_box_size,
     class_indices,
     clip_read_box,
     is_image_file,
@@ -111,7 +122,7 @@ class _Entry:
     path: str  # the item path, relative to the subset's image folder
     image: Path | None
     label: Path | None
-    meta_key: str | None
+    meta_keys: tuple[str, ...]  # images.meta names, the first found gives the size
 
 
 @register_format("yolo")
@@ -151,8 +162,10 @@ class YoloFormat(DatasetFormat):
         missing = 0
         for entry in entries:
             size = oriented_size(entry.image) if entry.image is not None else None
-            if size is None and entry.meta_key is not None:
-                size = meta.get(entry.meta_key)
+            for key in entry.meta_keys if size is None else ():
+                size = meta.get(key)
+                if size is not None:
+                    break
             if size is None:
                 missing += 1
                 continue
@@ -191,6 +204,7 @@ class YoloFormat(DatasetFormat):
         used_stems: dict[str, set[str]] = {}
         sizes: dict[str, tuple[int, int]] = {}
         size_tuples: dict[tuple[int, int], tuple[int, int]] = {}
+        without_image = 0
         plain_texts = _plain_item_texts(dataset["items"], classes)
         for item, plain_text in zip(dataset["items"], plain_texts, strict=True):
             subset = item.get("subset", DEFAULT_SUBSET)
@@ -199,6 +213,10 @@ class YoloFormat(DatasetFormat):
                 key = keys[subset] = _subset_key(subset, set(keys.values()), report)
             folder = f"obj_{key}_data"
             path = write_image(writer, folder, _unique_path(item, used_stems.setdefault(key, set()), report), images, report)
+            if path is None:
+                # The list names images; one that is not there would stop Darknet's training.
+                without_image += 1
+                continue
             stem = posix_stem(path)
             text = plain_text if plain_text is not None else _item_lines(item, classes, report).encode("utf-8")
             writer.write_bytes(f"{folder}/{stem}.txt", text)
@@ -206,8 +224,10 @@ class YoloFormat(DatasetFormat):
             size = (item["width"], item["height"])
             size = size_tuples.setdefault(size, size)  # one tuple per image size, not per item
             if sizes.setdefault(stem, size) != size:
-                report.note(f"images.meta holds one size per name: {stem!r} differs between subsets; read the size from the images")
-                sizes[stem] = size
+                # Datumaro keys images.meta by the name in the subset; the subset's folder tells them apart.
+                sizes[f"{folder}/{stem}"] = size
+        if without_image:
+            report.lose("item", "no image to write, and a YOLO list names image files only", without_image)
         config = [f"classes = {len(classes)}"]
         for key, paths in lists.items():
             writer.write_text(f"{key}.txt", "".join(f"data/obj_{key}_data/{path}\n" for path in paths))
@@ -401,7 +421,7 @@ def _scan(root: Path, report: ConversionReport) -> tuple[list[str], list[_Entry]
     names_file = _names_file(root)
     if names_file is None:
         raise FormatError(f"{root}: no obj.names or classes.txt")
-    return read_names(names_file), _scan_loose(root)
+    return read_names(names_file), _scan_loose(root, report)
 
 
 def _scan_strict(root: Path, report: ConversionReport) -> tuple[list[str], list[_Entry]]:
@@ -430,35 +450,60 @@ def _scan_strict(root: Path, report: ConversionReport) -> tuple[list[str], list[
     if not names_path.is_file():
         raise FormatError(f"{config_path}: the names file {names_path.name} is missing")
     entries: list[_Entry] = []
+    guard = FolderGuard(root)
     for key, (value, number) in config.items():
         if key in RESERVED_KEYS:
             continue
         list_path = config_file(key, value, number)
         if not list_path.is_file():
             raise FormatError(f"{config_path}, line {number}: the list {value!r} of subset {key!r} is missing")
-        unsafe = 0
-        for line in read_text_lines(list_path):
-            if not line.strip():
-                continue
-            relative = _localize(line)
-            if not is_safe_relative_path(relative):
-                unsafe += 1
-                continue
-            parts = relative.split("/")
-            path = "/".join(parts[1:]) if len(parts) > 1 else relative
-            image = root / relative
-            entries.append(_Entry(key, path, image, image.with_suffix(".txt"), str(PurePosixPath(path).with_suffix(""))))
-        if unsafe:
-            report.lose("item", f"its path in {list_path.name} leaves the dataset folder", unsafe)
+        entries += _list_entries(root, key, list_path, guard, report)
     return read_names(names_path), entries
 
 
-def _scan_loose(root: Path) -> list[_Entry]:
-    """Pair ``images/<rel>.<ext>`` with ``labels/<rel>.txt``; a first folder level is the subset."""
+def _list_entries(root: Path, key: str, list_path: Path, guard: FolderGuard, report: ConversionReport) -> list[_Entry]:
+    """Return the images a subset's list file names, one entry each.
+
+    Raises:
+        FormatError: two lines name the same item (the file and both lines are named).
+    """
+    entries: list[_Entry] = []
+    lines_of: dict[str, int] = {}
+    unsafe = 0
+    for line_number, line in enumerate(read_text_lines(list_path), start=1):
+        if not line.strip():
+            continue
+        relative = _localize(line)
+        image = root / relative
+        if not is_safe_relative_path(relative) or not guard.contains(image) or not guard.contains(image.with_suffix(".txt")):
+            unsafe += 1
+            continue
+        parts = relative.split("/")
+        path = "/".join(parts[1:]) if len(parts) > 1 else relative
+        entry = _Entry(key, path, image, image.with_suffix(".txt"), (posix_stem(relative), posix_stem(path)))
+        first = lines_of.setdefault(_item_id(entry), line_number)
+        if first != line_number:
+            raise FormatError(f"{list_path}, line {line_number}: {line.strip()!r} names item {_item_id(entry)!r} again (line {first})")
+        entries.append(entry)
+    if unsafe:
+        report.lose("item", f"its path in {list_path.name} leaves the dataset folder", unsafe)
+    return entries
+
+
+def _scan_loose(root: Path, report: ConversionReport) -> list[_Entry]:
+    """Pair ``images/<rel>.<ext>`` with ``labels/<rel>.txt``; a first folder level is the subset.
+
+    A file that is a symlink to a place outside ``root`` is left out and counted.
+    """
+    guard = FolderGuard(root)
     images: dict[str, tuple[PurePosixPath, Path]] = {}
     doubles: list[tuple[PurePosixPath, Path]] = []  # a.jpg beside a.png: only one can own a.txt
+    outside = 0
     for image_dir in _child_dirs(root, IMAGE_DIRS):
         for image in sorted(p for p in image_dir.rglob("*") if p.is_file() and is_image_file(p)):
+            if not guard.contains(image):
+                outside += 1
+                continue
             relative = PurePosixPath(image.relative_to(image_dir).as_posix())
             stem = str(relative.with_suffix(""))
             if stem in images:
@@ -468,7 +513,12 @@ def _scan_loose(root: Path) -> list[_Entry]:
     labels: dict[str, Path] = {}
     for label_dir in _child_dirs(root, LABEL_DIRS):
         for label in sorted(label_dir.rglob("*.txt")):
+            if not guard.contains(label):
+                outside += 1
+                continue
             labels.setdefault(str(PurePosixPath(label.relative_to(label_dir).as_posix()).with_suffix("")), label)
+    if outside:
+        report.lose("item", "the file links to a place outside the dataset folder", outside)
     entries = []
     for stem in sorted(set(images) | set(labels)):
         relative, image = images.get(stem, (PurePosixPath(stem), None))
@@ -481,7 +531,7 @@ def _loose_entry(relative: PurePosixPath, image: Path | None, label: Path | None
     parts = relative.parts
     subset = parts[0] if len(parts) > 1 else None
     path = "/".join(parts[1:]) if subset is not None else str(relative)
-    return _Entry(subset, path, image, label, None)
+    return _Entry(subset, path, image, label, ())
 
 
 def _read_boxes(path: Path, labels: list[dict[str, Any]], size: tuple[int, int], report: ConversionReport) -> list[dict[str, Any]]:
@@ -493,6 +543,8 @@ def _read_boxes(path: Path, labels: list[dict[str, Any]], size: tuple[int, int],
             raise FormatError(f"{path}, line {number}: expected 5 values 'class cx cy w h', got {len(fields)}")
         class_index = parse_class(path, number, fields[0], classes)
         cx, cy, w, h = parse_numbers(path, number, fields[1:])
+        if w < 0 or h < 0:  # tested inline: a call for every line would cost 10 ms a 100,000 boxes
+            check_box_size(path, number, w, h)
         bbox, clipped = clip_read_box(box_from_normalized(cx, cy, w, h, width, height), width, height)
         if bbox is None:
             report.drop_empty("bbox")
