@@ -13,6 +13,7 @@ up to 12 when needed (:func:`format_number`), so a round trip is exact to 1e-6 p
 
 from __future__ import annotations
 
+import itertools
 import math
 import posixpath
 import re
@@ -449,6 +450,109 @@ def rotated_corners(bbox: list[float], angle: float) -> list[float]:
     for dx, dy in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)):
         corners += [cx + dx * cos - dy * sin, cy + dx * sin + dy * cos]
     return corners
+
+
+def largest_rotated_box_inside(bbox: list[float], angle: float, width: int, height: int) -> list[float] | None:
+    """Return the largest box at the same angle that lies inside both a rotated box and the image.
+
+    A rotated box that reaches outside the image cannot keep its corners (Ultralytics reads
+    only normalized values in [0, 1]), and moving corners onto the border bends it into a
+    shape that is no rectangle. The box kept is the part of it that is surely visible: the
+    rectangle of largest area with the box's angle, inside the box and inside the image.
+
+    Method. In the box's own axes (``u`` along its width, ``v`` along its height, from its
+    unrotated top-left corner) a candidate is ``[u0, u0 + a] x [v0, v1]``. Each image border
+    is a linear condition on the corner that reaches furthest towards it, which bounds
+    ``v0`` from below or ``v1`` from above (or ``u0`` when the box is axis-aligned), linearly
+    in ``u0``. For a width ``a`` the best height ``g(a)`` is then the largest value of a
+    concave piecewise-linear function of ``u0``, found at an end or a crossing of two bounds;
+    ``g`` is concave, so ``a * g(a)`` has one maximum, found by golden-section search.
+
+    Args:
+        bbox: ``[x, y, w, h]`` of the box before rotation, pixels, w and h positive.
+        angle: degrees, clockwise about the box center (y grows down).
+        width: image width in pixels.
+        height: image height in pixels.
+
+    Returns:
+        ``[x, y, w, h]`` of the new box before rotation (same angle), or None when no area
+        of the box lies inside the image.
+    """
+    x, y, w, h = (float(value) for value in bbox)
+    cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    # cos(90 degrees) is 6e-17, not 0: an axis-aligned side must bound u0, not divide by nearly 0.
+    cos, sin = (0.0 if abs(cos) < 1e-12 else cos), (0.0 if abs(sin) < 1e-12 else sin)
+    cx, cy = x + w / 2, y + h / 2
+    origin_x = cx - (w / 2) * cos + (h / 2) * sin  # the image point of u = v = 0
+    origin_y = cy - (w / 2) * sin - (h / 2) * cos
+    # Image x = origin_x + u cos - v sin and y = origin_y + u sin + v cos stay within [0, size].
+    borders = ((origin_x, cos, -sin, float(width)), (origin_y, sin, cos, float(height)))
+
+    def best_height(a: float) -> tuple[float, float, float, float]:
+        """Return (height, u0, v0, v1) of the tallest candidate of width ``a`` (height < 0: none)."""
+        # Bounds as lines (constant, slope in u0): u0 within [u_low, u_high], v0 >= v_low, v1 <= v_high.
+        u_low, u_high = [(0.0, 0.0)], [(w - a, 0.0)]
+        v_low, v_high = [(0.0, 0.0)], [(h, 0.0)]
+        for offset, du, dv, limit in borders:
+            # The u part of the smallest and largest value over the rectangle: du * u0 plus these.
+            min_u = 0.0 if du >= 0 else du * a
+            max_u = du * a if du >= 0 else 0.0
+            # offset + min_u + du * u0 + (dv * v0 or dv * v1) >= 0, and the same with max_u <= limit.
+            at_least = -offset - min_u
+            at_most = limit - offset - max_u
+            if dv == 0:  # du is +-1: the border bounds u0 itself
+                (u_low if du > 0 else u_high).append((at_least / du, 0.0))
+                (u_high if du > 0 else u_low).append((at_most / du, 0.0))
+            elif dv > 0:
+                v_low.append((at_least / dv, -du / dv))
+                v_high.append((at_most / dv, -du / dv))
+            else:
+                v_high.append((at_least / dv, -du / dv))
+                v_low.append((at_most / dv, -du / dv))
+        start = max(const for const, _ in u_low)
+        stop = min(const for const, _ in u_high)
+        if stop < start:
+            return -1.0, 0.0, 0.0, 0.0
+        candidates = {start, stop}
+        for lines in (v_low, v_high):
+            for (c1, s1), (c2, s2) in itertools.combinations(lines, 2):
+                if s1 != s2:
+                    crossing = (c2 - c1) / (s1 - s2)
+                    if start < crossing < stop:
+                        candidates.add(crossing)
+        best = (-1.0, 0.0, 0.0, 0.0)
+        for u0 in candidates:
+            v0 = max(const + slope * u0 for const, slope in v_low)
+            v1 = min(const + slope * u0 for const, slope in v_high)
+            if v1 - v0 > best[0]:
+                best = (v1 - v0, u0, v0, v1)
+        return best
+
+    def area(a: float) -> float:
+        return a * max(best_height(a)[0], 0.0)
+
+    low, high = 0.0, w
+    ratio = (math.sqrt(5) - 1) / 2
+    left, right = high - ratio * (high - low), low + ratio * (high - low)
+    area_left, area_right = area(left), area(right)
+    while high - low > 1e-12 * max(w, 1.0):
+        if area_left < area_right:
+            low, left, area_left = left, right, area_right
+            right = low + ratio * (high - low)
+            area_right = area(right)
+        else:
+            high, right, area_right = right, left, area_left
+            left = high - ratio * (high - low)
+            area_left = area(left)
+    # The whole width is often best (a box cut only along its length); the search never tries it.
+    a = max((low + high) / 2, w, key=area)
+    b, u0, v0, v1 = best_height(a)
+    if a <= 0 or b <= 0 or a * b <= 1e-12 * w * h:
+        return None
+    u_mid, v_mid = u0 + a / 2, (v0 + v1) / 2
+    new_cx = origin_x + u_mid * cos - v_mid * sin
+    new_cy = origin_y + u_mid * sin + v_mid * cos
+    return [new_cx - a / 2, new_cy - b / 2, a, b]
 
 
 def rotated_from_corners(corners: list[float], width: int, height: int) -> tuple[list[float], float, bool]:

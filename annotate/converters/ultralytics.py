@@ -31,10 +31,20 @@ center (their mean), width and height (means of opposite edges) and the angle of
 from the first to the second corner (taken in clockwise order), in [0, 360): a round trip
 keeps the angle. Values are written with 6 to 12 decimals and pixel values read are rounded
 to 1e-6 px, so a round trip is exact to 1e-6 px. On export, boxes and polygon rings are
-clipped to the image (Sutherland-Hodgman for rings), rotated boxes that reach outside have
-their corners moved onto the border, keypoints outside are moved onto the border; all of these
-are counted as clipped, and what keeps no area is dropped and counted. Import clips boxes and
-rings the same way, ignoring the overshoot that 6-decimal rounding makes.
+clipped to the image (Sutherland-Hodgman for rings), keypoints outside are moved onto the
+border. A rotated box that reaches outside is replaced by the largest box at the same angle
+that lies inside both it and the image (:func:`_yolo_common.largest_rotated_box_inside`):
+Ultralytics refuses a label file with a corner outside [0, 1] (``verify_image_label``), and
+corners moved onto the border would no longer form a rectangle, which reads back as a
+distorted, turned box. All of these are counted as clipped, and what keeps no area is dropped
+and counted. Import clips boxes and rings the same way, ignoring the overshoot that 6-decimal
+rounding makes.
+
+Pose: ``kpt_shape`` gives the number of keypoints, and ``kpt_names`` (``{class index: [node
+names]}``, read by recent Ultralytics versions) keeps each label's ``keypoints`` names, both
+ways. ``data.yaml`` has no skeleton edges: a label's ``skeleton`` is counted as lost, and so
+are node names whose count differs from ``kpt_shape``. ``flip_idx`` is not written (the
+schema does not say which node mirrors which) and not read.
 
 Choosing the task on export: the ``task`` argument of :meth:`UltralyticsFormat.export_dataset`
 (``detect``, ``segment``, ``obb`` or ``pose``), else the task that holds the most shapes of the
@@ -86,12 +96,14 @@ from annotate.converters._yolo_common import (
     IMAGE_META_FILE,
     box_from_normalized,
     box_line,
+    check_box_size,
     class_indices,
     clip_read_box,
     clip_ring,
     format_number,
     is_image_file,
     label_lines,
+    largest_rotated_box_inside,
     lose_shape_extras,
     make_labels,
     oriented_size,
@@ -118,7 +130,7 @@ TASKS = ("detect", "segment", "obb", "pose")
 SUBSET_KEYS = ("train", "val", "test", "minival")
 DEFAULT_SUBSET = "default"
 #: data.yaml keys that cannot name a subset.
-RESERVED_KEYS = {"path", "names", "nc", "kpt_shape", "flip_idx", "task", "download", "channels", "yaml_file"}
+RESERVED_KEYS = {"path", "names", "nc", "kpt_shape", "kpt_names", "flip_idx", "task", "download", "channels", "yaml_file"}
 _TASK_SHAPES = {"detect": "bbox", "segment": "polygon", "obb": "rotated_bbox", "pose": "keypoints"}
 _TASK_NOUNS = {"detect": "boxes", "segment": "polygons", "obb": "rotated boxes", "pose": "keypoints shapes"}
 _DOTA_DIR = "labelTxt"
@@ -286,9 +298,35 @@ class _Writer:
             config["kpt_shape"] = [self.keypoint_count, 3]
         config["nc"] = len(self.classes)
         config["names"] = {index: name for name, index in self.classes.items()}
+        if self.task == "pose":
+            keypoint_names = self._keypoint_names()
+            if keypoint_names:
+                config["kpt_names"] = keypoint_names
         text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
         self.writer.write_text(CONFIG_FILE, text)
         self.writer.write_text(IMAGE_META_FILE, _image_meta_text(sizes))
+
+    def _keypoint_names(self) -> dict[int, list[str]]:
+        """Return ``kpt_names`` (class index -> node names) and count what data.yaml cannot hold.
+
+        Ultralytics names the nodes of each class (``kpt_names``) but draws no edges between
+        them, so skeleton edges are lost; names that do not match ``kpt_shape`` are too.
+        """
+        names: dict[int, list[str]] = {}
+        for label in self.dataset["labels"]:
+            if label["name"] not in self.classes:
+                continue
+            if label.get("skeleton"):
+                self.report.lose("skeleton edge", "Ultralytics data.yaml has no skeleton edges", len(label["skeleton"]))
+            nodes = label.get("keypoints")
+            if nodes is None:
+                continue
+            if len(nodes) != self.keypoint_count:
+                reason = f"kpt_shape is [{self.keypoint_count}, 3]; label {label['name']!r} names {len(nodes)} keypoints"
+                self.report.lose("keypoint name", reason, len(nodes))
+                continue
+            names[self.classes[label["name"]]] = list(nodes)
+        return names
 
     def _subset_folder(self, subset: str, used: set[str]) -> str:
         folder = _dir_safe(subset)
@@ -345,13 +383,23 @@ class _Writer:
         return lines
 
     def _obb_lines(self, shape: dict[str, Any], class_index: int, width: int, height: int) -> list[str]:
-        corners = rotated_corners([float(value) for value in shape["bbox"]], float(shape.get("angle", 0.0)))
+        bbox, angle = [float(value) for value in shape["bbox"]], float(shape.get("angle", 0.0))
+        corners = rotated_corners(bbox, angle)
+        if max(max(-value, value - (width if index % 2 == 0 else height)) for index, value in enumerate(corners)) > rounding_tolerance(
+            width, height
+        ):
+            # Ultralytics reads corners in [0, 1] only: keep the largest box at this angle inside the image.
+            inside = largest_rotated_box_inside(bbox, angle, width, height)
+            if inside is None:
+                self.report.drop_empty("rotated_bbox")
+                return []
+            self.report.clip("rotated_bbox")
+            corners = rotated_corners(inside, angle)
+        # Float noise (or rounding within the tolerance) may leave a corner a hair outside.
         clamped = [min(max(value, 0.0), float(width if index % 2 == 0 else height)) for index, value in enumerate(corners)]
         if shoelace_area(clamped) <= 0:
             self.report.drop_empty("rotated_bbox")
             return []
-        if max(abs(a - b) for a, b in zip(corners, clamped, strict=True)) > rounding_tolerance(width, height):
-            self.report.clip("rotated_bbox")
         return [points_line(class_index, clamped, width, height)]
 
     def _pose_lines(self, shape: dict[str, Any], class_index: int, width: int, height: int) -> list[str]:
@@ -491,6 +539,32 @@ def _keypoint_shape(config: dict[str, Any], path: Path) -> tuple[int, int] | Non
     return shape[0], shape[1]
 
 
+def _keypoint_names(config: dict[str, Any], path: Path, keypoint_shape: tuple[int, int] | None) -> dict[int, list[str]]:
+    """Read ``kpt_names``: the node names of each class, ``{class index: [name, ...]}`` (or a list by index).
+
+    Raises:
+        FormatError: the field is not a mapping (or list) of name lists, a key is not a class
+            index, or a list does not hold ``kpt_shape[0]`` non-empty names.
+    """
+    value = config.get("kpt_names")
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        value = dict(enumerate(value))
+    if not isinstance(value, dict) or keypoint_shape is None:
+        raise FormatError(f"{path}: field 'kpt_names' must map class indices to lists of keypoint names, with 'kpt_shape' given")
+    names: dict[int, list[str]] = {}
+    for key, nodes in value.items():
+        if not isinstance(key, int) or isinstance(key, bool):
+            raise FormatError(f"{path}: field 'kpt_names': key {key!r} is not a class index")
+        if not isinstance(nodes, list) or not all(isinstance(node, str | int) and str(node) for node in nodes):
+            raise FormatError(f"{path}: field 'kpt_names' class {key}: expected a list of keypoint names")
+        if len(nodes) != keypoint_shape[0]:
+            raise FormatError(f"{path}: field 'kpt_names' class {key}: {len(nodes)} names for kpt_shape {list(keypoint_shape)}")
+        names[key] = [str(node) for node in nodes]
+    return names
+
+
 def _inside(root: Path, path: Path) -> bool:
     try:
         Path(os.path.normpath(path)).relative_to(os.path.normpath(root))
@@ -525,6 +599,7 @@ class _Reader:
         self.config = config
         self.names = _names(config, config_path)
         self.keypoint_shape = _keypoint_shape(config, config_path)
+        self.keypoint_names = _keypoint_names(config, config_path, self.keypoint_shape)
         task = config.get("task")
         if task is not None and task not in TASKS:
             raise FormatError(f"{config_path}: field 'task': {task!r} is not one of {', '.join(TASKS)}")
@@ -534,6 +609,9 @@ class _Reader:
 
     def read(self) -> dict[str, Any]:
         labels = make_labels(self.names, self.report)
+        for label in labels:
+            if label["id"] in self.keypoint_names:
+                label["keypoints"] = self.keypoint_names[label["id"]]
         label_names = {label["id"]: label["name"] for label in labels}
         meta = read_image_meta(self.root / IMAGE_META_FILE)
         records: list[tuple[dict[str, Any], _Entry, list[tuple[int, list[str]]]]] = []
@@ -752,6 +830,7 @@ class _Reader:
             raise FormatError(f"{path}, line {number}: expected 9 values 'class x1 y1 ... x4 y4' for the obb task, got {count}")
         if count == 5:
             cx, cy, w, h = parse_numbers(path, number, fields[1:])
+            check_box_size(path, number, w, h)
             bbox, clipped = clip_read_box(box_from_normalized(cx, cy, w, h, width, height), width, height)
             if bbox is None:
                 self.report.drop_empty("bbox")
@@ -801,6 +880,7 @@ class _Reader:
         if len(fields) != expected:
             raise FormatError(f"{path}, line {number}: expected {expected} values for kpt_shape [{count}, {dims}], got {len(fields)}")
         values = parse_numbers(path, number, fields[1:])
+        check_box_size(path, number, values[2], values[3])
         width, height = item["width"], item["height"]
         bbox, clipped = clip_read_box(box_from_normalized(*values[:4], width, height), width, height)
         if bbox is None:
