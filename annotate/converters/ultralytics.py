@@ -90,7 +90,7 @@ from typing import Any
 
 import yaml
 
-from annotate.converters._common import write_image
+from annotate.converters._common import FolderGuard, write_image
 from annotate.converters._output import DatasetWriter
 from annotate.converters._yolo_common import (
     IMAGE_META_FILE,
@@ -753,8 +753,10 @@ class _Reader:
         without images) and from label files without an image (counted as lost later).
         """
         meta = read_image_meta(self.root / IMAGE_META_FILE)
+        guard = FolderGuard(self.root)
         entries: list[_Entry] = []
         seen: set[str] = set()
+        outside = 0
         for source in self._sources():
             prefix = source.images_dir.relative_to(self.root).as_posix() + "/" if source.images_dir != self.root else ""
             if source.images:
@@ -781,7 +783,12 @@ class _Reader:
                     continue
                 seen.add(key)
                 label, dota = _labels_for(self.root, PurePosixPath(key))
+                if (image is not None and not guard.contains(image)) or not guard.contains(label):
+                    outside += 1  # a symlink on the way leads out of the dataset folder
+                    continue
                 entries.append(_Entry(source.subset, relative, image, label, dota, key))
+        if outside:
+            self.report.lose("item", "its image or label file links to a place outside the dataset folder", outside)
         return entries
 
     # -- reading the lines -------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import yaml
+from PIL import Image
 
 from annotate.converters import FormatError, detect_format, export_dataset, get_format, import_dataset
 from tests.converters.contract import FormatContract
@@ -201,6 +203,23 @@ def test_paths_leaving_the_folder_are_not_followed(tmp_path):
         "data.yaml train: '../../elsewhere/images' ignored: it leaves the dataset folder",
         "data.yaml val: '/abs/images' ignored: absolute paths are not followed",
     ]
+
+
+def test_image_and_label_files_linked_from_outside_the_folder_are_not_read(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    Image.new("RGB", (10, 10)).save(outside / "o.jpg")
+    (outside / "o.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    export_dataset("ultralytics", dataset_of(10, 10, []), tmp_path / "ds")
+    images, labels = tmp_path / "ds/images/train", tmp_path / "ds/labels/train"
+    os.symlink(outside / "o.jpg", images / "linked.jpg")  # an image file that is a link
+    os.symlink(outside, images / "folder")  # a folder that is a link: not walked into at all
+    Image.new("RGB", (10, 10)).save(images / "b.jpg")
+    os.symlink(outside / "o.txt", labels / "b.txt")  # a label file that is a link
+    dataset, report = import_dataset("ultralytics", tmp_path / "ds")
+    assert [item["id"] for item in dataset["items"]] == ["train/a.jpg"]
+    # linked.jpg and b.jpg (its label is the link); nothing is read from images/train/folder.
+    assert report.lines() == ["2 items dropped: its image or label file links to a place outside the dataset folder"]
 
 
 # -- corpus, counted by hand -----------------------------------------------------------
