@@ -9,10 +9,13 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from pycocotools import mask as mask_utils
 
 from annotate.convert_cli import convert
 from annotate.converters import FormatError, export_dataset, get_format, import_dataset
 from annotate.converters.voc import voc_id_for
+from tests.converters.conftest import encode_mask
+from tests.converters.contract import box_dataset
 
 torchvision_datasets = pytest.importorskip("torchvision.datasets")
 
@@ -54,7 +57,7 @@ def test_torchvision_reads_the_boxes(voc_root):
     assert "object" not in empty["annotation"] or empty["annotation"]["object"] == []
 
 
-def test_val_and_trainval_lists_and_png_is_reencoded(voc_root):
+def test_one_list_per_subset_and_png_is_reencoded(voc_root):
     root, _ = voc_root
     val = torchvision_datasets.VOCDetection(str(root), year="2012", image_set="val", download=False)
     assert len(val) == 1
@@ -64,35 +67,51 @@ def test_val_and_trainval_lists_and_png_is_reencoded(voc_root):
     voc = root / "VOCdevkit" / "VOC2012"
     with Image.open(voc / "JPEGImages" / "b.jpg") as reencoded:
         assert reencoded.format == "JPEG"
-    trainval = (voc / "ImageSets/Main/trainval.txt").read_text().split()
-    assert trainval == ["photos__a", "empty", "b"]
+    # No trainval.txt beside train and val: Datumaro would read those items twice.
+    assert sorted(p.name for p in (voc / "ImageSets/Main").iterdir()) == ["blurry_train.txt", "blurry_val.txt", "train.txt", "val.txt"]
+    assert (voc / "ImageSets/Main/train.txt").read_text().split() == ["photos__a", "empty"]
 
 
 def test_report_counts_what_voc_cannot_hold(voc_root):
     _, report = voc_root
+    # The mask and the polygon go into the segmentation PNGs, the tag into a per-class list.
     assert report.lines() == [
-        "1 keypoints shape dropped: VOC detection has no keypoints",
-        "1 mask dropped: VOC detection has no masks",
-        "1 polygon dropped: VOC detection has no polygons",
-        "1 polyline dropped: VOC detection has no polylines",
-        "1 tag dropped: VOC detection has no image-level tags",
+        "1 keypoints shape dropped: VOC has no keypoints",
+        "1 polyline dropped: VOC has no polylines",
         "1 box clipped to the image",
         "1 box dropped: no area inside the image",
+        "polygons written as masks (rasterised) into the segmentation PNGs: 1",
     ]
 
 
 def test_without_images_only_annotations_and_lists(tmp_path, dataset):
     export_dataset("voc", dataset, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["Annotations", "ImageSets", "labelmap.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "Annotations",
+        "ImageSets",
+        "SegmentationClass",
+        "SegmentationObject",
+        "labelmap.txt",
+    ]
+    # Segmentation PNGs are written: background comes first, every label gets its class color.
     assert (tmp_path / "labelmap.txt").read_text().splitlines() == [
         "# label:color_rgb:parts:actions",
+        "background:0,0,0::",
         "cat:255,0,0::",
-        "dog:::",
-        "road:::",
+        "dog:0,128,0::",
+        "road:128,128,0::",
+        "blurry:0,0,128::",
     ]
 
 
-def test_import_reads_back_boxes_paths_and_attributes(voc_root):
+def test_a_box_only_export_writes_no_pngs_and_no_colors(tmp_path):
+    export_dataset("voc", box_dataset(), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Annotations", "ImageSets", "labelmap.txt"]
+    assert (tmp_path / "labelmap.txt").read_text().splitlines() == ["# label:color_rgb:parts:actions", "car:::", "person:::"]
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # pycocotools decode under numpy 2
+def test_import_reads_back_boxes_paths_and_attributes(voc_root, mask_b):
     root, _ = voc_root
     voc = root / "VOCdevkit" / "VOC2012"
     assert get_format("voc").detect(voc)
@@ -101,15 +120,23 @@ def test_import_reads_back_boxes_paths_and_attributes(voc_root):
     items = {item["path"]: item for item in dataset["items"]}
     assert sorted(items) == ["b.png", "empty.jpg", "photos/a.jpg"]
     assert [items[p]["subset"] for p in ("photos/a.jpg", "b.png", "empty.jpg")] == ["train", "val", "train"]
-    shapes = items["photos/a.jpg"]["annotation"]["shapes"]
+    *shapes, road = items["photos/a.jpg"]["annotation"]["shapes"]
     assert [s["bbox"] for s in shapes] == [[0.0, 0.0, 10.0, 5.0], [15.0, 5.0, 5.0, 5.0], [3.0, 1.0, 3.0, 3.0]]
+    # The polygon [0, 0]..[4, 4] comes back as its mask, rasterised by pycocotools.
+    polygon = mask_utils.frPyObjects([[0, 0, 4, 0, 4, 4, 0, 4]], 10, 20)
+    assert (road["type"], road["label"], road["rle"]) == ("mask", "road", encode_mask(mask_utils.decode(mask_utils.merge(polygon))))
+    (dog,) = items["b.png"]["annotation"]["shapes"]
+    assert (dog["label"], dog["rle"]) == ("dog", encode_mask(mask_b))
+    assert [t["label"] for t in items["photos/a.jpg"]["annotation"]["tags"]] == ["blurry"]
     assert shapes[0]["attributes"] == {"pose": "Left", "color": "black"}
     assert (shapes[0]["occluded"], shapes[0]["truncated"], shapes[0]["difficult"]) == (True, False, False)
     # The label map keeps order and colors; VOC has no label ids, so they are 0-based positions.
     assert dataset["labels"] == [
-        {"id": 0, "name": "cat", "kind": "shape", "color": "#ff0000"},
-        {"id": 1, "name": "dog", "kind": "shape"},
-        {"id": 2, "name": "road", "kind": "shape"},
+        {"id": 0, "name": "background", "kind": "shape", "color": "#000000"},
+        {"id": 1, "name": "cat", "kind": "shape", "color": "#ff0000"},
+        {"id": 2, "name": "dog", "kind": "shape", "color": "#008000"},
+        {"id": 3, "name": "road", "kind": "shape", "color": "#808000"},
+        {"id": 4, "name": "blurry", "kind": "tag", "color": "#000080"},
     ]
     assert get_format("voc").find_image(voc, items["b.png"]) == voc / "JPEGImages" / "b.jpg"
 
