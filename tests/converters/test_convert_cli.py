@@ -94,23 +94,23 @@ def test_coco_to_voc_to_coco_keeps_the_boxes(tmp_path, corpus):
     src = corpus / "datumaro/coco/coco_instances"
     first = invoke("--from", "auto", "--to", "voc", src, tmp_path / "voc", "--report", tmp_path / "report.json")
     assert first.exit_code == 0, first.output
+    # The polygon and the crowd mask go into the segmentation PNGs; the mask, drawn later, covers the polygon.
     assert first.stdout.splitlines()[1:] == [
-        "1 mask dropped: VOC detection has no masks",
-        "1 polygon dropped: VOC detection has no polygons",
+        "2 attributes dropped: VOC segmentation PNGs hold no attributes",
+        "1 flag dropped: VOC segmentation PNGs hold no flags (occluded, truncated, difficult, iscrowd)",
+        "1 polygon dropped: masks drawn over it hide it entirely (a VOC pixel holds one instance)",
+        "polygons written as masks (rasterised) into the segmentation PNGs: 1",
     ]
     report = json.loads((tmp_path / "report.json").read_text())
     assert (report["from"], report["to"], report["src"], report["dst"]) == ("coco", "voc", str(src), str(tmp_path / "voc"))
     assert (report["items"], report["shapes"], report["tags"], report["images"], report["lossless"]) == (2, 3, 0, 2, False)
-    assert report["lost"] == [
-        {"kind": "mask", "reason": "VOC detection has no masks", "count": 1},
-        {"kind": "polygon", "reason": "VOC detection has no polygons", "count": 1},
-    ]
+    assert [(entry["kind"], entry["count"]) for entry in report["lost"]] == [("attribute", 2), ("flag", 1), ("polygon", 1)]
     assert report["import"]["lines"] == [] and report["export"]["lines"] == report["lines"]
 
     second = invoke("--to", "coco", tmp_path / "voc", tmp_path / "coco")
     assert second.exit_code == 0, second.output
     assert second.stdout.splitlines() == [
-        f"voc -> coco: read 2 items, 1 shapes, 0 tags; 2 images copied into {tmp_path / 'coco'}",
+        f"voc -> coco: read 2 items, 2 shapes, 0 tags; 2 images copied into {tmp_path / 'coco'}",
         "lossless",
     ]
     original, _ = import_dataset("coco", src)
@@ -143,7 +143,7 @@ def test_data_errors_exit_1_with_one_message(tmp_path, corpus):
     assert "cannot tell its format" in unknown.stderr
     strict = invoke("--from", "coco", "--to", "voc", "--strict", corpus / "datumaro/coco/coco_instances", tmp_path / "out")
     assert strict.exit_code == 1
-    assert strict.stderr.startswith("Error: conversion would lose data: 1 polygon dropped: VOC detection has no polygons")
+    assert strict.stderr.startswith("Error: conversion would lose data: 2 attributes dropped: VOC segmentation PNGs hold no attributes")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
 
 

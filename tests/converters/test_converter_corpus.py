@@ -113,7 +113,8 @@ def test_datumaro_voc_with_parts_and_actions(corpus):
     assert (items["2007_000001"]["subset"], items["2007_000002"]["subset"]) == ("train", "test")
     assert (items["2007_000002"]["width"], items["2007_000002"]["height"]) == (20, 10)
     assert shapes_of(items["2007_000002"]) == []
-    cat, person, head = shapes_of(items["2007_000001"])
+    cat, person, head, mask = shapes_of(items["2007_000001"])
+    assert (mask["type"], mask["label"], mask["group"]) == ("mask", "bicycle", cat["group"])  # SegmentationObject instance 1
     assert (cat["label"], cat["bbox"], cat["truncated"], cat["difficult"]) == ("cat", [0.0, 1.0, 3.0, 3.0], True, False)
     assert "attributes" not in cat  # pose "Unspecified" is the default
     assert (person["label"], person["bbox"]) == ("person", [3.0, 4.0, 3.0, 3.0])

@@ -81,17 +81,13 @@ def test_native_voc_native_keeps_boxes(tmp_path, dataset):
     report = export_dataset("voc", dataset, tmp_path)
     again, _ = import_dataset("voc", tmp_path)
     got = geometry(again)
-    assert got["photos/a.jpg"] == (
-        "train",
-        [
-            ("cat", "bbox", [0.0, 0.0, 10.0, 5.0]),
-            ("dog", "bbox", [15.0, 5.0, 5.0, 5.0]),
-        ],
-    )
-    assert got["b.png"] == ("val", [])
+    assert got["photos/a.jpg"][1][:2] == [("cat", "bbox", [0.0, 0.0, 10.0, 5.0]), ("dog", "bbox", [15.0, 5.0, 5.0, 5.0])]
+    assert got["photos/a.jpg"][1][2][:2] == ("road", "mask")
+    # The mask comes back from the segmentation PNGs; the polygon as a mask, the tag from a per-class list.
+    assert got["b.png"] == ("val", [("dog", "mask", dataset["items"][1]["annotation"]["shapes"][0]["rle"])])
     assert got["empty.jpg"] == ("train", [])
     lost = {entry["kind"]: entry["count"] for entry in report.to_dict()["lost"]}
-    assert lost == {"polygon": 1, "polyline": 1, "mask": 1, "keypoints": 1, "tag": 1}
+    assert lost == {"polyline": 1, "keypoints": 1}
 
 
 def test_voc_rounds_fractional_boxes_to_whole_pixels(tmp_path):
