@@ -54,7 +54,6 @@ import io
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -371,14 +370,11 @@ def _write(
 
     The hidden folder (and any parent folder of DST this run created) is removed on failure.
     """
-    from annotate.converters import _move_into_place, _new_sibling, export_dataset, get_format
+    from annotate.converters import _move_into_place, _staged, export_dataset, get_format
 
     images = _ImageCopier(get_format(src_format), src)
     has_images = images.any_found(dataset["items"])
-    created_parents = [parent for parent in (dst.parent, *dst.parent.parents) if not parent.exists()]
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    staging = _new_sibling(dst, "convert")
-    try:
+    with _staged(dst, "convert") as staging:
         # The document is the import's, unchanged: it is valid already, so it is checked once.
         export_report = export_dataset(
             dst_format, dataset, staging, images=images if has_images else None, strict=strict, checked=True, **options
@@ -396,14 +392,6 @@ def _write(
         if report is not None:
             _write_report(*report, summary)
         _move_into_place(staging, dst)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for parent in created_parents:  # deepest first
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-        raise
     return summary
 
 

@@ -29,6 +29,8 @@ import os
 import pkgutil
 import shutil
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,24 +155,13 @@ def export_dataset(
     fmt = get_format(format_name)
     dest = Path(dest)
     _check_destination(dest, overwrite=overwrite)
-    created_parents = [parent for parent in (dest.parent, *dest.parent.parents) if not parent.exists()]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = _new_sibling(dest, "tmp")
-    try:
+    with _staged(dest, "tmp") as staging:
         report = ConversionReport(strict=strict)
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
         with gc_paused():
             fmt.export_dataset(dataset, staging, images=images, report=report, checked=checked, **options)
         _move_into_place(staging, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for parent in created_parents:  # deepest first
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-        raise
     return report
 
 
@@ -226,24 +217,13 @@ def export_to_zip(
         raise FileExistsError(f"{zip_path}: exists and is not a file; refusing to replace it")
     if zip_path.exists() and not overwrite:
         raise FileExistsError(f"{zip_path}: the file exists; refusing to replace it")
-    created_parents = [parent for parent in (zip_path.parent, *zip_path.parent.parents) if not parent.exists()]
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    staging = _new_sibling_file(zip_path, "tmp")
-    try:
+    with _staged(zip_path, "tmp", folder=False) as staging:
         report = ConversionReport(strict=strict)
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
         with zipfile.ZipFile(staging, "w", allowZip64=True) as archive, gc_paused():
             fmt.export_dataset(dataset, ZipWriter(archive), images=images, report=report, checked=checked)
         os.replace(staging, zip_path)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        for parent in created_parents:  # deepest first
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-        raise
     return report
 
 
@@ -252,6 +232,32 @@ def _check_destination(dest: Path, *, overwrite: bool) -> None:
         raise FileExistsError(f"{dest}: exists and is not a folder; refusing to replace it")
     if dest.is_dir() and any(dest.iterdir()) and not overwrite:
         raise FileExistsError(f"{dest}: the folder exists and is not empty; refusing to replace it")
+
+
+@contextmanager
+def _staged(dest: Path, kind: str, *, folder: bool = True) -> Iterator[Path]:
+    """Yield a new hidden folder (or file) next to ``dest``, creating ``dest``'s missing parents.
+
+    The body writes into it and moves it into place. When the body fails (any exception,
+    Ctrl-C included), the staged folder or file is removed, and so are the parent folders
+    created here, so a failed export leaves nothing behind.
+    """
+    created = [parent for parent in (dest.parent, *dest.parent.parents) if not parent.exists()]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = _new_sibling(dest, kind) if folder else _new_sibling_file(dest, kind)
+    try:
+        yield staging
+    except BaseException:
+        if folder:
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            staging.unlink(missing_ok=True)
+        for parent in created:  # deepest first
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def _new_sibling(dest: Path, kind: str) -> Path:

@@ -194,6 +194,28 @@ def _outside(shape: dict, width: int, height: int) -> tuple[str, str] | None:
     return None
 
 
+def check_base_revision(base_revision: int, latest: int) -> None:
+    """Refuse work based on a revision other than the latest, as a save and a submit do.
+
+    Args:
+        base_revision: the revision the person loaded (0 for none).
+        latest: the item's latest revision number on this line (0 for none).
+
+    Raises:
+        ValidationFailed: ``base_revision`` is ahead of the latest; ``errors["base_revision"]``.
+        Conflict: ``base_revision`` is older; ``errors["latest_revision"]`` says which is newest.
+    """
+    if base_revision > latest:
+        raise ValidationFailed(
+            f"base_revision {base_revision} does not exist: the latest revision is {latest}", {"base_revision": "ahead of the latest"}
+        )
+    if base_revision != latest:
+        raise Conflict(
+            f"this item was saved as revision {latest} since revision {base_revision} was loaded; reload to see it",
+            {"latest_revision": latest, "base_revision": base_revision},
+        )
+
+
 def save_revision(
     item: Item, project: Project, document: dict[str, Any], base_revision: int, *,
     author: User | None = None, model_version_id: int | None = None, commit: bool = True, active_seconds: float = 0.0,
@@ -224,15 +246,7 @@ def save_revision(
     """
     check_document(document, project, item)
     latest = latest_number(item.id, line)
-    if base_revision > latest:
-        raise ValidationFailed(
-            f"base_revision {base_revision} does not exist: the latest revision is {latest}", {"base_revision": "ahead of the latest"}
-        )
-    if base_revision != latest:
-        raise Conflict(
-            f"this item was saved as revision {latest} since revision {base_revision} was loaded; reload to see it",
-            {"latest_revision": latest, "base_revision": base_revision},
-        )
+    check_base_revision(base_revision, latest)
     stamped = _stamp(document, author)
     revision = AnnotationRevision(
         item_id=item.id, line=line, number=latest + 1, document=stamped,

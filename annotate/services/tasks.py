@@ -552,16 +552,7 @@ def _check_base_revision(task: Task, base_revision: int) -> None:
         ValidationFailed: ``base_revision`` is ahead of the latest; ``errors["base_revision"]``.
         Conflict: ``base_revision`` is older; ``errors["latest_revision"]`` says which is newest.
     """
-    latest = annotations.latest_number(task.item_id, task.replica)
-    if base_revision > latest:
-        raise ValidationFailed(
-            f"base_revision {base_revision} does not exist: the latest revision is {latest}", {"base_revision": "ahead of the latest"}
-        )
-    if base_revision != latest:
-        raise Conflict(
-            f"this item was saved as revision {latest} since revision {base_revision} was loaded; reload to see it",
-            {"latest_revision": latest, "base_revision": base_revision},
-        )
+    annotations.check_base_revision(base_revision, annotations.latest_number(task.item_id, task.replica))
 
 
 def review_rng(project_id: int, item_id: int, submits: int) -> random.Random:
