@@ -1,20 +1,52 @@
-"""COCO instances (object detection and instance segmentation), both ways.
+"""COCO instances (object detection, instance segmentation, keypoints), both ways.
 
-Spec: https://cocodataset.org/#format-data (section "Object Detection").
+Spec: https://cocodataset.org/#format-data (sections "Object Detection" and "Keypoint Detection").
 
 Layout written::
 
     annotations/instances_<subset>.json   one file per subset
     images/<subset>/<item path>           when the export was given images
 
+Layouts read (the first that has a COCO file), each also found by ``detect``:
+
+* a COCO JSON file given itself; images are looked up from its folder;
+* ``annotations/*.json``: ``instances_<subset>.json``, else ``person_keypoints_<subset>.json``
+  or ``stuff_<subset>.json``, else any ``<subset>.json`` whose content is COCO (``images``,
+  ``annotations`` and ``categories`` lists); one file per subset, the others noted as not
+  read; captions, panoptic and image_info files are other tasks and never read. Images in
+  ``images/<subset>/``, ``images/``, ``<subset>/`` (MMDetection) or beside ``annotations/``;
+* ``instances_<subset>.json`` (or the other two tasks) or ``annotations.json`` (labelme2coco)
+  in the folder itself;
+* Roboflow's export: ``<subset>/_annotations.coco.json`` with the images beside it, one
+  subset per folder and named after it (``train``, ``valid``, ``test``).
+
 Coordinate rules. COCO and the annotation schema share the same convention: floats in
 image pixels, (0, 0) is the top-left corner of the top-left pixel, ``bbox`` is
 ``[x, y, width, height]``; so coordinates are copied unchanged. Boxes are clipped to the
 image and dropped when no area is left. Polygons become ``segmentation`` (a list of
-rings, one instance); masks become RLE (``{"size": [h, w], "counts": str}``, compressed
-with ``pycocotools.mask``). ``area`` is ``w * h`` for boxes and the pixel count of the
-rasterised polygon or mask (``pycocotools.mask.area``) otherwise. Keypoints shapes become
-annotations with ``keypoints``/``num_keypoints``.
+rings, one instance); a polygon with a vertex farther outside the image than the image's
+own size is clipped to the image first (pycocotools, which computes ``area``, cannot draw
+it), and counted as clipped. Masks become RLE (``{"size": [h, w], "counts": str}``,
+compressed with ``pycocotools.mask``). ``area`` is ``w * h`` for boxes and the pixel count of
+the rasterised polygon or mask (``pycocotools.mask.area``) otherwise. Keypoints shapes
+become annotations with ``keypoints``/``num_keypoints`` and a box inside the image (their
+own, counted as clipped when cut, else around their visible points).
+
+Keypoint names and skeleton. A category's ``keypoints`` (node names) and ``skeleton`` (edges
+as pairs of keypoint numbers **counted from 1**) are a label's ``keypoints`` and
+``skeleton`` (indices counted from 0), both ways. Every annotation of a category with
+keypoint names has ``keypoints`` (all ``0`` when its object has no keypoints shape), as
+COCO's own keypoint files do. A skeleton without names, or an edge outside ``1..n``, is
+counted as lost.
+
+Groups. Shapes of one item that share a ``group`` and a label are one COCO annotation, as
+a COCO annotation with both a segmentation and keypoints is read as a polygon (or mask) and
+a keypoints shape in one group: its polygons' rings make one ``segmentation`` (a LabelMe
+``group_id`` gives what labelme2coco writes), its one keypoints shape adds ``keypoints``,
+``bbox`` is the union box and ``area`` that of the merged rings as pycocotools computes it.
+What one annotation cannot hold stays apart and the report counts the group, with why:
+shapes of other labels, a second keypoints shape, a mask beside polygons or another mask, a
+box beside a segmentation or another box, different attributes or flags.
 
 Ids. Category ids are the label ids, exactly (0, gaps and large ids are kept). Image ids
 are 1..N and annotation ids 1..M in item order, across all subsets. Items with no shapes
@@ -26,14 +58,16 @@ notes each such name. Shape attributes go to the annotation's ``attributes`` obj
 
 What COCO instances cannot hold is counted in the report: tags, rotated boxes,
 polylines, points and ellipses. Who made a shape (``source``, ``author``,
-``updated_at``), ``group`` and ``z_order`` are not written; imported shapes are marked as
+``updated_at``) and ``z_order`` are not written; imported shapes are marked as
 made by a human. The plain boxes of one import share a single ``{"type": "human"}`` source
 dict (a dict per box would take a third of the memory of a box dataset): replace a shape's
 ``source``, never change it in place.
 
 Import also reads the quirks of other writers: ``iscrowd`` as a string (``"false"``,
 ``"0"``), id 0, extra keys, uncompressed RLE (``counts`` as a list), a flat polygon
-instead of a list of rings, categories that annotations use but do not declare.
+instead of a list of rings, categories that annotations use but do not declare. It refuses
+(``FormatError``, naming the file and line) ``NaN``, ``Infinity`` and numbers beyond a
+double, which Python's ``json`` would read but no JSON number spells.
 """
 
 from __future__ import annotations
@@ -42,6 +76,7 @@ import json
 import math
 import posixpath
 import re
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -72,7 +107,10 @@ ANNOTATIONS_DIR = "annotations"
 IMAGES_DIR = "images"
 DEFAULT_SUBSET = "default"
 FLAGS = ("occluded", "truncated", "difficult")
-_INSTANCES_FILE = re.compile(r"^instances_(?P<subset>.+)\.json$")
+ROBOFLOW_FILE = "_annotations.coco.json"
+# COCO's file names: <task>_<subset>.json. The tasks this format reads, in order of preference.
+_TASK_FILE = re.compile(r"^(?P<task>instances|person_keypoints|stuff|captions|image_info|panoptic|labels)_(?P<subset>.+)\.json$")
+_TASK_RANK = {"instances": 0, "person_keypoints": 1, "stuff": 2}
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _UNSUPPORTED = {
     "rotated_bbox": "COCO instances has no rotated boxes",
@@ -95,9 +133,12 @@ class CocoFormat(DatasetFormat):
     def import_dataset(self, src: Path, report: ConversionReport | None = None) -> dict[str, Any]:
         """See :meth:`DatasetFormat.import_dataset`."""
         report = report if report is not None else ConversionReport()
-        files = _annotation_files(Path(src), check_content=False)
+        files = _annotation_files(Path(src), check_content=False, report=report)
         if not files:
-            raise FormatError(f"{src}: no COCO instances file (annotations/instances_<subset>.json)")
+            raise FormatError(
+                f"{src}: no COCO file (a COCO JSON file, annotations/instances_<subset>.json or another COCO file"
+                f" in annotations/, or Roboflow's <subset>/{ROBOFLOW_FILE})"
+            )
         reader = _Reader(report)
         for subset, file in files:
             reader.read_file(subset, file)
@@ -123,21 +164,20 @@ class CocoFormat(DatasetFormat):
         When the items of a subset are not all next to each other (annotation ids follow item
         order across subsets), the whole documents are built first instead.
         """
-        label_ids = {label["name"]: label["id"] for label in dataset["labels"]}
+        labels = _Labels(
+            ids={label["name"]: label["id"] for label in dataset["labels"]},
+            keypoint_counts={label["name"]: len(label["keypoints"]) for label in dataset["labels"] if "keypoints" in label},
+        )
         # Tag labels become categories only when shapes use them (a walk over every shape).
         has_tag_labels = any(label["kind"] != "shape" for label in dataset["labels"])
         used_by_shapes = (
             {shape["label"] for item in dataset["items"] for shape in item["annotation"]["shapes"]} if has_tag_labels else set()
         )
-        categories = [
-            {"id": label["id"], "name": label["name"], "supercategory": label.get("parent") or ""}
-            for label in dataset["labels"]
-            if label["kind"] == "shape" or label["name"] in used_by_shapes
-        ]
+        categories = [_category(label) for label in dataset["labels"] if label["kind"] == "shape" or label["name"] in used_by_shapes]
         items = dataset["items"]
         runs = _subset_runs(items)
         if runs is None:
-            _write_whole(items, writer, images, report, label_ids, categories)
+            _write_whole(items, writer, images, report, labels, categories)
             return
         file_names = [
             item["path"] if images is None else _write_image(writer, item.get("subset", DEFAULT_SUBSET), item, images, report)
@@ -148,7 +188,7 @@ class CocoFormat(DatasetFormat):
         for subset, (first, stop) in runs.items():
             relpath = _subset_file(subset, used_files, report)
             with writer.open(relpath) as handle:
-                annotation_id = _stream_subset(handle, items, file_names, first, stop, annotation_id, categories, label_ids, report)
+                annotation_id = _stream_subset(handle, items, file_names, first, stop, annotation_id, categories, labels, report)
 
     def find_image(self, src: Path, item: dict[str, Any]) -> Path | None:
         """See :meth:`DatasetFormat.find_image`."""
@@ -203,18 +243,36 @@ def _subset_file(subset: str, used_files: set[str], report: ConversionReport) ->
     return f"{ANNOTATIONS_DIR}/{file_name}"
 
 
-def _json_elements(elements: list[Any], finite: bool) -> bytes:
+@dataclass(frozen=True)
+class _Labels:
+    """What the export needs of the labels: category ids, and keypoint counts of labels with names."""
+
+    ids: dict[str, int]
+    keypoint_counts: dict[str, int]
+
+
+def _category(label: dict[str, Any]) -> dict[str, Any]:
+    category = {"id": label["id"], "name": label["name"], "supercategory": label.get("parent") or ""}
+    if "keypoints" in label:
+        category["keypoints"] = label["keypoints"]
+        # COCO numbers a skeleton's ends from 1 (https://cocodataset.org/#format-data); ours from 0.
+        category["skeleton"] = [[start + 1, end + 1] for start, end in label.get("skeleton", [])]
+    return category
+
+
+def _json_elements(elements: list[Any]) -> bytes:
     """Return ``elements`` as JSON without the brackets: orjson's bytes, or ``json``'s where orjson cannot.
 
-    ``json`` writes NaN and infinities (orjson would write ``null``), integers beyond 64 bits
-    and lone surrogates; its spacing differs, never its values.
+    ``json`` writes integers beyond 64 bits and lone surrogates, which orjson refuses; its
+    spacing differs, never its values. No number written is NaN or infinite: the schema
+    refuses them in a dataset (and the importers before it), and what is computed here
+    (areas, clipped and union boxes) is bounded by the image size. So orjson, which would
+    write such a number as ``null``, never meets one.
     """
-    if finite:
-        try:
-            return orjson.dumps(elements)[1:-1]
-        except orjson.JSONEncodeError:
-            pass
-    return json.dumps(elements, ensure_ascii=False)[1:-1].encode("utf-8")
+    try:
+        return orjson.dumps(elements)[1:-1]
+    except orjson.JSONEncodeError:
+        return json.dumps(elements, ensure_ascii=False)[1:-1].encode("utf-8")
 
 
 def _stream_subset(
@@ -225,7 +283,7 @@ def _stream_subset(
     stop: int,
     annotation_id: int,
     categories: list[dict[str, Any]],
-    label_ids: dict[str, int],
+    labels: _Labels,
     report: ConversionReport,
 ) -> int:
     """Write the COCO file of the items ``first..stop-1`` into ``handle``; return the last annotation id used."""
@@ -238,17 +296,17 @@ def _stream_subset(
             {"id": index + 1, "file_name": file_names[index], "width": items[index]["width"], "height": items[index]["height"]}
             for index in range(start, min(start + 1000, stop))
         ]
-        pending += [separator, _json_elements(batch, True)]
+        pending += [separator, _json_elements(batch)]
         separator = b","
     pending.append(b'],"annotations":[')
     separator = b""
     for index in range(first, stop):
         item = items[index]
-        annotations, finite = _item_annotations(item, index + 1, annotation_id, label_ids, report)
+        annotations = _item_annotations(item, index + 1, annotation_id, labels, report)
         if not annotations:
             continue
         annotation_id += len(annotations)
-        chunk = _json_elements(annotations, finite)
+        chunk = _json_elements(annotations)
         pending += [separator, chunk]
         separator = b","
         size += len(chunk)
@@ -261,19 +319,27 @@ def _stream_subset(
 
 
 def _item_annotations(
-    item: dict[str, Any], image_id: int, annotation_id: int, label_ids: dict[str, int], report: ConversionReport
-) -> tuple[list[dict[str, Any]], bool]:
-    """Return the COCO annotations of one item (ids after ``annotation_id``) and whether all their numbers are finite."""
+    item: dict[str, Any], image_id: int, annotation_id: int, labels: _Labels, report: ConversionReport
+) -> list[dict[str, Any]]:
+    """Return the COCO annotations of one item, with ids after ``annotation_id``.
+
+    The shapes of one ``group`` and label are one annotation (see :func:`_group_annotations`),
+    written where the group's first shape is.
+    """
     tags = item["annotation"]["tags"]
     if tags:
         report.lose("tag", "COCO instances has no image-level tags", len(tags))
     width, height = item["width"], item["height"]
+    label_ids, keypoint_counts = labels.ids, labels.keypoint_counts
+    shapes = item["annotation"]["shapes"]
     annotations = []
     append = annotations.append
-    finite = True
-    for shape in item["annotation"]["shapes"]:
-        if len(shape) == 5 and shape["type"] == "bbox" and "source" in shape:
-            # Only id, type, label, bbox and source: the annotation _shape_to_annotation makes.
+    groups: dict[int, list[dict[str, Any]]] | None = None
+    for shape in shapes:
+        plain = len(shape) == 5 and shape["type"] == "bbox" and "source" in shape
+        if plain and not (keypoint_counts and shape["label"] in keypoint_counts):
+            # Only id, type, label, bbox and source, and no keypoints to add: the annotation
+            # _shape_to_annotation makes.
             bbox = shape["bbox"]
             x, y, w, h = bbox
             if not (type(x) is float and type(y) is float and type(w) is float and type(h) is float):
@@ -295,14 +361,154 @@ def _item_annotations(
                     }
                 )
                 continue
+        group = shape.get("group")
+        if group is not None:
+            if groups is None:
+                groups = _groups(shapes)
+            members = groups[group]
+            if len(members) > 1:
+                if shape is members[0]:
+                    for label, annotation in _group_annotations(members, item, report):
+                        annotation_id += 1
+                        append(_numbered(annotation, annotation_id, image_id, label, labels))
+                continue
         annotation = _shape_to_annotation(shape, item, report)
         if annotation is None:
             continue
         annotation_id += 1
-        if finite and not _all_finite(annotation):
-            finite = False
-        annotations.append({"id": annotation_id, "image_id": image_id, "category_id": label_ids[shape["label"]], **annotation})
-    return annotations, finite
+        append(_numbered(annotation, annotation_id, image_id, shape["label"], labels))
+    return annotations
+
+
+def _numbered(annotation: dict[str, Any], annotation_id: int, image_id: int, label: str, labels: _Labels) -> dict[str, Any]:
+    """Return the whole COCO annotation: ids first, then the geometry part."""
+    numbered = {"id": annotation_id, "image_id": image_id, "category_id": labels.ids[label], **annotation}
+    count = labels.keypoint_counts.get(label)
+    if count and "keypoints" not in numbered:
+        # Every annotation of a keypoints category has keypoints (COCOeval reads num_keypoints).
+        numbered["keypoints"] = [0] * (3 * count)
+        numbered["num_keypoints"] = 0
+    return numbered
+
+
+def _groups(shapes: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Return the shapes of each group of an item, in shape order."""
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for shape in shapes:
+        group = shape.get("group")
+        if group is not None:
+            groups.setdefault(group, []).append(shape)
+    return groups
+
+
+_GROUP_LABELS = "its shapes have different labels and a COCO annotation has one category: one annotation per label"
+_GROUP_SEGMENTATION = (
+    "a COCO annotation has one segmentation, polygons or a single mask: the group's other masks or polygons are separate annotations"
+)
+_GROUP_KEYPOINTS = "a COCO annotation has one set of keypoints: the group's other keypoints shapes are separate annotations"
+_GROUP_BOX = "a COCO annotation has one box, that of its segmentation or keypoints: the group's boxes are separate annotations"
+_GROUP_FIELDS = (
+    "a COCO annotation has one set of attributes, flags and crowd mark:"
+    " the group's shapes that differ from its first are separate annotations"
+)
+
+
+def _group_annotations(members: list[dict[str, Any]], item: dict[str, Any], report: ConversionReport) -> list[tuple[str, dict[str, Any]]]:
+    """Return ``(label, annotation part)`` for the shapes of one group, one annotation per label where COCO allows.
+
+    One annotation takes the group's polygons (their rings make one ``segmentation``, as
+    labelme2coco writes a LabelMe ``group_id``) or its one mask, its one keypoints shape, and
+    a box shape where there is neither segmentation nor a keypoints box. Its ``bbox`` is the
+    union of theirs and its ``area`` that of the merged segmentation as pycocotools computes
+    it. What does not fit (see ``_GROUP_*``) is written as separate annotations, and the report
+    counts the group once per reason.
+    """
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    for shape in members:
+        by_label.setdefault(shape["label"], []).append(shape)
+    reasons = [_GROUP_LABELS] if len(by_label) > 1 else []
+    result: list[tuple[str, dict[str, Any]]] = []
+    for label, shapes in by_label.items():
+        parts = [(shape, part) for shape in shapes if (part := _shape_to_annotation(shape, item, report)) is not None]
+        merged, apart = _merge_parts(parts, item, reasons)
+        result += [(label, annotation) for annotation in [merged, *apart] if annotation is not None]
+    for reason in dict.fromkeys(reasons):
+        report.lose("group", reason)
+    return result
+
+
+def _merge_parts(
+    parts: list[tuple[dict[str, Any], dict[str, Any]]], item: dict[str, Any], reasons: list[str]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Merge the annotation parts of one group and label; return the merged one and those left apart.
+
+    ``parts`` are ``(shape, its annotation part)``; each reason a part is left apart for is
+    appended to ``reasons``.
+    """
+    if not parts:
+        return None, []
+    first = parts[0][1]
+    joined: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    apart: list[dict[str, Any]] = []
+    segmentation_kind: str | None = None  # "polygon" or "mask" once one has joined
+    has_keypoints = has_box_shape = has_keypoints_box = False
+    for shape, part in parts:
+        kind = shape["type"]
+        reason: str | None = None
+        if part["iscrowd"] != first["iscrowd"] or part["attributes"] != first["attributes"]:
+            reason = _GROUP_FIELDS
+        elif kind in ("polygon", "mask"):
+            if segmentation_kind is not None and (segmentation_kind, kind) != ("polygon", "polygon"):
+                reason = _GROUP_SEGMENTATION
+            elif has_box_shape:
+                reason = _GROUP_BOX
+        elif kind == "keypoints":
+            if has_keypoints:
+                reason = _GROUP_KEYPOINTS
+            elif has_box_shape and "bbox" in shape:
+                reason = _GROUP_BOX
+        elif segmentation_kind is not None or has_box_shape or has_keypoints_box:  # bbox
+            reason = _GROUP_BOX
+        if reason is not None:
+            reasons.append(reason)
+            apart.append(part)
+            continue
+        joined.append((shape, part))
+        if kind in ("polygon", "mask"):
+            segmentation_kind = kind
+        elif kind == "keypoints":
+            has_keypoints, has_keypoints_box = True, "bbox" in shape
+        else:
+            has_box_shape = True
+    if len(joined) == 1:
+        return joined[0][1], apart
+    # A keypoints part's box is [0, 0, 0, 0] when it has neither its own box nor a visible point.
+    bbox = _union_box([part["bbox"] for shape, part in joined if shape["type"] != "keypoints" or "bbox" in shape or part["num_keypoints"]])
+    polygons = [part for shape, part in joined if shape["type"] == "polygon"]
+    masks = [part for shape, part in joined if shape["type"] == "mask"]
+    if len(polygons) > 1:
+        segmentation: Any = [ring for part in polygons for ring in part["segmentation"]]
+        # pycocotools reads several rings as one instance: the union of their pixels.
+        area = float(mask_utils.area(mask_utils.merge(mask_utils.frPyObjects(segmentation, item["height"], item["width"]))))
+    elif polygons or masks:
+        segmentation, area = (polygons or masks)[0]["segmentation"], (polygons or masks)[0]["area"]
+    else:
+        segmentation, area = [], bbox[2] * bbox[3]
+    merged = {"segmentation": segmentation, "area": area, "bbox": bbox, "iscrowd": first["iscrowd"], "attributes": first["attributes"]}
+    for shape, part in joined:
+        if shape["type"] == "keypoints":
+            merged["keypoints"], merged["num_keypoints"] = part["keypoints"], part["num_keypoints"]
+    return merged, apart
+
+
+def _union_box(boxes: list[list[float]]) -> list[float]:
+    """Return the box around ``boxes``: one of them exactly when it holds the others."""
+    left, top = min(box[0] for box in boxes), min(box[1] for box in boxes)
+    right, bottom = max(box[0] + box[2] for box in boxes), max(box[1] + box[3] for box in boxes)
+    for box in boxes:
+        if (box[0], box[1], box[0] + box[2], box[1] + box[3]) == (left, top, right, bottom):
+            return box
+    return [left, top, right - left, bottom - top]
 
 
 def _write_whole(
@@ -310,7 +516,7 @@ def _write_whole(
     writer: DatasetWriter,
     images: ImageSource | None,
     report: ConversionReport,
-    label_ids: dict[str, int],
+    labels: _Labels,
     categories: list[dict[str, Any]],
 ) -> None:
     """Build each subset's whole COCO document, then write it (subsets whose items are apart)."""
@@ -318,13 +524,12 @@ def _write_whole(
     annotation_id = 0
     for image_id, item in enumerate(items, start=1):
         subset = item.get("subset", DEFAULT_SUBSET)
-        coco = subsets.setdefault(subset, {"images": [], "annotations": [], "finite": True})
+        coco = subsets.setdefault(subset, {"images": [], "annotations": []})
         file_name = item["path"] if images is None else _write_image(writer, subset, item, images, report)
         coco["images"].append({"id": image_id, "file_name": file_name, "width": item["width"], "height": item["height"]})
-        annotations, finite = _item_annotations(item, image_id, annotation_id, label_ids, report)
+        annotations = _item_annotations(item, image_id, annotation_id, labels, report)
         annotation_id += len(annotations)
         coco["annotations"] += annotations
-        coco["finite"] = coco["finite"] and finite
     used_files: set[str] = set()
     for subset, coco in subsets.items():
         document = {
@@ -334,41 +539,24 @@ def _write_whole(
             "images": coco["images"],
             "annotations": coco["annotations"],
         }
-        writer.write_bytes(_subset_file(subset, used_files, report), _dump_json(document, finite=coco["finite"]))
+        writer.write_bytes(_subset_file(subset, used_files, report), _dump_json(document))
 
 
 def _file_safe(subset: str) -> str:
     return re.sub(r"[\\/:*?\"<>|]", "_", subset)
 
 
-def _dump_json(document: dict[str, Any], *, finite: bool) -> bytes:
+def _dump_json(document: dict[str, Any]) -> bytes:
     """Return the document as UTF-8 JSON.
 
     orjson is several times faster than ``json``; the text differs only in spacing and in
     how some floats are spelled (``1e-07`` vs ``1e-7``), never in value. ``json`` is kept for
-    what orjson writes differently or refuses: NaN and infinities (``json`` writes ``NaN``,
-    orjson ``null``), integers beyond 64 bits, lone surrogates.
+    what orjson refuses: integers beyond 64 bits, lone surrogates (see :func:`_json_elements`).
     """
-    if finite:
-        try:
-            return orjson.dumps(document)
-        except orjson.JSONEncodeError:
-            pass
-    return json.dumps(document, ensure_ascii=False).encode("utf-8")
-
-
-def _all_finite(annotation: dict[str, Any]) -> bool:
-    """Tell whether every float of a COCO annotation is finite (a sum overflowing to inf only sends it to ``json``)."""
-    total = annotation["area"] + sum(annotation["bbox"])
-    segmentation = annotation["segmentation"]
-    if type(segmentation) is list:
-        for ring in segmentation:
-            total += sum(ring)
-    if "keypoints" in annotation:
-        total += sum(annotation["keypoints"])
-    if not math.isfinite(total):
-        return False
-    return all(math.isfinite(value) for value in annotation["attributes"].values() if type(value) is float)
+    try:
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
 def _write_image(writer: DatasetWriter, subset: str, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> str:
@@ -405,9 +593,14 @@ def _shape_to_annotation(shape: dict[str, Any], item: dict[str, Any], report: Co
         area = bbox[2] * bbox[3]
     elif kind == "polygon":
         rings = [[float(value) for value in ring] for ring in shape["rings"]]
-        rle = mask_utils.merge(mask_utils.frPyObjects(rings, height, width))
-        area = float(mask_utils.area(rle))
-        bbox, _ = clip_bbox(rings_bbox(rings), width, height)
+        if _far_outside(rings, width, height):
+            # pycocotools draws the outline at 5x in 32-bit ints, point by point: a vertex
+            # far away takes gigabytes, and past about 4e8 it crashes the process.
+            rings = [ring for ring in (_clip_ring(ring, width, height) for ring in rings) if len(ring) >= 6]
+            report.clip(kind)
+        rle = mask_utils.merge(mask_utils.frPyObjects(rings, height, width)) if rings else None
+        area = float(mask_utils.area(rle)) if rle is not None else 0.0
+        bbox, _ = clip_bbox(rings_bbox(rings), width, height) if rings else (None, False)
         if area <= 0 or bbox is None:
             report.drop_empty(kind)
             return None
@@ -426,13 +619,7 @@ def _shape_to_annotation(shape: dict[str, Any], item: dict[str, Any], report: Co
     else:  # keypoints
         keypoints = [float(value) if index % 3 != 2 else int(value) for index, value in enumerate(shape["keypoints"])]
         visible = [(keypoints[i], keypoints[i + 1]) for i in range(0, len(keypoints), 3) if keypoints[i + 2] > 0]
-        if "bbox" in shape:
-            bbox = [float(value) for value in shape["bbox"]]
-        elif visible:
-            xs, ys = [x for x, _ in visible], [y for _, y in visible]
-            bbox = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
-        else:
-            bbox = [0.0, 0.0, 0.0, 0.0]
+        bbox = _keypoints_box(shape, visible, width, height, report)
         segmentation = []
         area = bbox[2] * bbox[3]
         extra = {"keypoints": keypoints, "num_keypoints": len(visible)}
@@ -448,6 +635,58 @@ def _shape_to_annotation(shape: dict[str, Any], item: dict[str, Any], report: Co
         "attributes": attributes,
         **extra,
     }
+
+
+def _keypoints_box(
+    shape: dict[str, Any], visible: list[tuple[float, float]], width: int, height: int, report: ConversionReport
+) -> list[float]:
+    """Return the box of a keypoints annotation inside the image: the shape's own, else around its visible points.
+
+    Inside the image, as the importer reads it, so that ``area`` (its width times height) is finite.
+    """
+    if "bbox" in shape:
+        bbox, clipped = clip_bbox(shape["bbox"], width, height)
+        if clipped or bbox is None:
+            report.clip("keypoints")
+        if bbox is not None:
+            return bbox
+    if not visible:
+        return [0.0, 0.0, 0.0, 0.0]
+    xs, ys = [min(max(x, 0.0), float(width)) for x, _ in visible], [min(max(y, 0.0), float(height)) for _, y in visible]
+    return [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+
+
+def _far_outside(rings: list[list[float]], width: int, height: int) -> bool:
+    """Tell whether a vertex lies farther outside the image than the image's own size."""
+    margin = float(max(width, height))
+    for ring in rings:
+        xs, ys = ring[0::2], ring[1::2]
+        if min(xs) < -margin or max(xs) > width + margin or min(ys) < -margin or max(ys) > height + margin:
+            return True
+    return False
+
+
+def _clip_ring(ring: list[float], width: int, height: int) -> list[float]:
+    """Return the part of a polygon ring inside the image (Sutherland-Hodgman), maybe with fewer than 3 points."""
+    points = list(zip(ring[0::2], ring[1::2], strict=True))
+    # (axis, limit, keep the side below the limit)
+    for axis, limit, below in ((0, 0.0, False), (0, float(width), True), (1, 0.0, False), (1, float(height), True)):
+        if not points:
+            break
+        kept: list[tuple[float, float]] = []
+        previous = points[-1]
+        for point in points:
+            inside = point[axis] <= limit if below else point[axis] >= limit
+            if inside != (previous[axis] <= limit if below else previous[axis] >= limit):
+                # Halved, so that neither difference overflows for coordinates near the double's range.
+                t = (limit * 0.5 - previous[axis] * 0.5) / (point[axis] * 0.5 - previous[axis] * 0.5)
+                other = previous[1 - axis] * (1.0 - t) + point[1 - axis] * t
+                kept.append((limit, other) if axis == 0 else (other, limit))
+            if inside:
+                kept.append(point)
+            previous = point
+        points = kept
+    return [value for point in points for value in point]
 
 
 def _compressed_rle(rle: dict[str, Any]) -> dict[str, Any]:
@@ -469,26 +708,96 @@ def _to_c_rle(rle: dict[str, Any]) -> dict[str, Any]:
 # -- import ---------------------------------------------------------------------------
 
 
-def _annotation_files(src: Path, *, check_content: bool) -> list[tuple[str, Path]]:
-    """Return ``(subset, file)`` pairs for the COCO instances files under ``src``."""
+def _annotation_files(src: Path, *, check_content: bool, report: ConversionReport | None = None) -> list[tuple[str, Path]]:
+    """Return ``(subset, file)`` pairs for the COCO files of ``src``, in the first layout that has any.
+
+    Layouts, in this order: ``src`` is the file; ``annotations/*.json`` (see
+    :func:`_folder_files`); ``instances_<subset>.json`` (or ``person_keypoints_``,
+    ``stuff_``) in ``src``; ``annotations.json`` in ``src`` (labelme2coco); Roboflow's
+    ``_annotations.coco.json`` in ``src`` or in each of its folders (the subset is the folder's
+    name). ``check_content`` also reads the start of each file the layout names: detection
+    must not claim other formats' JSON.
+    """
     if src.is_file():
-        candidates = [src]
-    elif (src / ANNOTATIONS_DIR).is_dir():
-        candidates = sorted((src / ANNOTATIONS_DIR).glob("instances_*.json"))
-    elif src.is_dir():
-        candidates = sorted(src.glob("instances_*.json")) or sorted(src.glob("annotations.json"))
-    else:
-        candidates = []
-    found = []
-    for file in candidates:
-        if check_content and not _looks_like_coco(file):
-            continue
-        match = _INSTANCES_FILE.match(file.name)
-        found.append((match["subset"] if match else DEFAULT_SUBSET, file))
+        if check_content and (_other_task(src) or not _looks_like_coco(src)):
+            return []
+        return [(_file_subset(src), src)]
+    if not src.is_dir():
+        return []
+    if (src / ANNOTATIONS_DIR).is_dir():
+        found = _folder_files(src / ANNOTATIONS_DIR, check_content=check_content, report=report)
+        if found:
+            return found
+    found = _folder_files(src, check_content=check_content, report=report, unnamed=False)
+    if found:
+        return found
+    candidates = [(DEFAULT_SUBSET, src / "annotations.json"), (src.resolve().name or DEFAULT_SUBSET, src / ROBOFLOW_FILE)]
+    candidates += [(file.parent.name, file) for file in sorted(src.glob(f"*/{ROBOFLOW_FILE}"))]
+    for subset, file in candidates:
+        if file.is_file() and (not check_content or _looks_like_coco(file)):
+            found.append((subset, file))
+            if file.parent == src:  # a file in src itself is the dataset
+                break
     return found
 
 
-def _looks_like_coco(file: Path) -> bool:
+def _folder_files(folder: Path, *, check_content: bool, report: ConversionReport | None, unnamed: bool = True) -> list[tuple[str, Path]]:
+    """Return the COCO files of one folder, one per subset.
+
+    ``<task>_<subset>.json`` names its subset; a subset with several files is read from the
+    first of ``instances``, ``person_keypoints``, ``stuff`` (COCO's tasks in this format) and
+    the others are noted as not read. Other COCO tasks (captions, panoptic, image_info,
+    Datumaro's labels) are never read. With ``unnamed``, any other ``<subset>.json`` whose
+    content looks like COCO (``images``, ``annotations`` and ``categories`` lists) is one too;
+    a task file of the same subset comes first.
+    """
+    chosen: dict[str, tuple[int, Path]] = {}
+    skipped: list[tuple[str, Path]] = []
+    for file in sorted(folder.glob("*.json")):
+        match = _TASK_FILE.match(file.name)
+        if match:
+            if _other_task(file):
+                continue
+            subset, rank = match["subset"], _TASK_RANK[match["task"]]
+            if check_content and not _looks_like_coco(file):
+                continue
+        elif unnamed and _looks_like_coco(file, categories=True):
+            subset, rank = file.stem, len(_TASK_RANK)
+        else:
+            continue
+        if subset in chosen and chosen[subset][0] <= rank:
+            skipped.append((subset, file))
+            continue
+        if subset in chosen:
+            skipped.append((subset, chosen[subset][1]))
+        chosen[subset] = (rank, file)
+    if report is not None:
+        for subset, file in skipped:
+            report.note(f"{file.name} not read: subset {subset!r} is read from {chosen[subset][1].name}")
+    return [(subset, file) for subset, (_, file) in sorted(chosen.items(), key=lambda entry: entry[1][1].name)]
+
+
+def _other_task(file: Path) -> bool:
+    """Tell whether the file's name says it holds another COCO task (captions, panoptic...)."""
+    match = _TASK_FILE.match(file.name)
+    return match is not None and match["task"] not in _TASK_RANK
+
+
+def _file_subset(file: Path) -> str:
+    """The subset of a COCO file given on its own: named by its task prefix or its Roboflow folder."""
+    match = _TASK_FILE.match(file.name)
+    if match and match["task"] in _TASK_RANK:
+        return match["subset"]
+    if file.name == ROBOFLOW_FILE and file.resolve().parent.name:
+        return file.resolve().parent.name
+    return DEFAULT_SUBSET
+
+
+def _looks_like_coco(file: Path, *, categories: bool = False) -> bool:
+    """Tell whether ``file`` is a JSON object with ``images`` and ``annotations`` lists.
+
+    With ``categories``, a ``categories`` list is required too (files found by content only).
+    """
     try:
         # Reads only what comes before the annotations, when the file allows.
         stream = ArrayStream(file, "annotations")
@@ -498,28 +807,89 @@ def _looks_like_coco(file: Path) -> bool:
         return False
     else:
         stream.close()
-        if isinstance(stream.head.get("images"), list):
+        head = stream.head
+        if isinstance(head.get("images"), list) and (not categories or isinstance(head.get("categories"), list)):
             return True
     try:
-        doc = json.loads(file.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = file.read_bytes()
+        # Most JSON that is not COCO does not even spell both keys: no need to parse it.
+        doc = json.loads(data.decode("utf-8")) if b'"images"' in data and b'"annotations"' in data else None
+    except (OSError, UnicodeDecodeError, ValueError):
         return False
-    return isinstance(doc, dict) and isinstance(doc.get("images"), list) and "annotations" in doc
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("images"), list)
+        and isinstance(doc.get("annotations"), list)
+        and (not categories or isinstance(doc.get("categories"), list))
+    )
 
 
 def _load_json(file: Path) -> Any:
     """Parse a JSON file: with orjson (several times faster), else with ``json``.
 
-    ``json`` reads what orjson refuses (NaN, a BOM-less file with lone surrogates, integers
-    beyond 64 bits) and words the error for files that are not JSON at all.
+    ``json`` reads what orjson refuses (lone surrogates, for one) and words the error for
+    files that are not JSON at all. What orjson refuses because no JSON number spells it
+    (``NaN``, ``Infinity``, ``-Infinity``, a number such as ``1e999`` beyond a double) is
+    refused here too: ``json`` would read it, and a NaN coordinate passes every comparison
+    (pycocotools crashes on one in a polygon). The fast path pays nothing for this.
 
     Raises:
         OSError, UnicodeDecodeError, json.JSONDecodeError: as ``json.loads(file.read_text())``.
+        FormatError: the file holds NaN, an infinity or a number beyond a double; the
+            message names the file, the line and the number.
     """
     try:
         return orjson.loads(file.read_bytes())
     except orjson.JSONDecodeError:
-        return json.loads(file.read_text("utf-8"))
+        pass
+    text = file.read_text("utf-8")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_double_sized_int)
+    except _NotFinite as exc:
+        line = _line_of_non_finite(text)
+        where = f"line {line}: " if line is not None else ""
+        why = "JSON has no NaN or infinity" if exc.token.lstrip("-") in ("NaN", "Infinity") else "it is beyond the range of a double"
+        token = exc.token if len(exc.token) <= 24 else f"{exc.token[:12]}...{exc.token[-6:]} ({len(exc.token)} characters)"
+        raise FormatError(f"{file}: {where}{token} is not a number COCO allows ({why})") from None
+
+
+class _NotFinite(ValueError):
+    """``json`` met NaN, an infinity or a number beyond a double (``token``, as spelled)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
+
+
+def _refuse_constant(token: str) -> Any:
+    raise _NotFinite(token)
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if math.isinf(value):  # a JSON number cannot spell NaN
+        raise _NotFinite(token)
+    return value
+
+
+def _double_sized_int(token: str) -> int:
+    # Only an integer of 309 digits or more reaches past a double (and int() refuses 4300).
+    if len(token) > 308 and math.isinf(float(token)):
+        raise _NotFinite(token)
+    return int(token)
+
+
+# A JSON string (skipped), NaN or an infinity, or a number.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?Infinity|NaN)|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)')
+
+
+def _line_of_non_finite(text: str) -> int | None:
+    """Return the 1-based line of the first NaN, infinity or too large number outside strings."""
+    for match in _JSON_TOKEN.finditer(text):
+        constant, number = match.group(1), match.group(2)
+        if constant is not None or (number is not None and math.isinf(float(number))):
+            return text.count("\n", 0, match.start()) + 1
+    return None
 
 
 class _Reader:
@@ -614,7 +984,11 @@ class _Reader:
     def _read_head(self, subset: str, doc: dict[str, Any], file: Path) -> dict[Any, list[Any]]:
         """Read the categories and images; return ``{image id: entry}`` (see :meth:`_read_annotations`)."""
         for category in doc.get("categories") or []:
-            self._add_label(category.get("id"), category.get("name"), category.get("color"))
+            known = len(self.labels)
+            label = self._add_label(category.get("id"), category.get("name"), category.get("color"))
+            # Only a label this category made: one declared again in a later file has its names.
+            if label is not None and len(self.labels) > known and ("keypoints" in category or "skeleton" in category):
+                self._keypoint_spec(label, category)
         items_by_image: dict[Any, list[Any]] = {}
         for image in doc["images"]:
             item = self._item(subset, image, file)
@@ -717,6 +1091,31 @@ class _Reader:
             label["color"] = color
         self.labels[category_id] = label
         return label
+
+    def _keypoint_spec(self, label: dict[str, Any], category: dict[str, Any]) -> None:
+        """Give ``label`` the category's keypoint names and its skeleton, counted from 0."""
+        names, edges = category.get("keypoints"), category.get("skeleton")
+        edges = edges if isinstance(edges, list) else []
+        where = f"category {category.get('id')} {label['name']!r}"
+        if not (isinstance(names, list) and names and all(isinstance(name, str) and name for name in names)):
+            if names not in (None, []):
+                self.report.lose("keypoint name list", f"{where}: the keypoint names are not all non-empty text")
+            if edges:
+                self.report.lose("skeleton edge", f"{where}: a skeleton needs keypoint names to number its ends by", len(edges))
+            return
+        self.plain = False  # labels with keypoints are checked against the schema
+        label["keypoints"] = list(names)
+        # COCO numbers a skeleton's ends from 1 (https://cocodataset.org/#format-data); ours from 0.
+        skeleton = [
+            [edge[0] - 1, edge[1] - 1]
+            for edge in edges
+            if isinstance(edge, list) and len(edge) == 2 and all(type(end) is int and 1 <= end <= len(names) for end in edge)
+        ]
+        if skeleton:
+            label["skeleton"] = skeleton
+        if len(skeleton) < len(edges):
+            reason = f"{where}: the edge is not a pair of keypoint numbers from 1 to {len(names)}"
+            self.report.lose("skeleton edge", reason, len(edges) - len(skeleton))
 
     def _label_for(self, category_id: Any) -> dict[str, Any] | None:
         if isinstance(category_id, str) and category_id.strip().lstrip("-").isdigit():
