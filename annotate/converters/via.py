@@ -623,7 +623,7 @@ class _Reader:
         if not isinstance(file_attributes, dict):
             raise FormatError(f"{where}: field 'file_attributes' is not an object")
         path = _item_path(entry["filename"])
-        size = self._size(file_attributes, path)
+        size = self._size(file_attributes, path, where)
         if size is None:
             self.report.lose("item", "VIA stores no image size and the image file is missing")
             if regions:
@@ -638,11 +638,26 @@ class _Reader:
                 item["annotation"]["shapes"].append(shape)
         self.items.append(item)
 
-    def _size(self, file_attributes: dict[str, Any], path: str) -> tuple[int, int] | None:
-        width, height = _positive_int(file_attributes.get(WIDTH_ATTRIBUTE)), _positive_int(file_attributes.get(HEIGHT_ATTRIBUTE))
+    def _size(self, file_attributes: dict[str, Any], path: str, where: str) -> tuple[int, int] | None:
+        width, height = (self._size_attribute(file_attributes, name, where) for name in (WIDTH_ATTRIBUTE, HEIGHT_ATTRIBUTE))
         if width and height:
             return width, height
         return image_size(self.root / path)
+
+    @staticmethod
+    def _size_attribute(file_attributes: dict[str, Any], name: str, where: str) -> int | None:
+        """Read ``image_width`` or ``image_height``: None when absent or empty (VIA's default value).
+
+        Raises:
+            FormatError: the value is something else than a whole number of pixels >= 1.
+        """
+        value = file_attributes.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        number = _positive_int(value)
+        if number is None:
+            raise FormatError(f"{where}: file attribute {name!r} {value!r} is not a whole number of pixels >= 1")
+        return number
 
     def _file_attributes(self, attributes: dict[str, Any], item: dict[str, Any]) -> None:
         tags = item["annotation"]["tags"]

@@ -189,3 +189,23 @@ def test_region_without_coordinates_names_the_field(tmp_path):
     (tmp_path / "v.json").write_text(json.dumps(metadata))
     with pytest.raises(FormatError, match=r"v\.json: 'a\.jpg': field regions\[0\]\.shape_attributes"):
         import_dataset("via", tmp_path)
+
+
+@pytest.mark.parametrize("width", ["abc", "0", "-4", "12.5", True])
+def test_an_image_size_that_is_not_a_whole_number_names_the_field(tmp_path, width):
+    metadata = {"a": {"filename": "a.jpg", "size": 1, "regions": [], "file_attributes": {"image_width": width, "image_height": "4"}}}
+    (tmp_path / "v.json").write_text(json.dumps(metadata))
+    with pytest.raises(FormatError) as raised:
+        import_dataset("via", tmp_path)
+    expected = f"{tmp_path / 'v.json'}: 'a.jpg': file attribute 'image_width' {width!r} is not a whole number of pixels >= 1"
+    assert str(raised.value) == expected
+
+
+def test_an_empty_image_size_is_absent_and_the_image_gives_it(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (7, 5)).save(tmp_path / "a.jpg")
+    metadata = {"a": {"filename": "a.jpg", "size": 1, "regions": [], "file_attributes": {"image_width": "", "image_height": " "}}}
+    (tmp_path / "v.json").write_text(json.dumps(metadata))
+    dataset, _ = import_dataset("via", tmp_path)
+    assert [(item["width"], item["height"]) for item in dataset["items"]] == [(7, 5)]
