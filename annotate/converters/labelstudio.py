@@ -13,7 +13,8 @@ the file given, or every top-level ``*.json`` of a folder that holds such a list
     <item path>         the images, when the export was given images
 
 Coordinate rules. Label Studio writes positions in **percent** of the image:
-``x_px = x * original_width / 100`` and ``y_px = y * original_height / 100``; widths use
+``x_px = x * width / 100`` and ``y_px = y * height / 100`` with the item's size (the
+results' ``original_width``/``original_height``, see Items); widths use
 the width, heights the height, also for rotated rectangles. Pixel values are rounded to
 1e-9 px to drop the float noise of the percent arithmetic, nothing coarser.
 
@@ -49,8 +50,10 @@ keep their path, ``/data/local-files/?d=...`` the ``d`` parameter, and leading `
 ``data/upload/18/image1.jpg``. Images are usually not part of an export, so the size comes
 from the results' ``original_width``/``original_height``, else from the task ``meta``
 (``width``, ``height``: written by our export), else from the image file beside the
-json; a task with none of them is reported and skipped. Label Studio has no subsets: the
-export writes ``meta.subset`` and the import reads it back.
+json; a task with none of them is reported and skipped. Results of one task that give
+different sizes (an image replaced after some were drawn) are noted; the item takes the
+first, and every result is placed by its percentages against it, as Label Studio shows it.
+Label Studio has no subsets: the export writes ``meta.subset`` and the import reads it back.
 
 Labels. The labeling config (https://labelstud.io/tags/) is the label list. The export
 writes every label of the dataset into ``label_config.xml``, used or not, in the dataset's
@@ -570,7 +573,7 @@ class _Reader:
         for results, _ in sources:
             if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
                 raise FormatError(f"{where}: field 'result' is not a list of objects")
-        size = self._size(task, sources, path)
+        size = self._size(task, sources, path, where)
         if size is None:
             self.report.lose("item", "the Label Studio task has no result with original_width/height and no image file to measure")
             return
@@ -594,12 +597,21 @@ class _Reader:
             self.report.lose("annotation", "only the newest non-cancelled annotation of a task is kept", len(live) - 1)
         return kept
 
-    def _size(self, task: dict[str, Any], sources: list[tuple[list[Any], Any]], path: str) -> tuple[int, int] | None:
-        for results, _ in sources:
-            for result in results:
-                width, height = result.get("original_width"), result.get("original_height")
-                if _positive(width) and _positive(height):
-                    return int(width), int(height)
+    def _size(self, task: dict[str, Any], sources: list[tuple[list[Any], Any]], path: str, where: str) -> tuple[int, int] | None:
+        sizes = {
+            (int(result["original_width"]), int(result["original_height"])): None
+            for results, _ in sources
+            for result in results
+            if _positive(result.get("original_width")) and _positive(result.get("original_height"))
+        }
+        if sizes:
+            first, *others = sizes
+            if others:
+                # Percent coordinates do not depend on the size, so every result is still placed
+                # right on the image; only the item's pixel size has to be one of them.
+                shown = ", ".join(f"{width}x{height}" for width, height in sizes)
+                self.report.note(f"{where}: its results give different image sizes ({shown}); the item is {first[0]}x{first[1]}")
+            return first
         meta = task.get("meta")
         if isinstance(meta, dict) and _positive(meta.get("width")) and _positive(meta.get("height")):
             return int(meta["width"]), int(meta["height"])

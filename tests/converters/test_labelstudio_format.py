@@ -315,3 +315,23 @@ def test_groups_and_flags_that_results_cannot_hold_are_counted(tmp_path, dataset
     assert lost["group"] == (1, "Label Studio results have no groups")
     assert lost["truncated flag"] == (1, "Label Studio results have no truncated flag")
     assert "difficult flag" not in lost
+
+
+def test_results_that_give_different_image_sizes_are_noted_and_placed_by_their_percentages(tmp_path):
+    result = {
+        "type": "rectanglelabels",
+        "original_height": 50,
+        "value": {"x": 10, "y": 10, "width": 5, "height": 20, "rectanglelabels": ["a"]},
+    }
+    results = [{**result, "id": "r1", "original_width": 100}, {**result, "id": "r2", "original_width": 200}]
+    (tmp_path / "tasks.json").write_text(
+        json.dumps([{"id": 1, "data": {"image": "/data/upload/1/a.jpg"}, "annotations": [{"id": 1, "result": results}]}])
+    )
+    dataset, report = import_dataset("labelstudio", tmp_path / "tasks.json")
+    (item,) = dataset["items"]
+    assert (item["width"], item["height"]) == (100, 50)
+    # 10% of 100 px and 20% of 50 px: both results cover the same part of the image.
+    assert [shape["bbox"] for shape in item["annotation"]["shapes"]] == [[10.0, 5.0, 5.0, 10.0], [10.0, 5.0, 5.0, 10.0]]
+    assert report.lines() == [
+        f"{tmp_path / 'tasks.json'}: task 0 (id 1): its results give different image sizes (100x50, 200x50); the item is 100x50"
+    ]
