@@ -112,42 +112,55 @@ def labels_apart(labels: list[dict[str, Any]], report: ConversionReport, reason:
 
 def report_label_list(
     labels: list[dict[str, Any]],
-    order: list[str],
+    order: list[str] | None,
     report: ConversionReport,
     format_name: str,
     *,
-    numbered_by: str,
+    numbered_by: str = "",
     colors_of: tuple[str, ...] = ("shape", "tag"),
     color_reason: str | None = None,
+    holds: tuple[str, ...] = ("tag",),
 ) -> None:
     """Count what a format without label ids loses of the labels themselves; note changed ids.
 
     Args:
         labels: the dataset's labels.
-        order: the label names in the order an import gives them (ids 1, 2, ...).
+        order: the label names in the order an import gives them (ids 1, 2, ...); None
+            when the format numbers its labels otherwise and notes changed ids itself.
         report: the export's report.
         format_name: the format's display name, such as ``"VIA"``.
         numbered_by: what the import numbers the labels by, such as ``"config order"``.
         colors_of: the label kinds whose colors the format cannot hold.
         color_reason: why they are lost; ``"<format> has no label colors"`` by default.
+        holds: what the format keeps of a label besides its name: ``"tag"`` (tag labels;
+            without it each tag label is counted as a lost ``label``, and nothing else of
+            it), ``"attributes"`` (attribute specs), ``"parent"``, ``"keypoints"`` (node
+            names and skeleton edges; counted per label otherwise). A format that keeps
+            part of a field counts the rest itself and names the field here.
     """
-    ids = {label["name"]: label["id"] for label in labels}
-    changed = sum(ids[name] != number for number, name in enumerate(order, start=1) if name in ids)
-    if changed:
-        report.note(
-            f"{format_name} has no label ids: an import numbers the labels 1, 2, ... in {numbered_by}, "
-            f"so {plural(changed, 'label id')} change"
-        )
+    if order is not None:
+        ids = {label["name"]: label["id"] for label in labels}
+        changed = sum(ids[name] != number for number, name in enumerate(order, start=1) if name in ids)
+        if changed:
+            report.note(
+                f"{format_name} has no label ids: an import numbers the labels 1, 2, ... in {numbered_by}, "
+                f"so {plural(changed, 'label id')} change"
+            )
+    if "tag" not in holds:
+        tags = sum(1 for label in labels if label["kind"] == "tag")
+        if tags:
+            report.lose("label", f"{format_name} has no tag labels", tags)
+        labels = [label for label in labels if label["kind"] != "tag"]
     colors = sum(1 for label in labels if label["kind"] in colors_of and label.get("color"))
     if colors:
         report.lose("label color", color_reason or f"{format_name} has no label colors", colors)
-    specs = sum(len(label.get("attributes", [])) for label in labels)
+    specs = sum(len(label.get("attributes", [])) for label in labels) if "attributes" not in holds else 0
     if specs:
         report.lose("label attribute", f"{format_name} declares no attributes per label", specs)
-    parents = sum(1 for label in labels if label.get("parent"))
+    parents = sum(1 for label in labels if label.get("parent")) if "parent" not in holds else 0
     if parents:
         report.lose("label parent", f"{format_name} labels have no parent", parents)
-    skeletons = sum(1 for label in labels if label.get("keypoints"))
+    skeletons = sum(1 for label in labels if label.get("keypoints") or label.get("skeleton")) if "keypoints" not in holds else 0
     if skeletons:
         report.lose("label skeleton", f"{format_name} has no keypoint skeletons", skeletons)
 

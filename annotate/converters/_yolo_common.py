@@ -602,32 +602,43 @@ def lose_shape_extras(shape: dict[str, Any], report: ConversionReport, format_na
 
 
 def write_image(
-    writer: DatasetWriter, under: str, item: dict[str, Any], images: ImageSource | None, report: ConversionReport
+    writer: DatasetWriter,
+    under: str,
+    item: dict[str, Any],
+    images: ImageSource | None,
+    report: ConversionReport,
+    *,
+    path: str | None = None,
 ) -> str | None:
     """Write an item's image under the folder ``under`` at its path, and return that path.
 
     Args:
         writer: the export's destination.
         under: the folder (relative POSIX path) the item path is relative to.
-        item: the item.
+        item: the item, as the dataset holds it: ``images`` is asked for its image.
         images: the image source; None writes nothing.
         report: receives a note when another image took the item's name (it then gets
             ``<stem>_2<ext>``...).
+        path: where to write the image, relative to ``under`` (its extension is fixed to
+            the image's type); the item path by default. An exporter that renames an item
+            (two items would share a label file) passes the new path here, and the item
+            itself unchanged, for the image source finds the image by the item's own path.
 
     Returns:
-        The item path, with the extension of the written image when one was written; None
+        The path, with the extension of the written image when one was written; None
         when ``images`` has no image for the item (nothing is written).
 
     Raises:
-        ValueError: the item path leaves the dataset folder.
+        ValueError: the path leaves the dataset folder.
     """
+    wanted = item["path"] if path is None else path
     if images is None:
-        return item["path"]
+        return wanted
     image = images(item)
     if image is None:
         return None
     data, ext = image
-    path = path_with_extension(item["path"], ext)
+    path = path_with_extension(wanted, ext)
     # Spelled as a folder path would resolve it ("a//b.jpg", "./a.jpg"), for the writer's check.
     relpath = posixpath.normpath(f"{under}/{path}")
     free = free_path(writer, relpath, item, report)

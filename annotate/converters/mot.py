@@ -20,7 +20,9 @@ and rows with no area left are dropped, both counted in the report.
 What maps to what:
 
 * the sequence becomes one ``video_frame`` item per frame (``seqLength``, or the last frame
-  of gt.txt or of ``img1/``, whichever is larger) with ``video`` = the sequence name
+  of gt.txt or of ``img1/``, whichever is larger; a gt.txt row after ``seqLength`` raises
+  :class:`FormatError` naming the file and line, as a CVAT for video shape after the task's
+  last frame does) with ``video`` = the sequence name
   (``seqinfo.ini`` ``name``, else the folder name) and ``frame`` 0-based; ``frameRate``
   (else the ``fps`` keyword argument of :meth:`MotFormat.import_dataset`, ``--mot-fps`` of
   ``annotate convert``) is kept as each item's ``fps``;
@@ -42,10 +44,13 @@ What maps to what:
   people). 0 becomes the attribute ``ignored: true`` (Datumaro's name): on the track when all
   of its rows have it, else on those frames' shapes. Any other value becomes the per-frame
   attribute ``confidence``. Export writes 0 for ``ignored``, else ``confidence``, else 1;
-* ``class``: the label whose id is the class number. Names come from ``gt/labels.txt``,
-  else the MOT16 class names (1 pedestrian ... 12 reflection); MOT15 files have no class, so
-  their tracks get label ``pedestrian`` (id 1). Export numbers the shape labels 1, 2, ... in
-  dataset order and writes them to ``labels.txt`` (a note says when ids change);
+* ``class``: the label whose id is the class number. Names come from ``gt/labels.txt``
+  (every name it lists is a label, used or not), else the MOT16 class names (1 pedestrian
+  ... 12 reflection; only the classes the rows use become labels); MOT15 files have no
+  class, so their tracks get label ``pedestrian`` (id 1). Export numbers the shape labels
+  1, 2, ... in dataset order and writes them to ``labels.txt`` (a note says when ids
+  change); tag labels, label colors, attribute definitions, parents and keypoint names are
+  counted as lost;
 * ``visibility`` (0..1) becomes the per-frame attribute ``visibility`` when it is not 1;
   MOT15 world coordinates, when not -1, the per-frame attributes ``world_x``, ``world_y``,
   ``world_z``.
@@ -68,6 +73,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from annotate.converters._common import report_label_list
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters._tracks import on_the_way, same_state, visible_shapes
@@ -192,10 +198,11 @@ class _Reader:
         if not _is_plain_name(image_dir):
             raise FormatError(f"{self.root / SEQINFO_FILE}: imDir {image_dir!r} leaves the sequence folder")
         frames = self._frame_files(image_dir)
-        rows = self._rows()
+        seq_length = _int_field(info, "seqlength", self.root / SEQINFO_FILE)
+        rows = self._rows(seq_length)
         width, height = self._size(info, frames)
-        names = self._label_names()
-        frame_count = max([_int_field(info, "seqlength", self.root / SEQINFO_FILE) or 0, *frames, *(row["frame"] + 1 for row in rows)])
+        names, listed = self._label_names()
+        frame_count = max([seq_length or 0, *frames, *(row["frame"] + 1 for row in rows)])
         video = info.get("name") or self.root.name or "sequence"
         ext = info.get("imext", DEFAULT_IMAGE_EXT)
         fps = _number_field(info, "framerate", self.root / SEQINFO_FILE)
@@ -218,7 +225,9 @@ class _Reader:
             if fps is not None and fps > 0:
                 item["fps"] = fps
             items.append(item)
-        labels: dict[int, dict[str, Any]] = {}
+        # Every class labels.txt lists is a label, used or not (as Datumaro reads it); without
+        # the file, the MOT16 classes the rows use.
+        labels: dict[int, dict[str, Any]] = {number: _label(number, names) for number in names} if listed else {}
         by_track: dict[int, list[dict[str, Any]]] = {}
         for row in rows:
             box, clipped = clip_bbox(row["bbox"], width, height)
@@ -291,17 +300,29 @@ class _Reader:
             "give it with --mot-image-size WIDTHxHEIGHT (annotate convert), or width= and height= (MotFormat.import_dataset)"
         )
 
-    def _label_names(self) -> dict[int, str]:
+    def _label_names(self) -> tuple[dict[int, str], bool]:
+        """Return the class names by number, and whether a ``labels.txt`` gave them (else MOT16's)."""
         for path in (self.gt.parent / "labels.txt", self.root / LABELS_FILE):
             if path.is_file():
                 try:
                     lines = path.read_text("utf-8").splitlines()
                 except UnicodeDecodeError as exc:
                     raise FormatError(f"{path}: not UTF-8 text: {exc}") from exc
-                return {number: line.strip() for number, line in enumerate(lines, start=1) if line.strip()}
-        return dict(MOT16_CLASSES)
+                names: dict[int, str] = {}
+                first: dict[str, int] = {}
+                for number, line in enumerate(lines, start=1):
+                    name = line.strip()
+                    if not name:
+                        continue
+                    if name in first:
+                        raise FormatError(f"{path}:{number}: class name {name!r} is listed twice (line {first[name]})")
+                    first[name] = number
+                    names[number] = name
+                return names, True
+        return dict(MOT16_CLASSES), False
 
-    def _rows(self) -> list[dict[str, Any]]:
+    def _rows(self, seq_length: int | None) -> list[dict[str, Any]]:
+        """Read gt.txt; a row after ``seqLength`` is an error, as a CVAT shape after the task's last frame."""
         try:
             text = self.gt.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -310,7 +331,13 @@ class _Reader:
         for number, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
             if not fields or not "".join(fields).strip():
                 continue
-            rows.append(_parse_row(fields, f"{self.gt}:{number}"))
+            row = _parse_row(fields, f"{self.gt}:{number}")
+            if seq_length is not None and row["frame"] >= seq_length:
+                raise FormatError(
+                    f"{self.gt}:{number}: frame {row['frame'] + 1} is after the sequence's last frame "
+                    f"{seq_length} (seqLength in {self.root / SEQINFO_FILE})"
+                )
+            rows.append(row)
         return rows
 
     def _track(self, track_id: int, rows: list[dict[str, Any]], video: str, frame_count: int) -> dict[str, Any]:
@@ -500,6 +527,8 @@ class _Writer:
                     (shape["frame"], mot_id, self._row(shape["frame"], mot_id, shape, track.get("attributes", {}), classes[track["label"]]))
                 )
         rows.sort(key=lambda row: (row[0], row[1]))
+        # labels.txt holds the names of the shape labels; the rest of a label is counted.
+        report_label_list(self.dataset["labels"], None, self.report, "MOT", holds=())
         self.writer.write_text(GT_FILE, "".join(text + "\n" for _, _, text in rows))
         names = [label["name"] for label in self.dataset["labels"] if label["kind"] == "shape"]
         self.writer.write_text(LABELS_FILE, "".join(name + "\n" for name in names))

@@ -66,12 +66,14 @@ Images, sizes, labels. Sizes come from the image files (EXIF-oriented) or ``imag
 item with neither is counted as lost, never guessed. Label ids are the class indices of
 ``names`` (a list, or a dict of index -> name whose gaps are kept); ``nc`` alone gives
 ``class_<i>`` names, as Ultralytics does. Export numbers the shape labels 0..n-1 in label
-order, so ids change without any annotation being lost. Subset folders come from the
-``train``/``val``/``test``/``minival`` keys: a path or a list of paths (folders, or ``.txt``
-files listing images), resolved in the folder of ``data.yaml`` (or ``path`` when it is a
-folder inside it); a ``../x`` that does not exist is read as ``x`` (Ultralytics' rule, which
-Roboflow's ``../train/images`` relies on); paths that leave the dataset folder are refused and
-noted. Folders ``images/<subset>`` and ``<subset>/images`` that no key names are read too
+order, so ids change without any annotation being lost; nothing else of a label is written
+but its keypoint names (pose task), and the rest is counted as lost: tag labels (``label``),
+colors, attribute definitions, parents, skeleton edges, and keypoint names in the other
+tasks. Subset folders come from the ``train``/``val``/``test``/``minival`` keys: a path or a
+list of paths (folders, or ``.txt`` files listing images), resolved in the folder of
+``data.yaml`` (or ``path`` when it is a folder inside it); a ``../x`` that does not exist
+is read as ``x`` (Ultralytics' rule, which Roboflow's ``../train/images`` relies on); paths
+that leave the dataset folder are refused and noted. Folders ``images/<subset>`` and ``<subset>/images`` that no key names are read too
 (Roboflow's ``valid`` key naming a ``val`` folder). Label files are found by replacing the
 last ``images`` folder of the image path with ``labels``. Roboflow's "YOLO OBB" export keeps
 DOTA lines in ``labelTxt/`` instead (``x1 y1 ... x4 y4 class_name difficult`` in pixels):
@@ -90,7 +92,7 @@ from typing import Any
 
 import yaml
 
-from annotate.converters._common import FolderGuard, write_image
+from annotate.converters._common import FolderGuard, report_label_list
 from annotate.converters._output import DatasetWriter
 from annotate.converters._yolo_common import (
     IMAGE_META_FILE,
@@ -117,6 +119,7 @@ from annotate.converters._yolo_common import (
     rotated_from_corners,
     rounding_tolerance,
     to_pixels,
+    write_image,
 )
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path, parse_bool, shoelace_area
@@ -268,6 +271,7 @@ class _Writer:
         self.split_rings = 0
 
     def write(self) -> None:
+        self._report_labels()
         folders: dict[str, str] = {}
         used_stems: dict[str, set[str]] = {}
         sizes: dict[str, tuple[int, int]] = {}
@@ -276,8 +280,12 @@ class _Writer:
             if subset not in folders:
                 folders[subset] = self._subset_folder(subset, set(folders.values()))
             folder = folders[subset]
-            renamed = _unique_path(item, used_stems.setdefault(folder, set()), self.report)
-            path = write_image(self.writer, renamed, self.images, self.report, under=f"images/{folder}")
+            unique = _unique_path(item, used_stems.setdefault(folder, set()), self.report)
+            # The item itself goes to the image source: it finds the image by the item's own path.
+            path = write_image(self.writer, f"images/{folder}", item, self.images, self.report, path=unique)
+            if path is None:
+                self.report.note(f"no image for item {item['id']!r}; annotations only")
+                path = unique
             self.writer.write_text(f"labels/{folder}/{PurePosixPath(path).with_suffix('.txt')}", self._item_lines(item))
             # The importer finds a split by its images folder, which must exist without images too.
             self.writer.mkdir(f"images/{folder}")
@@ -305,6 +313,20 @@ class _Writer:
         text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
         self.writer.write_text(CONFIG_FILE, text)
         self.writer.write_text(IMAGE_META_FILE, _image_meta_text(sizes))
+
+    def _report_labels(self) -> None:
+        """Count what data.yaml cannot hold of the labels (see :func:`_common.report_label_list`).
+
+        ``names`` holds the shape labels' names; the pose task also their keypoint names
+        (``kpt_names``), whose skeleton edges :meth:`_keypoint_names` counts.
+        """
+        report_label_list(self.dataset["labels"], None, self.report, "Ultralytics", holds=("keypoints",))
+        if self.task != "pose":
+            labels = self.dataset["labels"]
+            with_nodes = sum(1 for label in labels if label["kind"] == "shape" and (label.get("keypoints") or label.get("skeleton")))
+            if with_nodes:
+                reason = f"the Ultralytics {self.task} task keeps no keypoint names or skeleton (only the pose task has kpt_names)"
+                self.report.lose("label skeleton", reason, with_nodes)
 
     def _keypoint_names(self) -> dict[int, list[str]]:
         """Return ``kpt_names`` (class index -> node names) and count what data.yaml cannot hold.
@@ -442,8 +464,8 @@ def _image_meta_text(sizes: dict[str, tuple[int, int]]) -> str:
     return "".join(lines)
 
 
-def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionReport) -> dict[str, Any]:
-    """Return the item, renamed when another item of the subset would share its label file."""
+def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionReport) -> str:
+    """Return the item's path, renamed when another item of the subset would share its label file."""
     pure = PurePosixPath(item["path"])
     stem = str(pure.with_suffix(""))
     candidate, number = stem, 1
@@ -452,10 +474,10 @@ def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionR
         candidate = f"{stem}_{number}"
     used_stems.add(candidate.lower())
     if candidate == stem:
-        return item
+        return item["path"]
     path = candidate + pure.suffix
     report.note(f"item {item['id']!r} written as {path!r}: its label file name is taken")
-    return {**item, "path": path}
+    return path
 
 
 # -- import ---------------------------------------------------------------------------

@@ -57,29 +57,47 @@ its instance mask the group k (only when the object has parts or a mask).
 
 Segmentation. Masks (COCO RLE) and polygons (rasterised with pycocotools, rings joined) are
 written into both PNGs; polygons are noted as rasterised. Instance k is the mask of the k-th
-object; masks with no object box in their group come after the objects, in shape order,
-without an XML object. Where masks overlap, the one drawn later wins: masks are painted by
-``z_order``, then in shape order; a mask hidden entirely is counted as lost, one hidden in
-part is noted. Class index 0 is ``background`` (moved or added first in ``labelmap.txt``
-when masks are written), 255 is void. The PNGs are palette images with the VOC colormap
-(a label's own color for its class when it has one); every label then gets a color in
-``labelmap.txt``, the one its class pixels have. An import reads palette and grayscale
-PNGs by index (as the devkit and torchvision do) and RGB PNGs by color (as Datumaro does:
-class colors from the label map, instance colors from the VOC colormap). Each instance k of
+object; masks with no object box in their group come after the objects, without an XML
+object: each takes its ``group`` as k when that is free (above the objects, below 255), the
+others follow in shape order. An import gives such an instance its k as its group when that
+numbering would not give it k, so instance indices with gaps come back as they were. Where
+masks overlap, the one drawn later wins: masks are painted by ``z_order``, then in shape
+order; a mask hidden entirely is counted as lost, one hidden in part is noted. Class index 0
+is the background label (``background``, labelme2voc's ``_background_``, or a black label
+with id 0 that no mask uses, as line 0 of a ``labelmap.txt`` reads back; ``background`` is
+added first in ``labelmap.txt`` when masks are written and the dataset has none). 255 is
+void, the label ``__ignore__`` (labelme's "ignore this region"; its ``labelmap.txt`` line
+comes last and takes no class index): its masks and polygons are painted 255 into
+``SegmentationClass``, and into ``SegmentationObject`` too when their group is 255, else the
+instances there stay (labelme2voc writes 0 under void). The PNGs are palette images with
+the VOC colormap (a label's own color for its class when it has one); every label then gets
+a color in ``labelmap.txt``, the one its class pixels have. An import reads palette and
+grayscale PNGs by index (as the devkit and torchvision do) and RGB PNGs by color (as
+Datumaro does: class colors from the label map, instance colors from the VOC colormap). Each instance k of
 ``SegmentationObject`` becomes a ``mask`` shape whose label is the most frequent class of
 its pixels in ``SegmentationClass`` (the k-th object's name without one); pixels of a class
 with no instance (or every class when there is no ``SegmentationObject``) become one mask
-per class. Background (0) and void (255) pixels are not imported; void pixels are noted.
+per class. Background (0) pixels are not imported. Void (255) pixels become masks of the
+label ``__ignore__`` (added when the map has none): those void in both PNGs one mask in group
+255, those void in ``SegmentationClass`` only another without a group, so that an export
+paints them back; pixels void in ``SegmentationObject`` only keep their class and are
+counted as lost (``void pixel``).
 
 Labels. ``labelmap.txt`` gives the label order (ids 0, 1, ... by line), colors, parts (part
 labels get their ``parent``; Datumaro lists them only in the parts column, so they follow
 the lines) and actions (``checkbox`` attributes of the label). Without it, labelme2voc's
-``class_names.txt`` (one name a line, index = line) is read; without either, VOC's default
-label map (21 classes with the VOC colormap, parts head, hand, foot of person, and person's
-actions), as Datumaro does. Names found in the files and not in the map get the next ids.
+``class_names.txt`` (one name a line, index = line, ``_background_`` first) is read; without
+either, VOC's default label map (21 classes with the VOC colormap, parts head, hand, foot of
+person, and person's actions), as Datumaro does. Class indices count the lines but a
+``__ignore__`` one (void). Names found in the files and not in the map get the next ids.
 Label names that ``labelmap.txt`` cannot hold (a ``:``, a line break, a leading ``#`` or
 surrounding spaces) are left out of it and counted as lost labels; their objects keep the
-name. Tags are written as per-class lists; tag attributes are lost.
+name. Tags are written as per-class lists; tag attributes are lost. A tag label that no
+image has is left out of ``labelmap.txt`` and written as per-class lists of ``-1`` only: an
+import reads a per-class list whose label the map does not list as a tag label (a label
+used only by tags is one too). What the label map cannot hold is counted: keypoint names and
+skeletons, attribute definitions other than actions, a parent that is not written as parts,
+part labels' colors and actions, and the color of a tag label kept in per-class lists only.
 
 An item with no ``<size>`` takes the size of its image (after EXIF orientation), else of its
 segmentation PNGs, else the extent of its boxes (1 x 1 without boxes), with a note.
@@ -98,7 +116,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from annotate.converters._common import decode_mask, encode_mask, image_size
+from annotate.converters._common import decode_mask, encode_mask, image_size, report_label_list
 from annotate.converters._cvat_common import parse_xml
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
@@ -135,7 +153,11 @@ DEFAULT_SUBSET = "default"
 ALL_IDS_LIST = "trainval"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 BACKGROUND = "background"
+#: Names of the background label, class 0: VOC's (Datumaro's) and labelme2voc's ``class_names.txt`` line 0.
+BACKGROUND_NAMES = (BACKGROUND, "_background_")
 VOID = 255
+#: The label of void pixels (255), labelme's "ignore this region" label: never an ordinary class.
+IGNORE_LABEL = "__ignore__"
 VOC_CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
     "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
@@ -206,7 +228,11 @@ class VocFormat(DatasetFormat):
     ) -> None:
         """See :meth:`DatasetFormat.write`."""
         items = dataset["items"]
-        labels = _ExportLabels(dataset["labels"], report)
+        tagged = {tag["label"] for item in items for tag in item["annotation"]["tags"]}
+        segmented = {shape["label"] for item in items for shape in item["annotation"]["shapes"] if shape["type"] in _SEGMENT_TYPES}
+        listed_only = _unused_tag_labels(dataset["labels"], tagged, report)
+        labels = _ExportLabels([label for label in dataset["labels"] if label["name"] not in listed_only], report, segmented)
+        _report_labels(dataset["labels"], labels, listed_only, report)
         subsets: dict[str, list[str]] = {}
         segmentation_ids: dict[str, list[str]] = {}
         tags: dict[str, set[str]] = {}
@@ -231,11 +257,14 @@ class VocFormat(DatasetFormat):
             _write_list(writer, f"{LISTS_DIR}/{list_names[subset]}.txt", ids)
         for subset, ids in segmentation_ids.items():
             _write_list(writer, f"{SEGMENTATION_LISTS_DIR}/{list_names[subset]}.txt", ids)
-        if tags:
-            _write_class_lists(writer, subsets, list_names, tags, labels, report)
+        if tags or listed_only:
+            _write_class_lists(writer, subsets, list_names, tags, labels, report, listed_only)
         writer.write_text(LABELMAP_FILE, labels.text(segmented=bool(segmentation_ids)))
         if tally["polygon"]:
             report.note(f"polygons written as masks (rasterised) into the segmentation PNGs: {tally['polygon']}")
+        if tally["void merged"]:
+            merged = tally["void merged"]
+            report.note(f"{IGNORE_LABEL} shapes merged into their item's void region (VOC void is pixels, not instances): {merged}")
         if tally["hidden"]:
             report.note(f"masks partly hidden by masks drawn over them (a VOC pixel holds one instance): {tally['hidden']}")
 
@@ -365,11 +394,13 @@ class _ExportLabels:
     """The label map of one export: order (class indices), colors, parts and actions.
 
     Part labels (a ``parent`` that is written as a line) appear only in their parent's parts
-    column, as Datumaro requires; their class indices follow the lines. Class 0 is
-    ``background`` (the label of that name, or one added when masks are written).
+    column, as Datumaro requires; their class indices follow the lines. Class 0 is the
+    background label (see :func:`_background_label`; ``background`` is added when masks are
+    written and the dataset has none). ``__ignore__`` is void, index 255, and its line
+    comes last. ``segmented`` names the labels that masks or polygons use.
     """
 
-    def __init__(self, labels: list[dict[str, Any]], report: ConversionReport) -> None:
+    def __init__(self, labels: list[dict[str, Any]], report: ConversionReport, segmented: frozenset[str] | set[str] = frozenset()) -> None:
         self.report = report
         self.by_name = {label["name"]: label for label in labels}
         unwritable = [label["name"] for label in labels if not _writable_name(label["name"])]
@@ -377,19 +408,26 @@ class _ExportLabels:
             reason = "labelmap.txt cannot hold a name with ':', a line break, a leading '#' or surrounding spaces"
             report.lose("label", reason, len(unwritable))
         writable = [label["name"] for label in labels if _writable_name(label["name"])]
-        written = {*writable, BACKGROUND}
+        self.background = _background_label(labels, writable, segmented)
+        written = {*writable, self.background}
         self.parent_of = {
             name: self.by_name[name]["parent"]
             for name in writable
-            if self.by_name[name].get("parent") in written and self.by_name[name]["parent"] != name and "," not in name
+            if self.by_name[name].get("parent") in written
+            and self.by_name[name]["parent"] != name
+            and "," not in name
+            and IGNORE_LABEL not in (name, self.by_name[name]["parent"])
         }
         self.lines = [name for name in writable if name not in self.parent_of]  # dataset order
         self.parts: dict[str, list[str]] = {}
         for part, parent in self.parent_of.items():
             self.parts.setdefault(parent, []).append(part)
         self.actions = {name: _actions_of(self.by_name[name]) for name in self.lines}
-        classes = [BACKGROUND] + [name for name in self.lines if name != BACKGROUND] + list(self.parent_of)
+        ordinary = [name for name in self.lines if name not in (self.background, IGNORE_LABEL)]
+        classes = [self.background, *ordinary, *self.parent_of]
         self.index = {name: index for index, name in enumerate(classes)}
+        if IGNORE_LABEL in self.lines:
+            self.index[IGNORE_LABEL] = VOID  # void pixels; its labelmap.txt line comes last
         lost_colors = sum(1 for name in self.parent_of if self.by_name[name].get("color"))
         if lost_colors:
             report.lose("label color", "labelmap.txt has no color for part labels", lost_colors)
@@ -403,7 +441,7 @@ class _ExportLabels:
         color = self.by_name.get(name, {}).get("color")
         if color:
             return _rgb(color)
-        return (0, 0, 0) if name == BACKGROUND else voc_color(self.index[name] % 256)
+        return (0, 0, 0) if name == self.background else voc_color(self.index[name] % 256)
 
     def text(self, *, segmented: bool) -> str:
         """Return the ``labelmap.txt`` text.
@@ -428,9 +466,72 @@ class _ExportLabels:
         """Return the 768-value PNG palette of the class PNG: class colors, the VOC colormap elsewhere."""
         colors = [voc_color(index) for index in range(256)]
         for name, index in self.index.items():
-            if index < VOID:
+            if index <= VOID:
                 colors[index] = self.class_color(name)
         return [value for color in colors for value in color]
+
+
+def _background_label(labels: list[dict[str, Any]], writable: list[str], segmented: frozenset[str] | set[str]) -> str:
+    """Return the name of class 0: the background label of the dataset, else ``background`` (added).
+
+    A label named ``background`` (VOC's default map) or ``_background_`` (labelme2voc's
+    ``class_names.txt``), else one with id 0 and color black that no mask or polygon uses
+    (line 0 of a ``labelmap.txt`` read back; Datumaro takes the black label as background).
+    """
+    names = set(writable)
+    for name in BACKGROUND_NAMES:
+        if name in names:
+            return name
+    for label in labels:
+        name = label["name"]
+        black = (label.get("color") or "").lower() == "#000000"
+        if label["id"] == 0 and black and name in names and name not in segmented and name != IGNORE_LABEL and label["kind"] == "shape":
+            return name
+    return BACKGROUND
+
+
+def _unused_tag_labels(labels: list[dict[str, Any]], tagged: set[str], report: ConversionReport) -> list[str]:
+    """Return the tag labels that no image has and that go into per-class lists only (not ``labelmap.txt``).
+
+    An import reads a per-class list whose label ``labelmap.txt`` does not list as a tag label,
+    used or not; ``labelmap.txt`` cannot mark one. A name a list file cannot have stays in
+    ``labelmap.txt`` and comes back as a shape label: counted.
+    """
+    unused = [label["name"] for label in labels if label["kind"] == "tag" and label["name"] not in tagged]
+    listed = [name for name in unused if _file_safe(name) == name and name not in BACKGROUND_NAMES and name != IGNORE_LABEL]
+    if len(listed) < len(unused):
+        reason = "VOC marks a tag label by per-class list files, which cannot have its name: it comes back as a shape label"
+        report.lose("label kind", reason, len(unused) - len(listed))
+    return listed
+
+
+def _report_labels(labels: list[dict[str, Any]], written: _ExportLabels, listed_only: list[str], report: ConversionReport) -> None:
+    """Count what VOC loses of the labels themselves (see :func:`_common.report_label_list`).
+
+    ``labelmap.txt`` holds a label's color, parts (a part label's ``parent``) and actions (its
+    ``checkbox`` attributes); per-class lists hold tag labels. Lost: keypoint names and
+    skeletons, other attribute definitions, the actions and color of a part label and of a
+    tag label kept only in its lists, and a parent that is not written.
+    """
+    report_label_list(labels, None, report, "VOC", colors_of=(), holds=("tag", "attributes", "parent"))
+    specs = parents = colors = 0
+    for label in labels:
+        name = label["name"]
+        if name not in written.by_name or not _writable_name(name):
+            if name in listed_only:
+                specs += len(label.get("attributes", []))
+                parents += bool(label.get("parent"))
+                colors += bool(label.get("color"))
+            continue
+        specs += len(label.get("attributes", [])) - len(written.actions.get(name, ()))
+        parents += bool(label.get("parent")) and name not in written.parent_of
+    if specs:
+        report.lose("label attribute", "labelmap.txt declares only checkbox attributes (as actions) of labels that are not parts", specs)
+    if parents:
+        reason = "labelmap.txt lists parts of written labels only, and no background, void or comma-named parts"
+        report.lose("label parent", reason, parents)
+    if colors:
+        report.lose("label color", "a tag label that no image has is kept in per-class lists only, without its color", colors)
 
 
 def _actions_of(label: dict[str, Any]) -> list[str]:
@@ -501,19 +602,32 @@ def _write_class_lists(
     tags: dict[str, set[str]],
     labels: _ExportLabels,
     report: ConversionReport,
+    listed_only: tuple[str, ...] | list[str] = (),
 ) -> None:
-    """Write ``<label>_<list>.txt`` for every tag label and subset, as Datumaro writes them (``id  1`` / ``id -1``)."""
+    """Write ``<label>_<list>.txt`` for every tag label and subset, as Datumaro writes them (``id  1`` / ``id -1``).
+
+    ``listed_only`` are the tag labels no image has and ``labelmap.txt`` leaves out: their
+    lists (all ``-1``) are what tells an import that they are tag labels.
+    """
     used = {name for voc_ids in tags.values() for name in voc_ids}
     taken = set(list_names.values())
-    for label in (name for name in labels.index if name in used):
+    unlisted = 0
+    for label in [*(name for name in labels.index if name in used), *listed_only]:
+        written = False
         for subset, ids in subsets.items():
             stem = f"{label}_{list_names[subset]}"
-            if stem in taken:
+            if stem in taken or not ids:
                 lost = sum(label in tags.get(voc_id, ()) for voc_id in ids)
-                report.lose("tag", "its per-class list would have the name of a subset list", lost)
+                if lost:
+                    report.lose("tag", "its per-class list would have the name of a subset list", lost)
                 continue
             lines = "".join(f"{voc_id} {' 1' if label in tags.get(voc_id, ()) else '-1'}\n" for voc_id in ids)
             writer.write_text(f"{LISTS_DIR}/{stem}.txt", lines)
+            written = True
+        unlisted += label in listed_only and not written
+    if unlisted:
+        reason = "an unused tag label is kept only by its per-class lists, and it has none (no items, or the name of a subset list)"
+        report.lose("label", reason, unlisted)
 
 
 def _write_image(writer: DatasetWriter, voc_id: str, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> None:
@@ -700,10 +814,20 @@ def _number_instances(
     instances: list[tuple[int, dict[str, Any]]],
     report: ConversionReport,
 ) -> None:
-    """Give each mask or polygon its instance index: k of its group's object, else after the objects."""
+    """Give each mask or polygon its instance index: k of its group's object, else after the objects.
+
+    A mask or polygon with no object takes its ``group`` as its index when that is free
+    (above the objects, below 255): an import gives an instance the group k when k is not
+    the index this numbering would give it, so instance indices come back as they were.
+    The others follow the objects in shape order, skipping the indices taken. Void shapes
+    (label ``__ignore__``) get no index: they are painted as 255.
+    """
     paired: set[int] = set()
     later = []
     for shape in segments:
+        if shape["label"] == IGNORE_LABEL:
+            instances.append((VOID, shape))
+            continue
         group = shape.get("group")
         k = groups.object_index.get(group) if groups is not None and group is not None else None
         if k is not None and k not in paired:
@@ -713,8 +837,26 @@ def _number_instances(
             if k is not None:
                 report.lose("group membership", "a VOC object is one box with its parts and one mask")
             later.append(shape)
-    for offset, shape in enumerate(later, start=1):
-        instances.append((object_count + offset, shape))
+    taken = set(range(1, object_count + 1))
+    chosen: dict[int, int] = {}
+    for shape in later:
+        group = shape.get("group")
+        own = groups is not None and group in groups.object_index  # an object's group: k is the object's
+        if isinstance(group, int) and not isinstance(group, bool) and object_count < group < VOID and not own:
+            if group in taken:
+                report.lose("group membership", "a VOC instance is one mask or polygon (with one object box and its parts)")
+                continue
+            chosen[id(shape)] = group
+            taken.add(group)
+    number = object_count
+    for shape in later:
+        k = chosen.get(id(shape))
+        if k is None:
+            number += 1
+            while number in taken:
+                number += 1
+            k = number
+        instances.append((k, shape))
 
 
 def _unsupported_reason(kind: str) -> str:
@@ -844,13 +986,15 @@ def _write_segmentation(
     objects = np.zeros((height, width), dtype=np.uint8)
     areas: dict[int, tuple[str, int]] = {}  # k -> (shape type, pixels painted)
     order = {id(shape): position for position, (_, shape) in enumerate(instances)}
+    voids: list[tuple[str, np.ndarray, int, bool]] = []  # (shape type, pixels, area, in SegmentationObject) of void shapes
     for k, shape in sorted(instances, key=lambda pair: (pair[1].get("z_order", 0), order[id(pair[1])])):
         kind = shape["type"]
         class_index = labels.index.get(shape["label"])
-        if class_index is None or class_index >= VOID:
+        void = class_index == VOID and shape["label"] == IGNORE_LABEL
+        if class_index is None or (class_index >= VOID and not void):
             report.lose(kind, "its label has no class index below 255 in labelmap.txt")
             continue
-        if k >= VOID:
+        if k >= VOID and not void:
             report.lose(kind, "a VOC SegmentationObject PNG holds at most 254 instances")
             continue
         pixels = _segment_pixels(shape, width, height)
@@ -865,10 +1009,17 @@ def _write_segmentation(
         if kind == "polygon":
             tally["polygon"] += 1
         classes[selected] = class_index
+        _count_unwritten_fields(shape, report)
+        if void:
+            # Void in SegmentationClass; in SegmentationObject too when its group is 255 (as
+            # an import of VOC's void borders gives it), else the instances there stay.
+            if shape.get("group") == VOID:
+                objects[selected] = VOID
+            voids.append((kind, selected, area, shape.get("group") == VOID))
+            continue
         objects[selected] = k
         areas[k] = (kind, area)
-        _count_unwritten_fields(shape, report)
-    if not areas:
+    if not areas and not voids:
         return False
     left = np.bincount(objects.ravel(), minlength=VOID)
     for k, (kind, area) in areas.items():
@@ -876,6 +1027,14 @@ def _write_segmentation(
             report.lose(kind, "masks drawn over it hide it entirely (a VOC pixel holds one instance)")
         elif left[k] < area:
             tally["hidden"] += 1
+    for kind, selected, area, _ in voids:
+        visible = int(np.count_nonzero(classes[selected] == VOID))
+        if visible == 0:
+            report.lose(kind, "masks drawn over it hide it entirely (a VOC pixel holds one instance)")
+        elif visible < area:
+            tally["hidden"] += 1
+    # An import reads an item's void pixels back as one mask (two when only some are void in SegmentationObject).
+    tally["void merged"] += len(voids) - len({in_objects for *_, in_objects in voids})
     writer.write_bytes(f"{CLASS_DIR}/{voc_id}.png", _palette_png(classes, labels.palette()))
     writer.write_bytes(f"{OBJECT_DIR}/{voc_id}.png", _palette_png(objects, [value for index in range(256) for value in voc_color(index)]))
     return True
@@ -944,7 +1103,7 @@ class _Reader:
         self.shape_labels: set[str] = set()
         self.tag_labels: set[str] = set()
         self.sized_by_boxes = 0
-        self.with_void = 0
+        self.object_void_only = 0  # pixels void in SegmentationObject only
 
     def read(self) -> dict[str, Any]:
         self._read_labels()
@@ -960,11 +1119,12 @@ class _Reader:
                 f"{self.sized_by_boxes} items have no size in their XML, no image and no PNG: "
                 "sized to the extent of their boxes (1x1 without boxes)"
             )
-        if self.with_void:
-            self.report.note(
-                f"{self.with_void} items have void pixels (255: object borders, unlabeled regions) "
-                "in their segmentation PNGs; they are not imported"
+        if self.object_void_only:
+            reason = (
+                "SegmentationObject marks it void (255) where SegmentationClass does not: "
+                "a void region is void in SegmentationClass, and in SegmentationObject too or not at all"
             )
+            self.report.lose("void pixel", reason, self.object_void_only)
         dataset = {"version": 1, "labels": list(self.labels.values()), "items": items}
         validate_dataset(dataset)
         return dataset
@@ -989,11 +1149,17 @@ class _Reader:
             for part in entry.parts:
                 label = self._label(part)
                 label.setdefault("parent", entry.name)
-        self.class_names = list(self.labels)
+        # Class index = line (parts after the lines); line 0 is the background whatever its name
+        # (background, labelme's _background_); a __ignore__ line is void (255), no class.
+        self.class_names = [name for name in self.labels if name != IGNORE_LABEL]
         for index, name in enumerate(self.class_names[:VOID]):
             color = self.labels[name].get("color")
             red, green, blue = _rgb(color) if color else voc_color(index)
             self.class_colors.setdefault((red << 16) | (green << 8) | blue, index)
+        void_color = self.labels.get(IGNORE_LABEL, {}).get("color")
+        if void_color:
+            red, green, blue = _rgb(void_color)
+            self.class_colors.setdefault((red << 16) | (green << 8) | blue, VOID)
         self.class_colors.setdefault(0xE0E0C0, VOID)
 
     def _label(self, name: str) -> dict[str, Any]:
@@ -1062,6 +1228,11 @@ class _Reader:
         """Return the image tags given by per-class lists (a ``1``), by item id."""
         tags: dict[str, list[dict[str, Any]]] = {}
         for _, label, lines in class_lists:
+            if label not in self.labels:
+                # Not in the label map: a tag label even when no image has it (the export keeps
+                # an unused tag label so, as labelmap.txt cannot mark it).
+                self._label(label)
+                self.tag_labels.add(label)
             for line in lines:
                 voc_id, presence = line.rsplit(None, 1)
                 if presence != "1":
@@ -1229,11 +1400,12 @@ class _Reader:
         """Return the mask shapes of an item's SegmentationClass and SegmentationObject PNGs."""
         classes = self._index_png(class_png, self.class_colors, width, height) if class_png is not None else None
         instances = self._index_png(object_png, _INSTANCE_COLORS, width, height) if object_png is not None else None
-        if (classes is not None and (classes == VOID).any()) or (instances is not None and (instances == VOID).any()):
-            self.with_void += 1
         names = {obj.index: obj.shape["label"] for obj in objects}
         masks: list[dict[str, Any]] = []
         if instances is not None:
+            # An export numbers the objects 1..n, then the instances without an object in order
+            # (or by their group): an instance whose k that would not give keeps it as its group.
+            number = sum(1 for shapes in boxes.values() if shapes)
             for k in (int(value) for value in np.unique(instances) if value not in (0, VOID)):
                 pixels = instances == k
                 label = self._instance_label(classes, pixels, class_png) if classes is not None else None
@@ -1244,13 +1416,47 @@ class _Reader:
                 mask = {"id": f"obj{k}-mask", "type": "mask", "label": label, "rle": encode_mask(pixels), "source": dict(HUMAN)}
                 if boxes.get(k):
                     mask["group"] = k
+                else:
+                    number += 1
+                    if k != number:
+                        mask["group"] = k
                 masks.append(mask)
         if classes is not None:
-            free = classes if instances is None else np.where(instances == 0, classes, 0)
+            free = classes if instances is None else np.where((instances == 0) | (instances == VOID), classes, 0)
             for index in (int(value) for value in np.unique(free) if value not in (0, VOID)):
                 label = self._class_label(index, class_png)
                 rle = encode_mask(free == index)
                 masks.append({"id": f"class{index}-mask", "type": "mask", "label": label, "rle": rle, "source": dict(HUMAN)})
+        masks += self._void_masks(classes, instances)
+        return masks
+
+    def _void_masks(self, classes: np.ndarray | None, instances: np.ndarray | None) -> list[dict[str, Any]]:
+        """Return the void (255) pixels as masks of the void label, so that an export writes them back.
+
+        Pixels void in both PNGs (VOC's object borders) give a mask in group 255, which an
+        export paints 255 into both; pixels void in SegmentationClass only (labelme2voc leaves
+        0 or the instance in SegmentationObject) a mask without a group, which an export
+        paints 255 into SegmentationClass only. Pixels void in SegmentationObject only are
+        counted as lost (their class is kept).
+        """
+        class_void = classes == VOID if classes is not None else None
+        object_void = instances == VOID if instances is not None else None
+        if class_void is None:
+            both, class_only = object_void, None
+        elif object_void is None:
+            both, class_only = None, class_void
+        else:
+            both, class_only = class_void & object_void, class_void & ~object_void
+            self.object_void_only += int(np.count_nonzero(object_void & ~class_void))
+        masks = []
+        for mask_id, pixels, group in (("void-mask", both, VOID), ("class-void-mask", class_only, None)):
+            if pixels is None or not pixels.any():
+                continue
+            self._label(IGNORE_LABEL)
+            mask = {"id": mask_id, "type": "mask", "label": IGNORE_LABEL, "rle": encode_mask(pixels), "source": dict(HUMAN)}
+            if group is not None:
+                mask["group"] = group
+            masks.append(mask)
         return masks
 
     def _class_label(self, index: int, png: Path | None) -> str:

@@ -34,8 +34,9 @@ file belongs to.
 Labels. Import: label ids are the 0-based class indices (the line numbers of the non-blank
 lines of ``obj.names``), so ids may start at 0. Export: the shape labels, in the dataset's
 label order, become classes 0..n-1; the label ids therefore change (1, 5, 9 become 0, 1, 2)
-but the names and every annotation are kept, so this is not counted as a loss. Tag labels,
-label colors and attribute definitions are not written.
+but the names and every annotation are kept, so this is not counted as a loss. Nothing else
+of a label is written, and what is lost is counted: tag labels (``label``), label colors,
+attribute definitions, parents and keypoint names with their skeleton.
 
 What YOLO cannot hold is counted in the report: every shape type but ``bbox``, tags, shape
 attributes and flags. Who made a shape (``source``, ``author``, ``updated_at``), ``group``
@@ -64,7 +65,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from annotate.converters._common import FolderGuard
+from annotate.converters._common import FolderGuard, report_label_list
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters._yolo_common import (
@@ -197,6 +198,8 @@ class YoloFormat(DatasetFormat):
         report: ConversionReport,
     ) -> None:
         """See :meth:`DatasetFormat.write`."""
+        # obj.names holds the names of the shape labels and nothing else of any label.
+        report_label_list(dataset["labels"], None, report, "YOLO", holds=())
         classes = class_indices(dataset)
         writer.write_text("obj.names", "".join(f"{name}\n" for name in classes))
         keys: dict[str, str] = {}
@@ -212,7 +215,9 @@ class YoloFormat(DatasetFormat):
             if key is None:
                 key = keys[subset] = _subset_key(subset, set(keys.values()), report)
             folder = f"obj_{key}_data"
-            path = write_image(writer, folder, _unique_path(item, used_stems.setdefault(key, set()), report), images, report)
+            unique = _unique_path(item, used_stems.setdefault(key, set()), report)
+            # The item itself goes to the image source: it finds the image by the item's own path.
+            path = write_image(writer, folder, item, images, report, path=unique)
             if path is None:
                 # The list names images; one that is not there would stop Darknet's training.
                 without_image += 1
@@ -266,10 +271,11 @@ def _subset_key(subset: str, used: set[str], report: ConversionReport) -> str:
     return key
 
 
-def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionReport) -> dict[str, Any]:
-    """Return the item, with its path renamed when another item of the subset has the same stem.
+def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionReport) -> str:
+    """Return the item's path, renamed when another item of the subset has the same stem.
 
-    ``a.jpg`` and ``a.png`` would share the label file ``a.txt``.
+    ``a.jpg`` and ``a.png`` would share the label file ``a.txt``: the second is written as
+    ``a_2.png`` (image and label file both).
     """
     normalized = posix_normalized(item["path"])
     stem = posix_stem(normalized)
@@ -280,10 +286,10 @@ def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionR
     key = candidate.lower()
     used_stems.add(candidate if key == candidate else key)  # one string, not two, per item
     if candidate == stem:
-        return item
+        return item["path"]
     path = candidate + normalized[len(stem) :]
     report.note(f"item {item['id']!r} written as {path!r}: its label file name is taken")
-    return {**item, "path": path}
+    return path
 
 
 def _plain_item_texts(items: list[dict[str, Any]], classes: dict[str, int]) -> Iterator[bytes | None]:

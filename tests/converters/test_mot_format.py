@@ -86,7 +86,8 @@ def test_mot_seq_track_minus_one_is_a_plain_box_and_is_clipped(corpus):
     (item,) = dataset["items"]
     assert (item["path"], item["width"], item["height"]) == ("img1/000001.jpg", 16, 16)
     assert [(s["label"], s["bbox"]) for s in item["annotation"]["shapes"]] == [("label_2", [0, 3, 3, 8])]
-    assert dataset["labels"] == [{"id": 3, "name": "label_2", "kind": "shape"}]
+    # gt/labels.txt lists label_0 .. label_9 (classes 1..10): every one is a label, used or not.
+    assert dataset["labels"] == [{"id": number, "name": f"label_{number - 1}", "kind": "shape"} for number in range(1, 11)]
     assert "tracks" not in dataset
     assert report.lines() == ["1 box clipped to the image"]
     assert get_format("mot").find_image(corpus / "datumaro/mot/mot_seq", item).name == "000001.jpg"
@@ -165,4 +166,43 @@ def test_an_unknown_size_names_the_command_line_option(tmp_path):
     (tmp_path / "gt").mkdir()
     (tmp_path / "gt/gt.txt").write_text("1,1,0,0,2,2,1,1,1\n")
     with pytest.raises(FormatError, match=r"image size unknown: .* --mot-image-size WIDTHxHEIGHT \(annotate convert\)"):
+        import_dataset("mot", tmp_path)
+
+
+def test_a_row_after_seq_length_is_an_error_naming_file_line_and_seqinfo(tmp_path):
+    # As CVAT for video refuses a shape after the task's last frame: the sequence says 5 frames.
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "gt/gt.txt").write_text("1,1,1,1,5,5,1,1,1\n\n9,1,1,1,5,5,1,1,1\n")
+    (tmp_path / "seqinfo.ini").write_text("[Sequence]\nname=s\nseqLength=5\nimWidth=100\nimHeight=50\n")
+    with pytest.raises(FormatError) as caught:
+        import_dataset("mot", tmp_path)
+    message = str(caught.value)
+    assert f"{tmp_path / 'gt/gt.txt'}:3: frame 9 is after the sequence's last frame 5" in message
+    assert f"seqLength in {tmp_path / 'seqinfo.ini'}" in message
+    # The last frame itself is fine, and without seqLength the rows give the length.
+    (tmp_path / "gt/gt.txt").write_text("5,1,1,1,5,5,1,1,1\n")
+    dataset, _ = import_dataset("mot", tmp_path)
+    assert len(dataset["items"]) == 5
+    (tmp_path / "gt/gt.txt").write_text("9,1,1,1,5,5,1,1,1\n")
+    (tmp_path / "seqinfo.ini").write_text("[Sequence]\nname=s\nimWidth=100\nimHeight=50\n")
+    dataset, _ = import_dataset("mot", tmp_path)
+    assert len(dataset["items"]) == 9
+
+
+def test_labels_txt_keeps_unused_labels(tmp_path):
+    dataset = video_sample(mot_path)
+    dataset["labels"].append({"id": 9, "name": "unused", "kind": "shape"})
+    report = export_dataset("mot", dataset, tmp_path, strict=True)
+    assert report.lost == {}
+    assert (tmp_path / "gt/labels.txt").read_text() == "car\nperson walking\nunused\n"
+    again, _ = import_dataset("mot", tmp_path)
+    assert [label["name"] for label in again["labels"]] == ["car", "person walking", "unused"]
+
+
+def test_a_class_name_listed_twice_in_labels_txt_is_an_error(tmp_path):
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "gt/gt.txt").write_text("1,1,1,1,5,5,1,1,1\n")
+    (tmp_path / "gt/labels.txt").write_text("car\nbus\ncar\n")
+    (tmp_path / "seqinfo.ini").write_text("[Sequence]\nname=s\nseqLength=1\nimWidth=100\nimHeight=50\n")
+    with pytest.raises(FormatError, match=r"labels.txt:3: class name 'car' is listed twice \(line 1\)"):
         import_dataset("mot", tmp_path)

@@ -60,9 +60,7 @@ def test_a_segmentation_only_folder_is_detected_and_read(corpus):
     src = corpus / "labelme/instance_segmentation/data_dataset_voc"
     assert detect_format(src) == "voc"
     dataset, report = import_dataset("voc", src)
-    assert report.lines() == [
-        "2 items have void pixels (255: object borders, unlabeled regions) in their segmentation PNGs; they are not imported"
-    ]
+    assert report.lines() == []
     # class_names.txt (labelme2voc) is the label list: index = line, _background_ first.
     assert [label["name"] for label in dataset["labels"]][:3] == ["_background_", "aeroplane", "bicycle"]
     names = (src / "class_names.txt").read_text().split("\n")
@@ -76,11 +74,19 @@ def test_a_segmentation_only_folder_is_detected_and_read(corpus):
             under = classes[objects == k]
             under = under[(under != 0) & (under != 255)]
             expected.append((names[int(np.bincount(under).argmax())], (objects == k).astype(np.uint8)))
-        got = masks_of(item)
+        got = [m for m in masks_of(item) if m["label"] != "__ignore__"]
         assert [m["label"] for m in got] == [label for label, _ in expected]
         for shape, (_, pixels) in zip(got, expected, strict=True):
             assert np.array_equal(pixels_of(shape), pixels)
-    counts = {item["id"]: [m["label"] for m in masks_of(item)] for item in dataset["items"]}
+        # Void (255) in SegmentationClass only (labelme2voc leaves 0 in SegmentationObject):
+        # one __ignore__ mask without a group, which an export paints 255 in SegmentationClass only.
+        voids = [m for m in masks_of(item) if m["label"] == "__ignore__"]
+        if (classes == 255).any():
+            (void,) = voids
+            assert "group" not in void and np.array_equal(pixels_of(void), (classes == 255).astype(np.uint8))
+        else:
+            assert voids == []
+    counts = {item["id"]: [m["label"] for m in masks_of(item) if m["label"] != "__ignore__"] for item in dataset["items"]}
     assert counts == {
         "2011_000003": ["person", "person", "bottle"],
         "2011_000006": ["person", "person", "person", "chair", "person", "sofa"],
@@ -94,19 +100,22 @@ def test_a_class_png_alone_gives_one_mask_per_class(tmp_path):
     classes = np.zeros((4, 6), dtype=np.uint8)
     classes[0, :2] = 8  # cat in VOC's default label map
     classes[3, 3:] = 12  # dog
-    classes[2, 0] = 255  # void: not imported
+    classes[2, 0] = 255  # void: a mask of the void label __ignore__
     png = Image.fromarray(classes, mode="P")
     png.putpalette([0] * 768)
     png.save(root / "SegmentationClass" / "x.png")
     dataset, report = import_dataset("voc", root)
     (item,) = dataset["items"]
     assert (item["id"], item["width"], item["height"], item["subset"]) == ("x", 6, 4, "default")
-    cat, dog = masks_of(item)
-    assert (cat["label"], dog["label"]) == ("cat", "dog")
+    cat, dog, void = masks_of(item)
+    assert (cat["label"], dog["label"], void["label"]) == ("cat", "dog", "__ignore__")
     assert np.argwhere(pixels_of(cat)).tolist() == [[0, 0], [0, 1]]
     assert np.argwhere(pixels_of(dog)).tolist() == [[3, 3], [3, 4], [3, 5]]
-    assert "group" not in cat
-    assert len(report.notes) == 1
+    assert np.argwhere(pixels_of(void)).tolist() == [[2, 0]]
+    # No SegmentationObject: the void is SegmentationClass's only (no group 255).
+    assert "group" not in cat and "group" not in void
+    assert dataset["labels"][-1] == {"id": 24, "name": "__ignore__", "kind": "shape"}  # after the 21 classes and 3 parts
+    assert report.lines() == []
 
 
 def _segmented_dataset() -> dict:

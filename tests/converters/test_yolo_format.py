@@ -130,8 +130,9 @@ def test_layout_and_label_ids(tmp_path, images):
     ]
     dataset = one_item_dataset(10, 10, [box([0, 0, 5, 5], "a"), box([5, 5, 5, 5], "z", "b2")], labels, path="sub dir/x.y.png")
     report = export_dataset("yolo", dataset, tmp_path, images=images)
-    # Label ids change (9, 5 -> classes 0, 1 in label order); that is not a loss.
-    assert report.lines() == []
+    # Label ids change (9, 5 -> classes 0, 1 in label order); that is not a loss. The tag
+    # label is: obj.names lists shape labels only.
+    assert report.lines() == ["1 label dropped: YOLO has no tag labels"]
     assert (tmp_path / "obj.names").read_text() == "z\na\n"
     assert (tmp_path / "obj.data").read_text() == "classes = 2\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n"
     assert (tmp_path / "obj_train_data/sub dir/x.y.txt").read_text() == (
@@ -150,6 +151,8 @@ def test_report_counts_what_yolo_cannot_hold(tmp_path, dataset):
     assert report.lines() == [
         "3 attributes dropped: YOLO has no shape attributes or flags",  # pose, color, occluded
         "1 keypoints shape dropped: YOLO detection holds boxes only",
+        "1 label dropped: YOLO has no tag labels",  # blurry
+        "1 label color dropped: YOLO has no label colors",  # cat's
         "1 mask dropped: YOLO detection holds boxes only",
         "1 polygon dropped: YOLO detection holds boxes only",
         "1 polyline dropped: YOLO detection holds boxes only",
