@@ -13,12 +13,19 @@ Layouts read (the first that has a COCO file), each also found by ``detect``:
 * ``annotations/*.json``: ``instances_<subset>.json``, else ``person_keypoints_<subset>.json``
   or ``stuff_<subset>.json``, else any ``<subset>.json`` whose content is COCO (``images``,
   ``annotations`` and ``categories`` lists); one file per subset, the others noted as not
-  read; captions, panoptic and image_info files are other tasks and never read. Images in
-  ``images/<subset>/``, ``images/``, ``<subset>/`` (MMDetection) or beside ``annotations/``;
+  read; captions, panoptic and image_info files (and Datumaro's ``labels_<subset>.json``) are
+  other tasks and never read. Images in ``images/<subset>/``, ``images/``, ``<subset>/``
+  (MMDetection) or beside ``annotations/``;
 * ``instances_<subset>.json`` (or the other two tasks) or ``annotations.json`` (labelme2coco)
   in the folder itself;
 * Roboflow's export: ``<subset>/_annotations.coco.json`` with the images beside it, one
   subset per folder and named after it (``train``, ``valid``, ``test``).
+
+Another task's file is told by its name (``captions_``, ``panoptic_``, ``image_info_``,
+``labels_``) or by its content: annotations with a ``caption`` and no geometry (captions),
+with ``segments_info`` (panoptic), or no ``annotations`` at all (image_info). Given
+directly, it is refused (``FormatError`` naming the file and the task); found by content in
+``annotations/``, it is noted as not read.
 
 Coordinate rules. COCO and the annotation schema share the same convention: floats in
 image pixels, (0, 0) is the top-left corner of the top-left pixel, ``bbox`` is
@@ -32,6 +39,22 @@ the rasterised polygon or mask (``pycocotools.mask.area``) otherwise. Keypoints 
 become annotations with ``keypoints``/``num_keypoints`` and a box inside the image (their
 own, counted as clipped when cut, else around their visible points).
 
+An annotation's own ``bbox`` is kept where a shape can hold one, and written back unchanged:
+a box, a mask's ``bbox`` (its extent only when the annotation has none), a keypoints
+shape's ``bbox``. A polygon shape has no box, so its ``bbox`` is its extent: on import, a
+``bbox`` that differs from the polygon's extent (both cut to the image) by more than a pixel
+is counted as lost (a box computed from the rasterised polygon, as labelme2coco and COCO
+Annotator write, is within a pixel of it and is not), and one with no area inside the image
+too; one cut to the image is counted as clipped.
+
+Box-only annotations are written with ``"segmentation": []``. COCO lists ``segmentation`` in
+every object annotation, and ``[]`` is what writers of box-only ground truth put there
+(CVAT, Datumaro, Roboflow); Detectron2 and MMDetection read an empty or missing one alike as
+no mask, and pycocotools' box evaluation (``COCOeval(..., "bbox")``) never reads it. Nothing
+makes pycocotools' ``annToMask`` work on a box-only annotation: it raises ``IndexError`` on
+``[]`` and ``KeyError`` on a missing key, and a polygon made up of the box would be read back
+as a polygon. Import reads ``[]``, a missing key and ``null`` as "box only".
+
 Keypoint names and skeleton. A category's ``keypoints`` (node names) and ``skeleton`` (edges
 as pairs of keypoint numbers **counted from 1**) are a label's ``keypoints`` and
 ``skeleton`` (indices counted from 0), both ways. Every annotation of a category with
@@ -43,18 +66,35 @@ Groups. Shapes of one item that share a ``group`` and a label are one COCO annot
 a COCO annotation with both a segmentation and keypoints is read as a polygon (or mask) and
 a keypoints shape in one group: its polygons' rings make one ``segmentation`` (a LabelMe
 ``group_id`` gives what labelme2coco writes), its one keypoints shape adds ``keypoints``,
-``bbox`` is the union box and ``area`` that of the merged rings as pycocotools computes it.
-What one annotation cannot hold stays apart and the report counts the group, with why:
+``area`` is that of the merged rings as pycocotools computes it, and ``bbox`` is the
+keypoints shape's own box when it has one, else the mask's own box (each is the box of the
+annotation they were read from), else the union box; a mask box that differs from the
+keypoints box is counted as lost. What one annotation cannot hold stays apart and the
+report counts the group, with why:
 shapes of other labels, a second keypoints shape, a mask beside polygons or another mask, a
 box beside a segmentation or another box, different attributes or flags.
 
 Ids. Category ids are the label ids, exactly (0, gaps and large ids are kept). Image ids
 are 1..N and annotation ids 1..M in item order, across all subsets. Items with no shapes
-are kept. Two subsets whose file names would be the same (``a/b`` and ``a_b``) get
-``instances_a_b.json`` and ``instances_a_b_2.json``, and two images that would land on the
-same file (``a.png`` and ``a.jpg`` both given as JPEG) ``a.jpg`` and ``a_2.jpg``; the report
-notes each such name. Shape attributes go to the annotation's ``attributes`` object, together with the
+are kept. On import, two images with one id are refused (annotations name their image by
+id), as are two categories with one id, in one file or across a dataset's files, unless the
+second repeats the first (its name, supercategory, color, keypoint names and skeleton):
+that one is read once, with a note. Repeated annotation ids (COCO requires unique ones;
+pycocotools keeps one annotation per id) are noted: nothing refers to an annotation id, so
+every annotation is read, and an export numbers them anew. Two subsets whose file names
+would be the same (``a/b`` and ``a_b``) get ``instances_a_b.json`` and
+``instances_a_b_2.json``, and two images that would land on the same file (``a.png`` and
+``a.jpg`` both given as JPEG) ``a.jpg`` and ``a_2.jpg``; the report notes each such name.
+Shape attributes go to the annotation's ``attributes`` object, together with the
 ``occluded``/``truncated``/``difficult`` flags when set.
+
+Labels. A category holds a label's id, name, keypoint names and skeleton, its parent as
+``supercategory`` and its color as ``color`` (``#rrggbb``, as COCO Annotator writes it;
+other readers ignore the field); an import reads a ``supercategory`` as the parent when it
+names another category of the file (COCO's own, such as ``vehicle``, name none). What COCO
+instances cannot hold is counted: attribute specs, parents that are not categories, and
+tag labels (COCO instances has no image-level labels: a tag label that no shape uses is not
+written, one that shapes use is a category and comes back as a shape label).
 
 What COCO instances cannot hold is counted in the report: tags, rotated boxes,
 polylines, points and ellipses. Who made a shape (``source``, ``author``,
@@ -82,7 +122,7 @@ from typing import Any
 
 import orjson
 
-from annotate.converters._common import free_path
+from annotate.converters._common import free_path, report_label_list
 from annotate.converters._json_stream import ArrayStream, NotStreamable
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
@@ -174,6 +214,7 @@ class CocoFormat(DatasetFormat):
             {shape["label"] for item in dataset["items"] for shape in item["annotation"]["shapes"]} if has_tag_labels else set()
         )
         categories = [_category(label) for label in dataset["labels"] if label["kind"] == "shape" or label["name"] in used_by_shapes]
+        _report_labels(dataset["labels"], {category["name"] for category in categories}, report)
         items = dataset["items"]
         runs = _subset_runs(items)
         if runs is None:
@@ -251,8 +292,37 @@ class _Labels:
     keypoint_counts: dict[str, int]
 
 
+def _report_labels(labels: list[dict[str, Any]], written: set[str], report: ConversionReport) -> None:
+    """Count what the categories cannot hold of the labels.
+
+    A category keeps a label's id, name, keypoint names and skeleton, and its parent as
+    ``supercategory`` (read back when it names another category of the file). Lost: colors,
+    attribute specs, tag labels (COCO instances has no image-level labels: one that shapes use
+    is a category, read back as a shape label; the others are not written), and parents that
+    are not written categories.
+    """
+    unused_tags = sum(1 for label in labels if label["kind"] != "shape" and label["name"] not in written)
+    if unused_tags:
+        report.lose("label", "COCO instances has no image-level labels: a tag label that no shape uses is not a category", unused_tags)
+    used_tags = sum(1 for label in labels if label["kind"] != "shape" and label["name"] in written)
+    if used_tags:
+        reason = "COCO instances has no image-level labels: a tag label that shapes use is a category, read back as a shape label"
+        report.lose("label kind", reason, used_tags)
+    # COCO keeps the label ids, keypoint names and skeletons; tag labels and parents in part, counted here.
+    report_label_list(labels, None, report, "COCO", colors_of=(), holds=("tag", "parent", "keypoints"))
+    parents = sum(
+        1
+        for label in labels
+        if label.get("parent") and (label["name"] not in written or label["parent"] not in written or label["parent"] == label["name"])
+    )
+    if parents:
+        report.lose("label parent", "a COCO supercategory is read back as a parent only when it names another category", parents)
+
+
 def _category(label: dict[str, Any]) -> dict[str, Any]:
     category = {"id": label["id"], "name": label["name"], "supercategory": label.get("parent") or ""}
+    if "color" in label:
+        category["color"] = label["color"]  # COCO Annotator's field; pycocotools ignores it
     if "keypoints" in label:
         category["keypoints"] = label["keypoints"]
         # COCO numbers a skeleton's ends from 1 (https://cocodataset.org/#format-data); ours from 0.
@@ -430,7 +500,7 @@ def _group_annotations(members: list[dict[str, Any]], item: dict[str, Any], repo
     result: list[tuple[str, dict[str, Any]]] = []
     for label, shapes in by_label.items():
         parts = [(shape, part) for shape in shapes if (part := _shape_to_annotation(shape, item, report)) is not None]
-        merged, apart = _merge_parts(parts, item, reasons)
+        merged, apart = _merge_parts(parts, item, reasons, report)
         result += [(label, annotation) for annotation in [merged, *apart] if annotation is not None]
     for reason in dict.fromkeys(reasons):
         report.lose("group", reason)
@@ -438,12 +508,14 @@ def _group_annotations(members: list[dict[str, Any]], item: dict[str, Any], repo
 
 
 def _merge_parts(
-    parts: list[tuple[dict[str, Any], dict[str, Any]]], item: dict[str, Any], reasons: list[str]
+    parts: list[tuple[dict[str, Any], dict[str, Any]]], item: dict[str, Any], reasons: list[str], report: ConversionReport
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Merge the annotation parts of one group and label; return the merged one and those left apart.
 
     ``parts`` are ``(shape, its annotation part)``; each reason a part is left apart for is
-    appended to ``reasons``.
+    appended to ``reasons``. The merged ``bbox`` is the keypoints shape's own box, else the
+    mask's own box (each is the box of the COCO annotation they were read from), else the
+    union of the parts' boxes; a mask box that differs from the keypoints box is counted.
     """
     if not parts:
         return None, []
@@ -482,8 +554,17 @@ def _merge_parts(
             has_box_shape = True
     if len(joined) == 1:
         return joined[0][1], apart
-    # A keypoints part's box is [0, 0, 0, 0] when it has neither its own box nor a visible point.
-    bbox = _union_box([part["bbox"] for shape, part in joined if shape["type"] != "keypoints" or "bbox" in shape or part["num_keypoints"]])
+    keypoints_box = next((part["bbox"] for shape, part in joined if shape["type"] == "keypoints" and "bbox" in shape), None)
+    mask_box = next((part["bbox"] for shape, part in joined if shape["type"] == "mask" and "bbox" in shape), None)
+    if keypoints_box is not None:
+        bbox = keypoints_box
+        if mask_box is not None and not _same_box(mask_box, keypoints_box):
+            report.lose("bbox", _BOX_GROUP_MASK)
+    elif mask_box is not None:
+        bbox = mask_box
+    else:
+        # A keypoints part's box is [0, 0, 0, 0] when it has neither its own box nor a visible point.
+        bbox = _union_box([part["bbox"] for shape, part in joined if shape["type"] != "keypoints" or part["num_keypoints"]])
     polygons = [part for shape, part in joined if shape["type"] == "polygon"]
     masks = [part for shape, part in joined if shape["type"] == "mask"]
     if len(polygons) > 1:
@@ -614,7 +695,14 @@ def _shape_to_annotation(shape: dict[str, Any], item: dict[str, Any], report: Co
         if area <= 0:
             report.drop_empty(kind)
             return None
-        bbox = [float(value) for value in mask_utils.toBbox(_to_c_rle(rle))]
+        # The mask's own box (the COCO annotation's it was read from), else its extent.
+        bbox, clipped = clip_bbox(shape["bbox"], width, height) if "bbox" in shape else (None, False)
+        if clipped:
+            report.clip(kind)
+        if bbox is None:
+            if "bbox" in shape:
+                report.lose("bbox", "a mask's box with no area inside the image is not kept: the mask's extent is written")
+            bbox = [float(value) for value in mask_utils.toBbox(_to_c_rle(rle))]
         segmentation = rle
     else:  # keypoints
         keypoints = [float(value) if index % 3 != 2 else int(value) for index, value in enumerate(shape["keypoints"])]
@@ -719,7 +807,7 @@ def _annotation_files(src: Path, *, check_content: bool, report: ConversionRepor
     must not claim other formats' JSON.
     """
     if src.is_file():
-        if check_content and (_other_task(src) or not _looks_like_coco(src)):
+        if check_content and (_other_task(src) or not _looks_like_coco(src) or _peek_task(src) is not None):
             return []
         return [(_file_subset(src), src)]
     if not src.is_dir():
@@ -762,6 +850,11 @@ def _folder_files(folder: Path, *, check_content: bool, report: ConversionReport
             if check_content and not _looks_like_coco(file):
                 continue
         elif unnamed and _looks_like_coco(file, categories=True):
+            task = _peek_task(file)
+            if task is not None:
+                if report is not None:
+                    report.note(f"{file.name} not read: {_OTHER_TASKS[task]}")
+                continue
             subset, rank = file.stem, len(_TASK_RANK)
         else:
             continue
@@ -779,8 +872,7 @@ def _folder_files(folder: Path, *, check_content: bool, report: ConversionReport
 
 def _other_task(file: Path) -> bool:
     """Tell whether the file's name says it holds another COCO task (captions, panoptic...)."""
-    match = _TASK_FILE.match(file.name)
-    return match is not None and match["task"] not in _TASK_RANK
+    return _named_task(file) is not None
 
 
 def _file_subset(file: Path) -> str:
@@ -904,6 +996,8 @@ class _Reader:
     def __init__(self, report: ConversionReport) -> None:
         self.report = report
         self.labels: dict[int, dict[str, Any]] = {}
+        # {category id: (its name, the file that declared it)}, to refuse another name in a later file.
+        self.declared: dict[int, tuple[str, str]] = {}
         self.label_names: set[str] = set()
         self.items: list[dict[str, Any]] = []
         self.item_ids: set[str] = set()
@@ -911,6 +1005,11 @@ class _Reader:
         self.plain = True
         # The source of every plain box of this import (see the module docstring).
         self.human: dict[str, str] = dict(HUMAN)
+        # The file being read, and the ids of its annotations so far (see _start_ids).
+        self.file = Path()
+        self.id_marks = bytearray()
+        self.other_ids: set[Any] = set()
+        self.annotations_seen = 0
 
     def dataset(self) -> dict[str, Any]:
         return {"version": 1, "labels": list(self.labels.values()), "items": self.items}
@@ -919,8 +1018,14 @@ class _Reader:
         """Read one instances file into the dataset; streamed when its layout allows.
 
         Raises:
-            FormatError: the file is not readable JSON or not a COCO file.
+            FormatError: the file is not readable JSON, not a COCO file, a file of another
+                COCO task (captions, panoptic, image_info, Datumaro's labels), or has two
+                images with one id, or two categories with one id that are not the same.
         """
+        task = _named_task(file)
+        if task is not None:
+            raise FormatError(_other_task_error(file, task))
+        self.file = file
         self.groups = 0  # group numbers count per file
         if not self.report.strict:  # strict: a loss must not be raised before a later parse error
             try:
@@ -933,6 +1038,7 @@ class _Reader:
                 saved = self._state()
                 try:
                     self._read_streamed(subset, file, stream)
+                    self._note_repeated_ids(file)
                     return
                 except NotStreamable:
                     self._restore(saved)
@@ -944,18 +1050,30 @@ class _Reader:
             raise FormatError(f"{file}: not a readable JSON file: {exc}") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
             raise FormatError(f"{file}: not a COCO file (no 'images' list)")
+        if "annotations" not in doc:
+            raise FormatError(_other_task_error(file, "image_info"))
+        annotations = doc["annotations"] if doc["annotations"] is not None else []
+        if not isinstance(annotations, list):
+            raise FormatError(f"{file}: 'annotations' is not a list")
+        _check_task(file, annotations)
+        self._start_ids(file)
         items_by_image = self._read_head(subset, doc, file)
-        annotations = doc.get("annotations") or []
         del doc
         self._read_annotations(annotations, items_by_image)
+        self._note_repeated_ids(file)
 
     def _read_streamed(self, subset: str, file: Path, stream: ArrayStream) -> None:
         head = stream.head
         if not isinstance(head.get("images"), list):
             raise NotStreamable("no 'images' list before the annotations")
+        self._start_ids(file)
         items_by_image = self._read_head(subset, head, file)
         del head["images"]
+        first = True
         for chunk in stream.chunks():
+            if first:
+                _check_task(file, chunk)
+                first = False
             self._read_annotations(chunk, items_by_image)
         if "categories" in stream.tail or "images" in stream.tail:
             raise NotStreamable("categories or images after the annotations")
@@ -965,6 +1083,7 @@ class _Reader:
         report = self.report
         return (
             dict(self.labels),
+            dict(self.declared),
             set(self.label_names),
             len(self.items),
             set(self.item_ids),
@@ -974,30 +1093,175 @@ class _Reader:
         )
 
     def _restore(self, state: tuple[Any, ...]) -> None:
-        labels, names, item_count, item_ids, groups, plain, counts = state
-        self.labels, self.label_names, self.item_ids = labels, names, item_ids
+        labels, declared, names, item_count, item_ids, groups, plain, counts = state
+        self.labels, self.declared, self.label_names, self.item_ids = labels, declared, names, item_ids
         del self.items[item_count:]
         self.groups, self.plain = groups, plain
         report = self.report
         report.lost, report.clipped, report.dropped_empty, report.notes = counts
 
-    def _read_head(self, subset: str, doc: dict[str, Any], file: Path) -> dict[Any, list[Any]]:
-        """Read the categories and images; return ``{image id: entry}`` (see :meth:`_read_annotations`)."""
-        for category in doc.get("categories") or []:
-            known = len(self.labels)
-            label = self._add_label(category.get("id"), category.get("name"), category.get("color"))
-            # Only a label this category made: one declared again in a later file has its names.
-            if label is not None and len(self.labels) > known and ("keypoints" in category or "skeleton" in category):
-                self._keypoint_spec(label, category)
-        items_by_image: dict[Any, list[Any]] = {}
-        for image in doc["images"]:
+    def _read_head(self, subset: str, doc: dict[str, Any], file: Path) -> dict[Any, list[Any] | None]:
+        """Read the categories and images; return ``{image id: entry}`` (see :meth:`_read_annotations`).
+
+        Raises:
+            FormatError: two images share an id; two categories share an id and differ (an
+                exact repeat is read once, with a note), here or with an earlier file; an
+                image or category is not a JSON object.
+        """
+        self._read_categories(doc.get("categories") or [], file)
+        # An image that is not read (no file name or size) has None: its annotations are counted as lost.
+        items_by_image: dict[Any, list[Any] | None] = {}
+        images = doc["images"]
+        for index, image in enumerate(images):
+            try:
+                image_id = image.get("id")
+                repeated = image_id in items_by_image
+            except AttributeError:
+                raise FormatError(f"{file}: images[{index}] is not an object") from None
+            except TypeError:  # a list or an object: annotations could not name it
+                raise FormatError(f"{file}: images[{index}].id is not a number or text") from None
+            if repeated:
+                # Annotations name their image by id: which of the two would be a guess.
+                first = next(number for number, other in enumerate(images) if other.get("id") == image_id)
+                if image_id is None:
+                    raise FormatError(f"{file}: images[{index}] has no id, nor has images[{first}]")
+                raise FormatError(f"{file}: images[{index}].id {image_id!r} is also images[{first}].id")
             item = self._item(subset, image, file)
             if item is not None:
-                items_by_image[image.get("id")] = [item, item["annotation"]["shapes"], None, None]
+                items_by_image[image_id] = [item, item["annotation"]["shapes"], None, None]
                 self.items.append(item)
+            else:
+                items_by_image[image_id] = None
         return items_by_image
 
-    def _read_annotations(self, annotations: list[Any], items_by_image: dict[Any, list[Any]]) -> None:
+    def _read_categories(self, categories: Any, file: Path) -> None:
+        """Make the labels of a file's categories; a category's ``supercategory`` naming another is its parent.
+
+        Category ids are the label ids of the whole dataset: a later file may declare a
+        category again only with the same name.
+        """
+        if not isinstance(categories, list):
+            raise FormatError(f"{file}: 'categories' is not a list")
+        first_index: dict[int, int] = {}
+        made: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        names: dict[str, str] = {}  # category name in this file -> label name
+        for index, category in enumerate(categories):
+            if not isinstance(category, dict):
+                raise FormatError(f"{file}: categories[{index}] is not an object")
+            category_id = _category_id(category.get("id"))
+            if category_id is None:
+                continue  # no id an annotation can name (as before: such a category is not read)
+            name = _category_name(category_id, category.get("name"))
+            first = first_index.setdefault(category_id, index)
+            if first != index:
+                self._repeated_category(file, categories, first, index, category_id)
+                continue
+            declared = self.declared.get(category_id)
+            if declared is not None and declared[0] != name:
+                raise FormatError(
+                    f"{file}: categories[{index}].id {category_id} is {name!r} here and {declared[0]!r} in {declared[1]}:"
+                    " category ids name the same label in every file"
+                )
+            self.declared.setdefault(category_id, (name, str(file)))
+            known = len(self.labels)
+            label = self._add_label(category_id, category.get("name"), category.get("color"))
+            if label is None:
+                continue
+            names.setdefault(name, label["name"])
+            # Only a label this category made: one declared again in a later file has its names.
+            if len(self.labels) > known:
+                made.append((label, category))
+                if "keypoints" in category or "skeleton" in category:
+                    self._keypoint_spec(label, category)
+        for label, category in made:
+            # COCO's own supercategories ("vehicle", "animal") name no category and are not parents;
+            # the exporter writes a label's parent here, which is always a category of the file.
+            parent = category.get("supercategory")
+            if isinstance(parent, str) and parent in names and names[parent] != label["name"]:
+                label["parent"] = names[parent]
+
+    def _repeated_category(self, file: Path, categories: list[Any], first: int, index: int, category_id: int) -> None:
+        """A second category with an id: read once when it repeats the first, else refused.
+
+        Raises:
+            FormatError: the two differ in what is read of a category (its name, color,
+                supercategory, keypoint names or skeleton).
+        """
+        one, two = categories[first], categories[index]
+        differ = [key for key in _CATEGORY_FIELDS if key != "name" and one.get(key) != two.get(key)]
+        name_one, name_two = _category_name(category_id, one.get("name")), _category_name(category_id, two.get("name"))
+        if name_one != name_two:
+            names = f"{name_two!r} and {name_one!r}"
+            raise FormatError(f"{file}: categories[{index}].id {category_id} is also categories[{first}].id ({names})")
+        if differ:
+            raise FormatError(
+                f"{file}: categories[{index}].id {category_id} is also categories[{first}].id"
+                f" (both {name_one!r}, with different {', '.join(differ)})"
+            )
+        self.report.note(f"{file.name}: categories[{index}] repeats categories[{first}] (id {category_id}, {name_one!r}); read once")
+
+    def _start_ids(self, file: Path) -> None:
+        """Start recording the annotation ids of a file (again, when streaming it failed).
+
+        ``id_marks[i]`` is set once id ``i`` is read: one byte per possible id, as many as
+        the file has bytes / 32 (at least 64 KiB; an annotation takes more than 32 bytes, so
+        ids 1, 2, ... all fit), allocated once. Other ids (larger, not ints, missing) go into
+        the set ``other_ids``, which costs several times as much per id in time and memory.
+        A negative int marks a byte from the end: two ids on one byte only make
+        :meth:`_note_repeated_ids` count exactly, never hide a repeat.
+        """
+        try:
+            size = file.stat().st_size // 32
+        except OSError:
+            size = 0
+        self.id_marks = bytearray(max(size, 1 << 16))
+        self.other_ids = set()
+        self.annotations_seen = 0
+
+    def _other_id(self, annotation: Any, index: int) -> Any:
+        """Record the id of an annotation that ``id_marks`` cannot hold, and return it (None when missing).
+
+        Raises:
+            FormatError: the annotation is not an object, or its id is a list or an object.
+        """
+        if not isinstance(annotation, dict):
+            raise FormatError(f"{self.file}: annotations[{index}] is not an object")
+        annotation_id = annotation.get("id")
+        try:
+            self.other_ids.add(annotation_id)
+        except TypeError:
+            raise FormatError(f"{self.file}: annotations[{index}].id is not a number or text") from None
+        return annotation_id
+
+    def _note_repeated_ids(self, file: Path) -> None:
+        """Note the annotation ids that the file gives more than once.
+
+        COCO requires unique annotation ids (pycocotools indexes annotations by id and keeps
+        one per id). Nothing in an instances file refers to an annotation id, so every
+        annotation is read all the same (its shape id is made unique within its item) and an
+        export numbers them 1, 2, ...; the note names the ids. Finding them reads the file
+        again, which only a file with repeated ids pays for.
+        """
+        if self.id_marks.count(1) + len(self.other_ids) == self.annotations_seen:
+            return
+        counts: dict[Any, int] = {}
+        for annotation in _load_json(file)["annotations"]:
+            annotation_id = annotation.get("id")
+            counts[annotation_id] = counts.get(annotation_id, 0) + 1
+        repeated = [(annotation_id, count) for annotation_id, count in counts.items() if count > 1]
+        if not repeated:
+            return  # negative ids that marked the byte of another id
+        shown = ", ".join(
+            f"{count} annotations have no id" if annotation_id is None else f"id {annotation_id!r} is used {count} times"
+            for annotation_id, count in repeated[:3]
+        )
+        more = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
+        self.report.note(
+            f"{file.name}: annotation ids are not unique ({shown}{more}); COCO requires unique ids:"
+            " every annotation is read, and an export numbers them 1, 2, ..."
+        )
+
+    def _read_annotations(self, annotations: list[Any], items_by_image: dict[Any, list[Any] | None]) -> None:
         """Turn annotations into shapes; each is released from ``annotations`` once read.
 
         Each image's entry is ``[item, its shapes, last id, used ids]``. Shape ids are unique
@@ -1007,8 +1271,19 @@ class _Reader:
         the item's shapes once (:func:`_used_ids`).
         """
         labels, human, box_layout = self.labels, self.human, _BOX_LAYOUT
+        # Each id is marked (see _start_ids); fewer marks than annotations at the end of the file
+        # means repeated ids (see _note_repeated_ids). An id below the size of the marks costs
+        # a byte store; any other goes to _other_id.
+        offset = self.annotations_seen
+        self.annotations_seen += len(annotations)
+        marks = self.id_marks
         for index, annotation in enumerate(annotations):
             annotations[index] = None  # the raw dict goes as soon as its shape exists
+            try:
+                annotation_id = annotation["id"]
+                marks[annotation_id] = 1
+            except (KeyError, IndexError, TypeError):
+                annotation_id = self._other_id(annotation, offset + index)
             entry = items_by_image.get(annotation.get("image_id"))
             if entry is None:
                 self.report.lose("shape", "the annotation names an image that is not in the file")
@@ -1024,7 +1299,7 @@ class _Reader:
             if annotation.keys() == box_layout:
                 # The usual layout with float numbers inside the image and a rising id: _plain_box's
                 # shape, inline (this loop runs once per box). Anything else is left to _plain_box.
-                annotation_id, bbox, iscrowd = annotation["id"], annotation["bbox"], annotation["iscrowd"]
+                bbox, iscrowd = annotation["bbox"], annotation["iscrowd"]
                 if (
                     type(annotation_id) is int
                     and used is None
@@ -1051,7 +1326,6 @@ class _Reader:
                         continue
             shape = _plain_box(annotation, item["width"], item["height"], label["name"], human)
             if shape is not None:
-                annotation_id = annotation["id"]
                 if used is None and (last_id is None or annotation_id > last_id):
                     entry[2] = annotation_id
                     shapes.append(shape)
@@ -1073,13 +1347,12 @@ class _Reader:
             shapes.extend(new_shapes)
 
     def _add_label(self, category_id: Any, name: Any, color: Any = None) -> dict[str, Any] | None:
-        if isinstance(category_id, str) and category_id.strip().lstrip("-").isdigit():
-            category_id = int(category_id)
-        if not isinstance(category_id, int) or isinstance(category_id, bool):
+        category_id = _category_id(category_id)
+        if category_id is None:
             return None
         if category_id in self.labels:
             return self.labels[category_id]
-        name = str(name) if name not in (None, "") else f"category_{category_id}"
+        name = _category_name(category_id, name)
         if name in self.label_names:
             renamed = unique_name(f"{name}_{category_id}", self.label_names)
             self.report.note(f"category {category_id} {name!r} renamed {renamed!r}: name used twice")
@@ -1151,27 +1424,41 @@ class _Reader:
         }
 
     def _shapes(self, annotation: dict[str, Any], item: dict[str, Any], label: dict[str, Any], used: set[str]) -> list[dict[str, Any]]:
+        """Return the shapes of one annotation: its segmentation (or box), and a keypoints shape.
+
+        The annotation's own ``bbox`` is kept where a shape can hold one: a box, a mask's
+        ``bbox``, a keypoints shape's ``bbox``. A polygon has none, so a box that differs from
+        its polygon's extent (after clipping, by more than a pixel) is counted as lost, as is a
+        box with no area inside the image; a box cut to the image is counted as clipped.
+        """
         # ``used``: the ids of the item's shapes, kept up to date rather than rebuilt per annotation.
         common: dict[str, Any] = {"label": label["name"], "source": dict(HUMAN)}
         if parse_bool(annotation.get("iscrowd")):
             common["iscrowd"] = True
         common.update(self._attributes(annotation.get("attributes")))
+        keypoints = _keypoints(annotation.get("keypoints"))
+        box, box_state = _file_box(annotation.get("bbox"), item["width"], item["height"])
         shapes = []
-        geometry = self._geometry(annotation, item)
+        geometry = self._geometry(annotation, item, box, has_keypoints=keypoints is not None)
         if geometry is not None:
             shapes.append({"id": unique_name(f"coco-{annotation.get('id')}", used), **geometry, **common})
-        keypoints = _keypoints(annotation.get("keypoints"))
         if keypoints is not None:
             shape = {"id": unique_name(f"coco-{annotation.get('id')}-kp", used), "type": "keypoints", "keypoints": keypoints, **common}
-            bbox, _ = clip_bbox(annotation.get("bbox") or [0, 0, 0, 0], item["width"], item["height"])
-            if bbox is not None:
-                shape["bbox"] = bbox
-            if geometry is not None and geometry["type"] == "bbox":
-                # A box plus keypoints is one keypoints shape with its box; the box's id is free again.
-                used.discard(shapes[0]["id"])
-                shapes = [shape]
-            else:
-                shapes.append(shape)
+            if box is not None:
+                shape["bbox"] = box
+            shapes.append(shape)
+        if not shapes or shapes[0]["type"] == "bbox":
+            return shapes  # nothing read, or a box shape: _geometry counted what became of the box
+        if box_state == "empty":
+            self.report.lose("bbox", _BOX_EMPTY)
+        elif keypoints is None and geometry is not None and geometry["type"] == "polygon" and box is not None:
+            extent, _ = clip_bbox(rings_bbox(geometry["rings"]), item["width"], item["height"])
+            if extent is None or not _same_box(box, extent, tolerance=_RASTER_TOLERANCE):
+                self.report.lose("bbox", _BOX_POLYGON)
+            elif box_state == "clipped":
+                self.report.clip("bbox")
+        elif box_state == "clipped":
+            self.report.clip("bbox")
         return shapes
 
     def _attributes(self, attributes: Any) -> dict[str, Any]:
@@ -1190,11 +1477,18 @@ class _Reader:
             result["attributes"] = kept
         return result
 
-    def _geometry(self, annotation: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
+    def _geometry(
+        self, annotation: dict[str, Any], item: dict[str, Any], box: list[float] | None, *, has_keypoints: bool
+    ) -> dict[str, Any] | None:
+        """Return the segmentation's shape geometry (a mask gets ``box``), else the box's, else None.
+
+        An annotation with keypoints and no segmentation it can read has no geometry: its
+        keypoints shape takes the box.
+        """
         width, height = item["width"], item["height"]
         segmentation = annotation.get("segmentation")
         if isinstance(segmentation, dict) and "counts" in segmentation:
-            return self._mask(segmentation, annotation, item)
+            return self._mask(segmentation, item, box)
         if isinstance(segmentation, list) and segmentation:
             if all(isinstance(value, int | float) for value in segmentation):
                 segmentation = [segmentation]  # a flat polygon, as some writers emit
@@ -1209,10 +1503,10 @@ class _Reader:
                     self.report.drop_empty("polygon")
                     return None
                 return {"type": "polygon", "rings": rings}
+        if has_keypoints:
+            return None  # a box plus keypoints is one keypoints shape with its box
         raw_bbox = annotation.get("bbox")
         if isinstance(raw_bbox, list) and len(raw_bbox) == 4:
-            if _keypoints(annotation.get("keypoints")) is not None and not segmentation:
-                return {"type": "bbox", "bbox": [float(value) for value in raw_bbox]}
             bbox, clipped = clip_bbox(raw_bbox, width, height)
             if bbox is None:
                 self.report.drop_empty("bbox")
@@ -1220,11 +1514,11 @@ class _Reader:
             if clipped:
                 self.report.clip("bbox")
             return {"type": "bbox", "bbox": bbox}
-        if _keypoints(annotation.get("keypoints")) is None:
-            self.report.lose("shape", "the annotation has no segmentation and no box")
+        self.report.lose("shape", "the annotation has no segmentation and no box")
         return None
 
-    def _mask(self, segmentation: dict[str, Any], annotation: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
+    def _mask(self, segmentation: dict[str, Any], item: dict[str, Any], box: list[float] | None) -> dict[str, Any] | None:
+        """Return a mask geometry whose ``bbox`` is ``box`` (the annotation's), else the mask's extent."""
         try:
             rle = _compressed_rle(segmentation)
         except (TypeError, ValueError, UnicodeDecodeError):
@@ -1237,14 +1531,116 @@ class _Reader:
         if float(mask_utils.area(c_rle)) <= 0:
             self.report.drop_empty("mask")
             return None
-        bbox, _ = clip_bbox([float(value) for value in mask_utils.toBbox(c_rle)], item["width"], item["height"])
+        if box is None:
+            box, _ = clip_bbox([float(value) for value in mask_utils.toBbox(c_rle)], item["width"], item["height"])
         shape: dict[str, Any] = {"type": "mask", "rle": rle}
-        if bbox is not None:
-            shape["bbox"] = bbox
+        if box is not None:
+            shape["bbox"] = box
         return shape
 
 
 _BOX_LAYOUT = frozenset(("id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd"))
+# What the importer reads of a category: a second category with the same id must repeat them.
+_CATEGORY_FIELDS = ("name", "supercategory", "color", "keypoints", "skeleton")
+# Writers that take a polygon's bbox from its rasterised mask (labelme2coco, COCO Annotator,
+# pycocotools.mask.toBbox) give whole pixels, up to one pixel off the polygon's own extent.
+_RASTER_TOLERANCE = 1.0 + 1e-6  # and the float noise of their arithmetic
+_BOX_POLYGON = "a COCO polygon annotation's bbox that differs from its polygon's extent is not kept (a polygon shape has no box)"
+_BOX_EMPTY = "a COCO annotation's bbox with no area inside the image is not kept"
+_BOX_GROUP_MASK = "a COCO annotation has one box: a grouped mask's box that differs from its keypoints shape's box is not kept"
+# COCO tasks this format does not read, as a file of each is described.
+_OTHER_TASKS = {
+    "captions": "a COCO captions file (its annotations have a 'caption' and no geometry)",
+    "panoptic": "a COCO panoptic segmentation file (its annotations have 'segments_info' and a PNG 'file_name')",
+    "image_info": "a COCO image_info file (an image list without annotations)",
+    "labels": "a COCO image labels file (Datumaro's labels_<subset>.json)",
+}
+
+
+def _category_id(value: Any) -> int | None:
+    """Return a category id as an int (``"3"`` is 3), or None when it is not an integer."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value
+
+
+def _category_name(category_id: int, name: Any) -> str:
+    """Return a category's name as the label's: ``category_<id>`` when it has none."""
+    return str(name) if name not in (None, "") else f"category_{category_id}"
+
+
+def _named_task(file: Path) -> str | None:
+    """Return the COCO task a file's name says it holds when this format does not read it (``captions``...)."""
+    match = _TASK_FILE.match(file.name)
+    return match["task"] if match is not None and match["task"] not in _TASK_RANK else None
+
+
+def _content_task(annotations: list[Any]) -> str | None:
+    """Return the other COCO task (``captions``, ``panoptic``) whose annotations these are, by the first one."""
+    first = annotations[0] if annotations else None
+    if isinstance(first, dict):
+        if "segments_info" in first:
+            return "panoptic"
+        # COCO's captions have no category_id; Datumaro writes category_id 0 beside the caption.
+        if "caption" in first and not any(key in first for key in ("bbox", "segmentation", "keypoints")):
+            return "captions"
+    return None
+
+
+def _other_task_error(file: Path, task: str) -> str:
+    return f"{file}: {_OTHER_TASKS[task]}: another COCO task, not read (this format reads instances: boxes, polygons, masks, keypoints)"
+
+
+def _check_task(file: Path, annotations: list[Any]) -> None:
+    """Refuse a file whose annotations are another COCO task's.
+
+    Raises:
+        FormatError: they are captions or panoptic segments; the message names the file and the task.
+    """
+    task = _content_task(annotations)
+    if task is not None:
+        raise FormatError(_other_task_error(file, task))
+
+
+def _peek_task(file: Path) -> str | None:
+    """Return the other COCO task of a file by its first annotation, reading as little of it as streaming allows."""
+    try:
+        stream = ArrayStream(file, "annotations")
+    except (NotStreamable, OSError):
+        try:
+            doc = _load_json(file)
+        except (OSError, UnicodeDecodeError, ValueError, FormatError):
+            return None
+        annotations = doc.get("annotations") if isinstance(doc, dict) else None
+        return _content_task(annotations) if isinstance(annotations, list) else None
+    try:
+        return _content_task(next(stream.chunks(), []))
+    except NotStreamable:
+        return None
+    finally:
+        stream.close()
+
+
+def _file_box(value: Any, width: int, height: int) -> tuple[list[float] | None, str]:
+    """Return an annotation's ``bbox`` inside the image and what became of it.
+
+    Returns:
+        ``(box, "kept")``, ``(box, "clipped")``, ``(None, "empty")`` when no area is left
+        inside the image, or ``(None, "missing")`` when it is not a list of 4 numbers.
+    """
+    if not (type(value) is list and len(value) == 4 and all(type(number) is int or type(number) is float for number in value)):
+        return None, "missing"
+    box, clipped = clip_bbox(value, width, height)
+    if box is None:
+        return None, "empty"
+    return box, "clipped" if clipped else "kept"
+
+
+def _same_box(one: list[float], two: list[float], tolerance: float = 0.01) -> bool:
+    """Tell whether two ``[x, y, w, h]`` boxes differ by no more than ``tolerance`` pixels a number (default: rounding)."""
+    return all(abs(a - b) <= tolerance for a, b in zip(one, two, strict=True))
 
 
 def _used_ids(shapes: list[dict[str, Any]]) -> set[str]:

@@ -104,6 +104,7 @@ def test_images_are_written_per_subset(exported):
 def test_report_counts_what_coco_cannot_hold(exported):
     _, report = exported
     assert report.lines() == [
+        "1 label dropped: COCO instances has no image-level labels: a tag label that no shape uses is not a category",
         "1 polyline dropped: COCO instances has no polylines",
         "1 tag dropped: COCO instances has no image-level tags",
         "1 box clipped to the image",
@@ -117,7 +118,15 @@ def test_without_images_only_annotations_are_written(tmp_path, dataset):
 
 
 def test_strict_export_refuses_to_drop(tmp_path, dataset):
-    with pytest.raises(ConversionLossError, match="1 tag dropped"):
+    with pytest.raises(ConversionLossError, match="1 label dropped: COCO instances has no image-level labels"):
+        export_dataset("coco", dataset, tmp_path, strict=True)
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+    for label in dataset["labels"]:
+        label.pop("color", None)
+    dataset["labels"] = [label for label in dataset["labels"] if label["kind"] == "shape"]
+    for item in dataset["items"]:
+        item["annotation"]["tags"] = []
+    with pytest.raises(ConversionLossError, match="1 polyline dropped"):
         export_dataset("coco", dataset, tmp_path, strict=True)
 
 

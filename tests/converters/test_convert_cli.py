@@ -109,6 +109,7 @@ def test_coco_to_voc_to_coco_keeps_the_boxes(tmp_path, corpus):
 
     second = invoke("--to", "coco", tmp_path / "voc", tmp_path / "coco")
     assert second.exit_code == 0, second.output
+    # VOC's label map gives every label a color, which COCO categories keep (as COCO Annotator writes them).
     assert second.stdout.splitlines() == [
         f"voc -> coco: read 2 items, 2 shapes, 0 tags; 2 images copied into {tmp_path / 'coco'}",
         "lossless",

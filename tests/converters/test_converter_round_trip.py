@@ -71,6 +71,11 @@ def test_native_coco_native_keeps_what_coco_holds(tmp_path, dataset):
     cat = again["items"][0]["annotation"]["shapes"][0]
     assert (cat["attributes"], cat["occluded"]) == ({"pose": "Left", "color": "black"}, True)
     assert report.to_dict()["lost"] == [
+        {
+            "kind": "label",
+            "reason": "COCO instances has no image-level labels: a tag label that no shape uses is not a category",
+            "count": 1,
+        },
         {"kind": "polyline", "reason": "COCO instances has no polylines", "count": 1},
         {"kind": "tag", "reason": "COCO instances has no image-level tags", "count": 1},
     ]
