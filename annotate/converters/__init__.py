@@ -36,6 +36,7 @@ from typing import Any
 
 from annotate.converters._gc import gc_paused
 from annotate.converters._output import ZipWriter
+from annotate.converters._shape_fields import report_unheld_shape_fields
 from annotate.converters._tracks import report_dropped_tracks
 from annotate.converters.errors import (
     ConversionError,
@@ -157,6 +158,7 @@ def export_dataset(
     _check_destination(dest, overwrite=overwrite)
     with _staged(dest, "tmp") as staging:
         report = ConversionReport(strict=strict)
+        report_unheld_shape_fields(dataset, report, fmt)
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
         with gc_paused():
@@ -219,6 +221,7 @@ def export_to_zip(
         raise FileExistsError(f"{zip_path}: the file exists; refusing to replace it")
     with _staged(zip_path, "tmp", folder=False) as staging:
         report = ConversionReport(strict=strict)
+        report_unheld_shape_fields(dataset, report, fmt)
         if not fmt.holds_tracks:
             report_dropped_tracks(dataset, report, fmt.name)
         with zipfile.ZipFile(staging, "w", allowZip64=True) as archive, gc_paused():

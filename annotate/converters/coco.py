@@ -165,6 +165,8 @@ class CocoFormat(DatasetFormat):
     """COCO instances JSON (boxes, polygons, RLE masks, keypoints)."""
 
     description = "COCO instances JSON (annotations/instances_<subset>.json)"
+    # Shape groups: one annotation per group; what cannot share one is counted.
+    holds_group = True
 
     def detect(self, path: Path) -> bool:
         """See :meth:`DatasetFormat.detect`."""

@@ -132,6 +132,8 @@ class CvatFormat(DatasetFormat):
     """CVAT for images 1.1 XML (every shape type, tags, attributes, subsets)."""
 
     description = "CVAT for images 1.1 XML (annotations.xml, images/<subset>/)"
+    holds_group = True
+    holds_z_order = True
 
     def detect(self, path: Path) -> bool:
         """See :meth:`DatasetFormat.detect`."""

@@ -112,6 +112,8 @@ class CvatVideoFormat(DatasetFormat):
     """CVAT for video 1.1: tracks of one video."""
 
     description = "CVAT for video 1.1 XML (annotations.xml with <track>s, images/frame_NNNNNN)"
+    holds_group = True
+    holds_z_order = True
     holds_tracks = True
 
     def detect(self, path: Path) -> bool:

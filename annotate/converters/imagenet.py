@@ -73,6 +73,9 @@ class ImagenetFormat(DatasetFormat):
     """ImageNet / torchvision ``ImageFolder`` layout: one folder of images per class."""
 
     description = "ImageNet class folders (<class>/<image>, torchvision ImageFolder)"
+    # Shape groups: it writes no shapes: each is counted lost whole.
+    holds_group = True
+    holds_z_order = True
 
     def detect(self, path: Path) -> bool:
         """See :meth:`DatasetFormat.detect`.

@@ -136,6 +136,7 @@ class LabelMeFormat(DatasetFormat):
     """wkentaro LabelMe JSON: one json per image (rectangles, polygons, circles, lines, points, masks, flags)."""
 
     description = "LabelMe JSON (wkentaro/labelme), one .json per image"
+    holds_group = True
 
     def detect(self, path: Path) -> bool:
         """See :meth:`DatasetFormat.detect`."""

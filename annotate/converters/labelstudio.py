@@ -84,8 +84,8 @@ Label Studio images have no polylines, no points shapes with several points (a k
 one point), no COCO RLE masks (brushes use their own RLE) and no keypoint skeletons: those
 are counted as lost, and so are polygon rings after the first and tags made by a model.
 Angles are read modulo 360. Shape attributes, the occluded/truncated/difficult/iscrowd
-flags that are set and shape groups are not written and are counted as lost; who edited a
-shape (``author``, ``updated_at``) and ``z_order`` are not written either.
+flags that are set, shape groups and ``z_order`` are not written and are counted as lost;
+who edited a shape (``author``, ``updated_at``) is not written either.
 
 Rules of issue #3 this module follows: nothing is lost in silence (the report counts it,
 ``strict`` turns any loss into an error); exact coordinates; items without annotations are
@@ -383,14 +383,12 @@ def _shape_result(shape: dict[str, Any], result_id: str, width: int, height: int
 
 
 def _count_unwritten_fields(shape: dict[str, Any], report: ConversionReport) -> None:
-    """Count what a written shape loses: its attributes, its set flags and its group."""
+    """Count what a written shape loses: its attributes and its set flags (groups are counted for every format alike)."""
     if shape.get("attributes"):
         report.lose("attribute", "Label Studio results have no per-shape attributes", len(shape["attributes"]))
     for flag in SHAPE_FLAGS:
         if shape.get(flag):
             report.lose(f"{flag} flag", f"Label Studio results have no {flag} flag")
-    if shape.get("group") is not None:
-        report.lose("group", "Label Studio results have no groups")
 
 
 def _label_config(labels: list[dict[str, Any]], used: set[str], report: ConversionReport) -> str:

@@ -113,6 +113,9 @@ class MotFormat(DatasetFormat):
     """MOTChallenge ``gt/gt.txt`` box tracks of one sequence."""
 
     description = "MOTChallenge ground truth (gt/gt.txt, seqinfo.ini, img1/)"
+    # Shape groups: counted by the exporter itself.
+    holds_group = True
+    holds_z_order = True
     holds_tracks = True
 
     def detect(self, path: Path) -> bool:

@@ -39,6 +39,8 @@ class NativeFormat(DatasetFormat):
     """annotate's own dataset document, lossless."""
 
     description = "annotate dataset JSON (lossless)"
+    holds_group = True
+    holds_z_order = True
     holds_tracks = True
 
     def detect(self, path: Path) -> bool:

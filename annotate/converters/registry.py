@@ -45,6 +45,10 @@ class DatasetFormat:
     #: Whether the format stores video object tracks; for the others, the dataset's tracks
     #: are counted as lost by :func:`annotate.converters.export_dataset`.
     holds_tracks: ClassVar[bool] = False
+    #: Whether the format writes shape ``group`` / ``z_order``, or accounts itself for what
+    #: it cannot keep of them; for the others, shapes carrying one are counted as lost.
+    holds_group: ClassVar[bool] = False
+    holds_z_order: ClassVar[bool] = False
 
     def detect(self, path: Path) -> bool:
         """Tell whether ``path`` looks like a dataset of this format.

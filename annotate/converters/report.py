@@ -38,6 +38,7 @@ _NOUNS: dict[str, tuple[str, str]] = {
     "ring": ("polygon ring", "polygon rings"),
     "attribute": ("attribute", "attributes"),
     "part": ("part", "parts"),
+    "z_order": ("z_order value", "z_order values"),
 }
 
 

@@ -197,6 +197,10 @@ class VocFormat(DatasetFormat):
     """Pascal VOC: detection XML with parts and actions, segmentation PNGs."""
 
     description = "Pascal VOC (Annotations/*.xml, ImageSets, JPEGImages, SegmentationClass, SegmentationObject)"
+    # Shape groups: objects with their parts and masks; what else shares a group is counted.
+    holds_group = True
+    # z_order decides which mask is painted over which: the PNGs keep the outcome.
+    holds_z_order = True
 
     def detect(self, path: Path) -> bool:
         """See :meth:`DatasetFormat.detect`."""

@@ -310,9 +310,11 @@ def test_malformed_result_names_the_task_and_field(tmp_path):
 def test_groups_and_flags_that_results_cannot_hold_are_counted(tmp_path, dataset):
     shapes = dataset["items"][0]["annotation"]["shapes"]
     shapes[0].update(group=3, truncated=True, difficult=False)  # a flag that is not set loses nothing
+    shapes[1].update(group=3, z_order=2)
     report = export_dataset("labelstudio", dataset, tmp_path / "ls")
     lost = {entry["kind"]: (entry["count"], entry["reason"]) for entry in report.to_dict()["lost"]}
-    assert lost["group"] == (1, "Label Studio results have no groups")
+    assert lost["group membership"] == (2, "Label Studio has no shape groups")
+    assert lost["z_order"] == (1, "Label Studio has no z-order (which shape is drawn over which)")
     assert lost["truncated flag"] == (1, "Label Studio results have no truncated flag")
     assert "difficult flag" not in lost
 

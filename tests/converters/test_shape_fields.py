@@ -1,0 +1,62 @@
+"""Shape ``group`` and ``z_order`` are written by the formats that hold them and counted by the others."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotate.converters import ConversionLossError, export_dataset, import_dataset
+
+HUMAN = {"type": "human"}
+
+
+def dataset() -> dict:
+    # Two boxes of one object (group 3) and a third drawn under everything (z_order -1).
+    shapes = [
+        {"id": "a", "type": "bbox", "label": "car", "bbox": [1, 1, 4, 4], "source": HUMAN, "group": 3, "z_order": 2},
+        {"id": "b", "type": "bbox", "label": "car", "bbox": [2, 2, 4, 4], "source": HUMAN, "group": 3},
+        {"id": "c", "type": "bbox", "label": "car", "bbox": [5, 5, 3, 3], "source": HUMAN, "z_order": -1},
+        {"id": "d", "type": "bbox", "label": "car", "bbox": [0, 0, 2, 2], "source": HUMAN, "group": None, "z_order": 0},
+    ]
+    item = {"id": "x", "name": "x.jpg", "path": "x.jpg", "media": "image", "width": 10, "height": 10}
+    return {
+        "version": 1,
+        "labels": [{"id": 1, "name": "car", "kind": "shape"}],
+        "items": [{**item, "annotation": {"version": 1, "tags": [], "shapes": shapes}}],
+    }
+
+
+def lost(report) -> dict[str, tuple[int, str]]:
+    return {entry["kind"]: (entry["count"], entry["reason"]) for entry in report.to_dict()["lost"]}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "title", "groups", "orders"),
+    [
+        ("via", "VIA", 2, 2),
+        ("yolo", "YOLO", 2, 2),
+        ("ultralytics", "Ultralytics", 2, 2),
+        ("labelstudio", "Label Studio", 2, 2),
+        ("labelme", "LabelMe", 0, 2),  # group_id holds the group
+        ("coco", "COCO", 0, 2),  # COCO counts the groups it cannot make one annotation of itself
+    ],
+)
+def test_what_a_format_does_not_write_is_counted(tmp_path, fmt, title, groups, orders):
+    report = lost(export_dataset(fmt, dataset(), tmp_path / "out"))
+    # Shape "d" carries the defaults (no group, z_order 0): nothing of it is lost.
+    assert report.get("group membership") == ((groups, f"{title} has no shape groups") if groups else None)
+    assert report.get("z_order") == (orders, f"{title} has no z-order (which shape is drawn over which)")
+
+
+def test_cvat_writes_both_and_reads_them_back(tmp_path):
+    report = export_dataset("cvat", dataset(), tmp_path / "out")
+    assert "group membership" not in lost(report) and "z_order" not in lost(report)
+    again, _ = import_dataset("cvat", tmp_path / "out")
+    shapes = {shape["bbox"][0]: shape for shape in again["items"][0]["annotation"]["shapes"]}
+    assert shapes[1.0]["z_order"] == 2 and shapes[5.0]["z_order"] == -1
+    assert shapes[1.0]["group"] == shapes[2.0]["group"] is not None
+
+
+def test_strict_refuses_and_writes_nothing(tmp_path):
+    with pytest.raises(ConversionLossError, match="2 group memberships dropped: VIA has no shape groups"):
+        export_dataset("via", dataset(), tmp_path / "out", strict=True)
+    assert not (tmp_path / "out").exists()
