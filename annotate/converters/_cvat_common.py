@@ -376,14 +376,17 @@ def _skeleton_svg(nodes: list[str], edges: list[tuple[str, str]]) -> str:
 def format_attribute(value: str | int | float | bool) -> str:
     """Write an attribute value as CVAT does (booleans as ``true``/``false``).
 
+    A float keeps its fraction (``2.0``, ``-0.0``) so that it reads back a float, not an
+    int; ``repr`` is the shortest text that reads back to the same float.
+
     Args:
         value: the value.
 
     Returns:
         The text.
     """
-    if isinstance(value, float) and not isinstance(value, bool):
-        return format_number(value)
+    if isinstance(value, float):
+        return repr(value)
     return format_attribute_value(value)
 
 

@@ -49,8 +49,16 @@ each. ``occluded``, ``z_order`` and ``group_id`` map to our fields (group 0 mean
 ``truncated``, ``difficult`` and ``iscrowd`` are written as attributes the label spec
 does not declare and read back as flags.
 
+Attributes: CVAT types a value by the ``<input_type>`` its label declares (number ->
+int/float, checkbox -> bool, text/select/radio -> the text as written), so an export
+declares every attribute a label's shapes and tags use: the label's own spec, then each
+undeclared one as checkbox (all values booleans), number (all numbers) or text (noted).
+Values that still read back different, such as a text ``"3"`` under a number spec, are
+counted as ``attribute value``. Floats keep their fraction (``2.0``) to read back floats.
+
 Labels: CVAT's XML has no label ids, so an import numbers labels 0, 1, ... in
-``<labels>`` order, then labels used but not declared (added, with a note). Label
+``<labels>`` order, then labels used but not declared (added, with a note); an export
+notes how many label ids that changes. Label
 ``<type>tag</type>`` gives kind ``tag``. Skeleton nodes are CVAT sublabels (``<type>points``
 with ``<parent>``): they become the skeleton label's ``keypoints`` (node names, in the order
 of a keypoints shape's triplets), and the edges drawn in its ``<svg>`` become ``skeleton``
@@ -76,7 +84,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
-from annotate.converters._common import free_path, image_size
+from annotate.converters._common import free_path, image_size, plural
 from annotate.converters._cvat_common import (
     CvatLabel,
     child_text,
@@ -526,6 +534,7 @@ class _Writer:
         self.report = report
         self.labels = {label["name"]: label for label in dataset["labels"]}
         self.nodes: dict[str, list[str]] = {}
+        self.declared_attributes = 0
 
     def write(self) -> None:
         subsets = list(dict.fromkeys(item.get("subset", DEFAULT_SUBSET) for item in self.dataset["items"])) or [DEFAULT_SUBSET]
@@ -554,6 +563,11 @@ class _Writer:
             if self.images is not None:
                 name = self._write_image(subset, name, item)
             self._image(root, item, image_id, name, task_ids[subset])
+        if self.declared_attributes:
+            self.report.note(
+                f"<labels> declares {plural(self.declared_attributes, 'attribute')} that shapes or tags use but their label does not "
+                "declare (CVAT types attribute values by the declaration); an import reads them back declared"
+            )
         if video_frames:
             self.report.note(f"{video_frames} video frames written as images (CVAT for images keeps no video name or frame number)")
         indent(root)
@@ -567,6 +581,7 @@ class _Writer:
             for shape in item["annotation"]["shapes"]:
                 if shape["type"] == "keypoints":
                     counts[shape["label"]] = max(counts.get(shape["label"], 0), len(shape["keypoints"]) // 3)
+        used_values = self._attribute_values()
         result: list[CvatLabel] = []
         parents_lost = 0
         for label in self.dataset["labels"]:
@@ -580,14 +595,55 @@ class _Writer:
             if label.get("parent"):
                 parents_lost += 1
             label_type = "skeleton" if name in self.nodes else ("tag" if label["kind"] == "tag" else "any")
-            spec = CvatLabel(name=name, type=label_type, color=label.get("color"), attributes=list(label.get("attributes", [])))
+            attributes = self._attribute_specs(label, used_values.get(name, {}))
+            spec = CvatLabel(name=name, type=label_type, color=label.get("color"), attributes=attributes)
             if name in self.nodes:
                 spec.edges = [(self.nodes[name][a], self.nodes[name][b]) for a, b in label.get("skeleton", [])]
             result.append(spec)
             result += [CvatLabel(name=node, type="points", parent=name) for node in self.nodes.get(name, [])]
         if parents_lost:
             self.report.lose("label parent", "CVAT has label parents only for skeleton nodes", parents_lost)
+        self._note_label_ids()
         return result
+
+    def _attribute_values(self) -> dict[str, dict[str, list[Any]]]:
+        """Return the attribute values the shapes and tags use: label -> attribute name -> values."""
+        used: dict[str, dict[str, list[Any]]] = {}
+        for item in self.dataset["items"]:
+            for annotation in item["annotation"]["shapes"] + item["annotation"]["tags"]:
+                for name, value in annotation.get("attributes", {}).items():
+                    used.setdefault(annotation["label"], {}).setdefault(name, []).append(value)
+        return used
+
+    def _attribute_specs(self, label: dict[str, Any], used: dict[str, list[Any]]) -> list[dict[str, Any]]:
+        """Return a label's attribute specs: its own, then one per attribute its shapes use undeclared.
+
+        CVAT types an attribute value by the ``<input_type>`` its label declares, so an
+        undeclared attribute is declared with the type of its values (checkbox when all are
+        booleans, number when all are numbers, text otherwise). Values that still read back
+        different (a text ``"3"`` under a number spec) are counted.
+        """
+        specs = list(label.get("attributes", []))
+        declared = {spec["name"] for spec in specs}
+        added = [{"name": name, "type": _input_type_of(values)} for name, values in used.items() if name not in declared]
+        if added:
+            self.declared_attributes += len(added)
+        specs += added
+        types = {spec["name"]: spec["type"] for spec in specs}
+        changed = sum(1 for name, values in used.items() for value in values if not _reads_back(value, types[name]))
+        if changed:
+            reason = f"label {label['name']!r}: CVAT types an attribute value by the input_type its label declares"
+            self.report.lose("attribute value", reason, changed)
+        return specs
+
+    def _note_label_ids(self) -> None:
+        """Note the label ids an import gives differently (CVAT numbers labels 0, 1, ... in <labels> order)."""
+        changed = sum(1 for number, label in enumerate(self.dataset["labels"]) if label["id"] != number)
+        if changed:
+            verb = "changes" if changed == 1 else "change"
+            self.report.note(
+                f"CVAT has no label ids: an import numbers the labels 0, 1, ... in <labels> order, so {plural(changed, 'label id')} {verb}"
+            )
 
     # items
 
@@ -735,6 +791,21 @@ def _source(annotation: dict[str, Any]) -> str:
 def _attributes(element: Element, attributes: dict[str, Any]) -> None:
     for name, value in attributes.items():
         SubElement(element, "attribute", {"name": name}).text = format_attribute(value)
+
+
+def _input_type_of(values: list[Any]) -> str:
+    """Return the CVAT input type that reads every value back as it is: checkbox, number or text."""
+    if all(isinstance(value, bool) for value in values):
+        return "checkbox"
+    if all(isinstance(value, int | float) and not isinstance(value, bool) for value in values):
+        return "number"
+    return "text"
+
+
+def _reads_back(value: Any, input_type: str) -> bool:
+    """Tell whether an attribute value written as text reads back equal and of the same type."""
+    again = read_attribute_value(format_attribute(value), input_type)
+    return type(again) is type(value) and again == value
 
 
 def _group_ids(shapes: list[dict[str, Any]]) -> dict[Any, int]:

@@ -301,7 +301,7 @@ def one_box_native(root: Path, bbox: list[float], width: int = 10, height: int =
         "annotation": {"version": 1, "tags": [], "shapes": [shape]},
     }  # fmt: skip
     root.mkdir(parents=True)
-    (root / "dataset.json").write_text(json.dumps({"version": 1, "labels": [{"id": 1, "name": "car", "kind": "shape"}], "items": [item]}))
+    (root / "dataset.json").write_text(json.dumps({"version": 1, "labels": [{"id": 0, "name": "car", "kind": "shape"}], "items": [item]}))
     return root
 
 

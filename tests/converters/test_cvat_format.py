@@ -30,7 +30,10 @@ MASK[4, 3] = 1
 
 
 def rich_dataset() -> dict[str, Any]:
-    """Every shape type CVAT holds, typed attributes, tags, flags, groups, two subsets."""
+    """Every shape type CVAT holds, typed attributes, tags, flags, groups, two subsets.
+
+    Label ids are 0, 1, ... in order, as a CVAT import numbers them, so nothing changes.
+    """
     shapes = [
         {
             "id": "b",
@@ -67,9 +70,9 @@ def rich_dataset() -> dict[str, Any]:
                     {"name": "kind", "type": "text"},
                 ],
             },
-            {"id": 5, "name": "road", "kind": "shape"},
-            {"id": 6, "name": "person", "kind": "shape", "keypoints": ["head", "hand", "foot"], "skeleton": [[0, 1], [0, 2]]},
-            {"id": 10, "name": "blurry", "kind": "tag", "attributes": [{"name": "level", "type": "radio", "values": ["low", "high"]}]},
+            {"id": 1, "name": "road", "kind": "shape"},
+            {"id": 2, "name": "person", "kind": "shape", "keypoints": ["head", "hand", "foot"], "skeleton": [[0, 1], [0, 2]]},
+            {"id": 3, "name": "blurry", "kind": "tag", "attributes": [{"name": "level", "type": "radio", "values": ["low", "high"]}]},
         ],
         "items": [
             {
@@ -435,3 +438,88 @@ def test_an_image_without_width_and_height_takes_its_size_after_exif_orientation
     # The box is clipped to the image as shown: 5 x 5 from the corner leaves 5 x 4, or 4 x 5 when turned.
     assert item["annotation"]["shapes"][0]["bbox"] == [0, 0, min(5, size[0]), min(5, size[1])]
     assert report.clipped == {"bbox": 1}
+
+
+# -- attribute types and label ids --------------------------------------------------------
+
+
+def _one_box(attributes: dict[str, Any], label_attributes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    label: dict[str, Any] = {"id": 0, "name": "car", "kind": "shape"}
+    if label_attributes is not None:
+        label["attributes"] = label_attributes
+    box = {"id": "b", "type": "bbox", "label": "car", "bbox": [1, 1, 5, 5], "source": HUMAN, "attributes": attributes}
+    item = {"id": "a", "name": "a.jpg", "path": "a.jpg", "media": "image", "width": 40, "height": 30}
+    return {"version": 1, "labels": [label], "items": [{**item, "annotation": {"version": 1, "tags": [], "shapes": [box]}}]}
+
+
+def test_undeclared_attributes_are_declared_with_the_type_of_their_values(tmp_path):
+    attributes = {"code": "0003", "flag": "true", "neg": "-0", "spaced": " x ", "count": 3, "ratio": 2.0, "parked": True}
+    report = export_dataset("cvat", _one_box(attributes), tmp_path / "out")
+    assert report.lossless
+    assert report.notes == [
+        "<labels> declares 7 attributes that shapes or tags use but their label does not declare "
+        "(CVAT types attribute values by the declaration); an import reads them back declared"
+    ]
+    xml = (tmp_path / "out/annotations.xml").read_text("utf-8")
+    assert "<name>code</name>\n              <mutable>False</mutable>\n              <input_type>text</input_type>" in xml
+    assert '<attribute name="ratio">2.0</attribute>' in xml
+    again, import_report = import_dataset("cvat", tmp_path / "out")
+    assert import_report.lines() == []
+    (box,) = again["items"][0]["annotation"]["shapes"]
+    # Equal and of the same type: "0003" is not 3, "true" is not True, 2.0 is not 2.
+    assert [(name, type(value)) for name, value in box["attributes"].items()] == [(name, type(value)) for name, value in attributes.items()]
+    assert box["attributes"] == attributes
+    assert [(spec["name"], spec["type"]) for spec in again["labels"][0]["attributes"]] == [
+        ("code", "text"),
+        ("flag", "text"),
+        ("neg", "text"),
+        ("spaced", "text"),
+        ("count", "number"),
+        ("ratio", "number"),
+        ("parked", "checkbox"),
+    ]
+
+
+def test_values_their_label_spec_types_otherwise_are_counted(tmp_path):
+    # A text "3" under a number spec reads back 3; True under a text spec reads back "true";
+    # a number next to text in one undeclared attribute is declared text and reads back "5".
+    dataset = _one_box({"count": "3", "note": True, "mixed": 5}, [{"name": "count", "type": "number"}, {"name": "note", "type": "text"}])
+    dataset["items"][0]["annotation"]["shapes"].append(
+        {"id": "c", "type": "bbox", "label": "car", "bbox": [2, 2, 5, 5], "source": HUMAN, "attributes": {"count": 4, "mixed": "red"}}
+    )
+    report = export_dataset("cvat", dataset, tmp_path / "out")
+    assert report.lines() == [
+        "3 attribute values dropped: label 'car': CVAT types an attribute value by the input_type its label declares",
+        "<labels> declares 1 attribute that shapes or tags use but their label does not declare "
+        "(CVAT types attribute values by the declaration); an import reads them back declared",
+    ]
+    again, _ = import_dataset("cvat", tmp_path / "out")
+    first, second = again["items"][0]["annotation"]["shapes"]
+    assert (first["attributes"], second["attributes"]) == ({"count": 3, "note": "true", "mixed": "5"}, {"count": 4, "mixed": "red"})
+    with pytest.raises(ConversionLossError):
+        export_dataset("cvat", dataset, tmp_path / "strict", strict=True)
+
+
+def test_corpus_text_attribute_stays_text_through_two_round_trips(corpus, tmp_path):
+    dataset, _ = import_dataset("cvat", corpus / "datumaro/cvat/for_images/export_task")
+    export_dataset("cvat", dataset, tmp_path / "once")
+    again, _ = import_dataset("cvat", tmp_path / "once")
+    (box,) = again["items"][0]["annotation"]["shapes"]
+    # train.xml declares a3 as text (default 0000) and the box holds 0003; a4 is a number.
+    assert box["attributes"] == {"a1": True, "a2": "v3", "a3": "0003", "a4": 2.4}
+    assert again["labels"] == dataset["labels"]
+
+
+def test_changed_label_ids_are_noted(tmp_path):
+    dataset = _one_box({})
+    dataset["labels"] = [
+        {"id": 0, "name": "car", "kind": "shape"},
+        {"id": 7, "name": "road", "kind": "shape"},
+        {"id": 1000, "name": "sky", "kind": "shape"},
+    ]
+    report = export_dataset("cvat", dataset, tmp_path / "out")
+    assert report.notes == ["CVAT has no label ids: an import numbers the labels 0, 1, ... in <labels> order, so 2 label ids change"]
+    again, _ = import_dataset("cvat", tmp_path / "out")
+    assert [(label["id"], label["name"]) for label in again["labels"]] == [(0, "car"), (1, "road"), (2, "sky")]
+    dataset["labels"] = [{**label, "id": number} for number, label in enumerate(dataset["labels"])]
+    assert export_dataset("cvat", dataset, tmp_path / "same").notes == []
