@@ -37,7 +37,7 @@ from typing import Any
 from annotate.converters._gc import gc_paused
 from annotate.converters._output import ZipWriter
 from annotate.converters._shape_fields import report_unheld_shape_fields
-from annotate.converters._tracks import report_dropped_tracks
+from annotate.converters._tracks import tracks_as_frame_shapes
 from annotate.converters.errors import (
     ConversionError,
     ConversionLossError,
@@ -160,7 +160,7 @@ def export_dataset(
         report = ConversionReport(strict=strict)
         report_unheld_shape_fields(dataset, report, fmt)
         if not fmt.holds_tracks:
-            report_dropped_tracks(dataset, report, fmt.name)
+            dataset = tracks_as_frame_shapes(dataset, report, fmt.name, checked=checked)
         with gc_paused():
             fmt.export_dataset(dataset, staging, images=images, report=report, checked=checked, **options)
         _move_into_place(staging, dest)
@@ -223,7 +223,7 @@ def export_to_zip(
         report = ConversionReport(strict=strict)
         report_unheld_shape_fields(dataset, report, fmt)
         if not fmt.holds_tracks:
-            report_dropped_tracks(dataset, report, fmt.name)
+            dataset = tracks_as_frame_shapes(dataset, report, fmt.name, checked=checked)
         with zipfile.ZipFile(staging, "w", allowZip64=True) as archive, gc_paused():
             fmt.export_dataset(dataset, ZipWriter(archive), images=images, report=report, checked=checked)
         os.replace(staging, zip_path)

@@ -17,6 +17,9 @@ one video, sorted by frame. The rules are those of CVAT's interpolation mode
   per-frame attributes always come from ``s0``;
 * after its last shape a visible track goes on, unchanged, to the end of the video; a
   track that should end has an ``outside`` shape on the frame after its last visible one.
+
+Formats without tracks get each track as one shape per visible frame
+(:func:`tracks_as_frame_shapes`), as CVAT's own COCO export of a video task does.
 """
 
 from __future__ import annotations
@@ -25,7 +28,13 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from annotate.converters.report import ConversionReport
+from annotate.converters.report import ConversionReport, _noun
+from schemas import validate_dataset
+
+#: The shape attribute that keeps the id of the track a per-frame shape was made from.
+TRACK_ID_ATTRIBUTE = "track_id"
+#: The longest shape id the schema allows.
+_MAX_SHAPE_ID = 64
 
 GEOMETRY_KEYS = ("bbox", "angle", "rings", "points", "keypoints", "center", "radii", "rle")
 INTERPOLATED_TYPES = frozenset({"bbox", "rotated_bbox", "polygon", "polyline", "points", "ellipse"})
@@ -104,25 +113,75 @@ def visible_shapes(track: dict[str, Any], frame_count: int) -> Iterator[dict[str
             yield shape
 
 
-def report_dropped_tracks(dataset: dict[str, Any], report: ConversionReport, format_label: str) -> None:
-    """Count the tracks of ``dataset`` as lost, for formats that hold no tracks.
+def tracks_as_frame_shapes(
+    dataset: dict[str, Any], report: ConversionReport, format_label: str, *, checked: bool = False
+) -> dict[str, Any]:
+    """Return ``dataset`` with every track turned into shapes on its ``video_frame`` items.
 
-    Image formats call it once per export: each track counts under its shape type
-    ("2 boxes dropped: COCO has no tracks (video object tracks)").
+    For formats that hold no tracks. On every frame where a track is visible
+    (:func:`track_frames`) and the dataset has a ``video_frame`` item of the track's video
+    (same ``video`` and ``frame``), the item gets the track's state there
+    (:func:`interpolate_track`: the keyframe itself, or the interpolated or held shape in
+    between) as a shape with the track's ``type``, ``label``, ``source``, ``group`` and
+    ``z_order``, the frame's ``occluded`` flag, and as attributes the track's attributes,
+    the frame's own ones, and :data:`TRACK_ID_ATTRIBUTE` (``"track_id"``) holding the
+    track's id as a string, so the object stays identifiable (it replaces an attribute of
+    that name). Frames past the last shape run to the video's ``frame_count`` when a
+    ``video`` item gives it, else to the last frame item or shape of the video. The shape's
+    id is ``track-<track id>``, made unique within the item.
+
+    The report gets a note per shape type ("8 tracks written as 359 per-frame boxes: coco
+    has no tracks (...)") and counts the visible frames that have no frame item as lost
+    ("2 boxes dropped: no frame item for them"). What the target format cannot hold of the
+    new shapes is counted by the format as for any shape.
+
+    The input is not changed: the result is a new document (without ``tracks``) that
+    shares every item that gets no shape. A dataset without tracks is returned as it is.
 
     Args:
         dataset: the dataset document being exported.
         report: the export's report.
-        format_label: the format's display name, such as ``"COCO"``.
+        format_label: the format's display name, such as ``"coco"``.
+        checked: ``dataset`` is known to be valid (see
+            :func:`annotate.converters.export_dataset`); otherwise it is checked first.
+
+    Returns:
+        The dataset document to write.
 
     Raises:
-        ConversionLossError: the report is strict and there is a track.
+        schemas.SchemaError: ``dataset`` has tracks and is not a valid dataset document.
+        ConversionLossError: the report is strict and a visible frame has no item.
     """
-    counts: dict[str, int] = {}
-    for track in dataset.get("tracks", []):
-        counts[track["type"]] = counts.get(track["type"], 0) + 1
-    for kind, count in sorted(counts.items()):
-        report.lose(kind, f"{format_label} has no tracks (video object tracks)", count)
+    tracks = dataset.get("tracks")
+    if not tracks:
+        return dataset
+    if not checked:
+        validate_dataset(dataset)
+    items = dataset["items"]
+    frame_items = _frame_items(items)
+    frame_counts = _frame_counts(dataset)
+    added: dict[int, list[dict[str, Any]]] = {}
+    taken: dict[int, set[str]] = {}
+    tracks_written: dict[str, int] = {}
+    shapes_written: dict[str, int] = {}
+    missing: dict[str, int] = {}
+    for track in tracks:
+        kind = track["type"]
+        written = 0
+        for state in visible_shapes(track, frame_counts[track["item"]]):
+            index = frame_items.get((track["item"], state["frame"]))
+            if index is None:
+                missing[kind] = missing.get(kind, 0) + 1
+                continue
+            if index not in taken:
+                taken[index] = {shape["id"] for shape in items[index]["annotation"]["shapes"]}
+            added.setdefault(index, []).append(_frame_shape(track, state, taken[index]))
+            written += 1
+        if written:
+            tracks_written[kind] = tracks_written.get(kind, 0) + 1
+            shapes_written[kind] = shapes_written.get(kind, 0) + written
+    _report_expansion(report, format_label, tracks_written, shapes_written, missing)
+    return _with_shapes(dataset, added)
 
 
 def same_state(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -205,3 +264,87 @@ def _mix(a: dict[str, Any], b: dict[str, Any], t: float) -> dict[str, Any] | Non
     if "angle" in a or "angle" in b:
         mixed["angle"] = _lerp_angle(float(a.get("angle", 0.0)), float(b.get("angle", 0.0)), t)
     return mixed
+
+
+def _frame_items(items: list[dict[str, Any]]) -> dict[tuple[str, int], int]:
+    """Map ``(video, frame)`` to the index of the first ``video_frame`` item showing it."""
+    found: dict[tuple[str, int], int] = {}
+    for index, item in enumerate(items):
+        if item["media"] == "video_frame" and "video" in item and "frame" in item:
+            found.setdefault((item["video"], item["frame"]), index)
+    return found
+
+
+def _frame_counts(dataset: dict[str, Any]) -> dict[str, int]:
+    """Return the number of frames of each track's video.
+
+    A ``video`` item's ``frame_count`` when there is one; otherwise one past the last frame
+    that a frame item or a track shape of that video names.
+    """
+    counts: dict[str, int] = {}
+    whole: dict[str, int] = {}
+    for item in dataset["items"]:
+        if "video" not in item:
+            continue
+        if item["media"] == "video" and "frame_count" in item:
+            whole.setdefault(item["video"], item["frame_count"])
+        elif "frame" in item:
+            counts[item["video"]] = max(counts.get(item["video"], 0), item["frame"] + 1)
+    for track in dataset["tracks"]:
+        counts[track["item"]] = max(counts.get(track["item"], 0), track["shapes"][-1]["frame"] + 1)
+    return {**counts, **whole}
+
+
+def _frame_shape(track: dict[str, Any], state: dict[str, Any], taken: set[str]) -> dict[str, Any]:
+    """Build the item shape for a track's state on one frame, with an id not in ``taken`` (which gets it)."""
+    shape: dict[str, Any] = {
+        "id": _free_id(f"track-{track['id']}", taken),
+        "type": track["type"],
+        "label": track["label"],
+        "source": track["source"],
+    }
+    for key in ("group", "z_order"):
+        if key in track:
+            shape[key] = track[key]
+    if "occluded" in state:
+        shape["occluded"] = state["occluded"]
+    shape["attributes"] = {**track.get("attributes", {}), **state.get("attributes", {}), TRACK_ID_ATTRIBUTE: track["id"]}
+    shape.update(_geometry(state))
+    return shape
+
+
+def _free_id(wanted: str, taken: set[str]) -> str:
+    """Return ``wanted`` (cut to the schema's 64 characters), or it with a ``-<n>`` suffix when taken; record it."""
+    candidate = wanted[:_MAX_SHAPE_ID]
+    number = 1
+    while candidate in taken:
+        number += 1
+        suffix = f"-{number}"
+        candidate = wanted[: _MAX_SHAPE_ID - len(suffix)] + suffix
+    taken.add(candidate)
+    return candidate
+
+
+def _report_expansion(
+    report: ConversionReport, format_label: str, tracks: dict[str, int], shapes: dict[str, int], missing: dict[str, int]
+) -> None:
+    for kind, count in sorted(tracks.items()):
+        track_word = "track" if count == 1 else "tracks"
+        report.note(
+            f"{count} {track_word} written as {shapes[kind]} per-frame {_noun(kind, shapes[kind])}: {format_label} has no tracks"
+            f" (the track id is kept as the attribute {TRACK_ID_ATTRIBUTE})"
+        )
+    for kind, count in sorted(missing.items()):
+        report.lose(kind, "no frame item for them", count)
+
+
+def _with_shapes(dataset: dict[str, Any], added: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Return a new document without tracks whose items at the keys of ``added`` get those shapes."""
+    items = list(dataset["items"])
+    for index, shapes in added.items():
+        item = items[index]
+        annotation = item["annotation"]
+        items[index] = {**item, "annotation": {**annotation, "shapes": [*annotation["shapes"], *shapes]}}
+    result = {key: value for key, value in dataset.items() if key != "tracks"}
+    result["items"] = items
+    return result

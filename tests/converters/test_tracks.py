@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from annotate.converters import ConversionLossError, ConversionReport
-from annotate.converters._tracks import interpolate_track, report_dropped_tracks, track_frames
+from annotate.converters._tracks import interpolate_track, track_frames
 from schemas import SchemaError, validate_dataset
 
 HUMAN = {"type": "human"}
@@ -144,19 +143,6 @@ def test_angles_take_the_shorter_way_and_keypoints_are_held():
     assert interpolate_track(keypoints, 3)["keypoints"] == [0, 0, 2]
 
 
-def test_report_dropped_tracks_counts_by_type():
-    dataset = {"tracks": [box_track(key(0, [0, 0, 1, 1])), box_track(key(0, [0, 0, 1, 1])), {**box_track(), "type": "polygon"}]}
-    report = ConversionReport()
-    report_dropped_tracks(dataset, report, "COCO")
-    assert report.lines() == [
-        "2 boxes dropped: COCO has no tracks (video object tracks)",
-        "1 polygon dropped: COCO has no tracks (video object tracks)",
-    ]
-    report_dropped_tracks({"version": 1, "labels": [], "items": []}, ConversionReport(strict=True), "COCO")
-    with pytest.raises(ConversionLossError):
-        report_dropped_tracks(dataset, ConversionReport(strict=True), "VOC")
-
-
 def video_dataset():
     frame = {"name": "f", "media": "video_frame", "width": 8, "height": 8, "video": "v",
              "annotation": {"version": 1, "tags": [], "shapes": []}}  # fmt: skip
@@ -209,11 +195,11 @@ def test_a_video_item_bounds_the_frames():
     assert caught.value.errors[0]["path"] == "items/0/fps"
 
 
-def test_image_formats_count_the_tracks_they_drop(tmp_path):
+def test_image_formats_write_tracks_as_frame_shapes_and_track_formats_keep_them(tmp_path):
     from annotate.converters import export_dataset
 
     dataset = video_sample(lambda n: f"clip/frame_{n:06d}.jpg")
-    assert dataset["tracks"], "the sample must hold tracks"
     report = export_dataset("coco", dataset, tmp_path / "coco")
-    assert any("has no tracks" in line for line in report.lines()), report.lines()
+    # tests/converters/test_tracks_to_images.py checks the boxes; 4 + 3 visible frames here.
+    assert "2 tracks written as 7 per-frame boxes: coco has no tracks" in report.lines()[0], report.lines()
     assert not any("has no tracks" in line for line in export_dataset("native", dataset, tmp_path / "native").lines())
