@@ -47,20 +47,30 @@ or ``Unspecified``), ``truncated``, ``difficult``, ``occluded`` and ``bndbox``. 
 (shapes with the same ``group``) is one VOC object: its first box whose label is not a part
 label, with the group's boxes of its part labels as ``<part>`` children (a part label is one
 whose ``parent`` is the object's label; ``<part>`` holds only a name and a box) and the
-group's first mask or polygon as its instance in ``SegmentationObject``. Boolean attributes
+group's masks and polygons of one label (the label of its first) as its instance in
+``SegmentationObject``, their union. Boolean attributes
 named by the label's actions (its ``checkbox`` attributes, the actions column of
 ``labelmap.txt``) are written as ``<actions><jumping>1</jumping>...</actions>``; other
 attributes go to CVAT's ``<attributes><attribute><name/><value/></attribute></attributes>``.
-What a group holds beyond that (a second object box, a second mask) is written on its own
-and its group membership is counted as lost. An import gives the k-th object, its parts and
+Values there are text and an import reads ``true``/``false`` and numbers back as such (VOC
+has no place to declare an attribute's type: ``labelmap.txt`` lists only actions), so a value
+that would read back as another value or type (the texts ``"0003"``, ``"true"``, ``"-0"``,
+``" x "``) is written as it is and counted as a lost ``attribute value``; so is a ``pose``
+that is not text or has surrounding spaces (``<pose>`` is read back as stripped text).
+What a group holds beyond that (a second object box, masks of another label) is written on
+its own and its group membership is counted as lost. An import gives the k-th object, its parts and
 its instance mask the group k (only when the object has parts or a mask).
 
 Segmentation. Masks (COCO RLE) and polygons (rasterised with pycocotools, rings joined) are
 written into both PNGs; polygons are noted as rasterised. Instance k is the mask of the k-th
-object; masks with no object box in their group come after the objects, without an XML
-object: each takes its ``group`` as k when that is free (above the objects, below 255), the
-others follow in shape order. An import gives such an instance its k as its group when that
-numbering would not give it k, so instance indices with gaps come back as they were. Where
+object. The masks and polygons of one group and one label are one instance, their union (an
+import gives back one mask), with a note. Instances with no object box in their group come
+after the objects, without an XML object: each takes its ``group`` as k when that is free
+(above the objects, below 255), the others follow in shape order. An import gives such an
+instance its k as its group when that numbering would not give it k, so instance indices
+with gaps come back as they were; a group that would not come back so (``group_id: 0`` of
+LabelMe, a group number that an object or another instance has) is counted as lost group
+membership, one per mask or polygon. Where
 masks overlap, the one drawn later wins: masks are painted by ``z_order``, then in shape
 order; a mask hidden entirely is counted as lost, one hidden in part is noted. Class index 0
 is the background label (``background``, labelme2voc's ``_background_``, or a black label
@@ -269,6 +279,8 @@ class VocFormat(DatasetFormat):
         if tally["void merged"]:
             merged = tally["void merged"]
             report.note(f"{IGNORE_LABEL} shapes merged into their item's void region (VOC void is pixels, not instances): {merged}")
+        if tally["merged"]:
+            report.note(f"masks and polygons of one group and label written as one instance (their union): {tally['merged']}")
         if tally["hidden"]:
             report.note(f"masks partly hidden by masks drawn over them (a VOC pixel holds one instance): {tally['hidden']}")
 
@@ -818,49 +830,99 @@ def _number_instances(
     instances: list[tuple[int, dict[str, Any]]],
     report: ConversionReport,
 ) -> None:
-    """Give each mask or polygon its instance index: k of its group's object, else after the objects.
+    """Give each mask or polygon its instance index k, appending ``(k, shape)`` to ``instances``.
 
-    A mask or polygon with no object takes its ``group`` as its index when that is free
-    (above the objects, below 255): an import gives an instance the group k when k is not
-    the index this numbering would give it, so instance indices come back as they were.
-    The others follow the objects in shape order, skipping the indices taken. Void shapes
-    (label ``__ignore__``) get no index: they are painted as 255.
+    The masks and polygons of one group and one label are one instance (their union). The
+    first such instance of a group with an object box is that object's (k of the object);
+    the others of the group are instances of their own and their group membership is counted
+    as lost. An instance with no object takes its ``group`` as k when that is free (above the
+    objects, below 255); the others follow the objects in shape order, skipping the indices
+    taken. Void shapes (label ``__ignore__``) get no index: they are painted as 255.
+
+    Args:
+        segments: the item's masks and polygons, in shape order.
+        groups: the item's grouped boxes (object indices by group); None when no box has a group.
+        object_count: the number of ``<object>`` entries written for the item.
+        instances: receives the ``(k, shape)`` pairs.
+        report: counts the group memberships an import cannot give back.
     """
-    paired: set[int] = set()
-    later = []
+    object_of = groups.object_index if groups is not None else {}
+    paired: dict[int, list[dict[str, Any]]] = {}  # object index -> its instance's shapes
+    alone: list[list[dict[str, Any]]] = []  # instances without an object, each its shapes
+    by_key: dict[tuple[Any, str], list[dict[str, Any]]] = {}
     for shape in segments:
         if shape["label"] == IGNORE_LABEL:
             instances.append((VOID, shape))
             continue
         group = shape.get("group")
-        k = groups.object_index.get(group) if groups is not None and group is not None else None
+        members = by_key.get((group, shape["label"])) if group is not None else None
+        if members is not None:
+            members.append(shape)
+            continue
+        members = [shape]
+        if group is not None:
+            by_key[group, shape["label"]] = members
+        k = object_of.get(group) if group is not None else None
         if k is not None and k not in paired:
-            paired.add(k)
-            instances.append((k, shape))
+            paired[k] = members
         else:
-            if k is not None:
-                report.lose("group membership", "a VOC object is one box with its parts and one mask")
-            later.append(shape)
+            alone.append(members)
+    for k, members in paired.items():
+        instances.extend((k, shape) for shape in members)
+    numbered = _number_alone(alone, object_of, object_count)
+    instances.extend((k, shape) for k, members in numbered for shape in members)
+    lost = sum(len(members) for k, members in _groups_not_read_back(numbered, object_count))
+    if lost:
+        report.lose(
+            "group membership",
+            "VOC keeps a group as one object (a box, its parts and one instance of one label) or as the index of an instance "
+            "without an object box, above the objects and below 255, where the import's numbering would not give it",
+            lost,
+        )
+
+
+def _number_alone(
+    alone: list[list[dict[str, Any]]], object_of: dict[Any, int], object_count: int
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    """Number the instances without an object: their group when free (above the objects, below 255), else the next free index."""
     taken = set(range(1, object_count + 1))
-    chosen: dict[int, int] = {}
-    for shape in later:
-        group = shape.get("group")
-        own = groups is not None and group in groups.object_index  # an object's group: k is the object's
-        if isinstance(group, int) and not isinstance(group, bool) and object_count < group < VOID and not own:
-            if group in taken:
-                report.lose("group membership", "a VOC instance is one mask or polygon (with one object box and its parts)")
-                continue
-            chosen[id(shape)] = group
+    chosen: dict[int, int] = {}  # position in alone -> k
+    for position, members in enumerate(alone):
+        group = members[0].get("group")
+        free = group not in object_of and group not in taken
+        if isinstance(group, int) and not isinstance(group, bool) and object_count < group < VOID and free:
+            chosen[position] = group
             taken.add(group)
+    numbered = []
     number = object_count
-    for shape in later:
-        k = chosen.get(id(shape))
+    for position, members in enumerate(alone):
+        k = chosen.get(position)
         if k is None:
             number += 1
             while number in taken:
                 number += 1
             k = number
-        instances.append((k, shape))
+        numbered.append((k, members))
+    return numbered
+
+
+def _groups_not_read_back(numbered: list[tuple[int, list[dict[str, Any]]]], object_count: int) -> list[tuple[int, list[dict[str, Any]]]]:
+    """Return the grouped instances without an object whose group an import would not give back.
+
+    An import numbers these instances on from the objects in index order and gives an
+    instance its k as its group only where that numbering does not give it k (see
+    :meth:`_Reader._masks`). An instance at 255 or beyond is not written at all (counted there).
+    """
+    lost = []
+    number = object_count
+    for k, members in sorted(numbered, key=lambda pair: pair[0]):
+        if k >= VOID:
+            continue
+        number += 1
+        read_back = k if k != number else None
+        if members[0].get("group") is not None and read_back != members[0].get("group"):
+            lost.append((k, members))
+    return lost
 
 
 def _unsupported_reason(kind: str) -> str:
@@ -920,6 +982,8 @@ def _object_xml(
     """
     attributes = dict(shape.get("attributes", {}))
     pose = attributes.pop("pose", "Unspecified")
+    if report is not None:
+        _count_changed_values(shape.get("attributes", {}), actions, report)
     text = ["  <object>\n", _leaf("    ", "name", shape["label"]), _leaf("    ", "pose", format_attribute_value(pose))]
     for flag in _FLAGS:
         text.append(f"    <{flag}>{int(bool(shape.get(flag, False)))}</{flag}>\n")
@@ -944,6 +1008,39 @@ def _object_xml(
         text.append("    </attributes>\n")
     text.append("  </object>\n")
     parts.append("".join(text))
+
+
+def _reads_back(value: Any) -> bool:
+    """Tell whether an ``<attributes>`` value comes back as itself: same type, same value.
+
+    An import strips the text and reads ``true``, ``false`` and numbers back as such, so
+    the texts ``"0003"``, ``"true"``, ``"-0"`` and ``" x "`` would come back as ``3``,
+    ``True``, ``0`` and ``"x"``.
+    """
+    back = parse_attribute_value(format_attribute_value(value).strip())
+    return type(back) is type(value) and back == value
+
+
+def _pose_reads_back(pose: Any) -> bool:
+    """Tell whether a ``pose`` attribute comes back as itself: ``<pose>`` is read as stripped text."""
+    return isinstance(pose, str) and pose == pose.strip() and pose not in ("", "Unspecified")
+
+
+def _count_changed_values(attributes: dict[str, Any], actions: list[str] | tuple[str, ...], report: ConversionReport) -> None:
+    """Count the attribute values of an object that an import would read back as another value or type.
+
+    VOC's ``<pose>`` and ``<value>`` are text, and neither ``labelmap.txt`` nor the object
+    can say an attribute's type, so a text that reads as a number or a boolean, or has
+    surrounding spaces, cannot come back as it was. Action values (booleans) always do.
+    """
+    changed = 0
+    for name, value in attributes.items():
+        if name == "pose":
+            changed += not _pose_reads_back(value)
+        elif not (name in actions and isinstance(value, bool)):
+            changed += not _reads_back(value)
+    if changed:
+        report.lose("attribute value", "VOC writes attribute values as text; this one would read back as another value or type", changed)
 
 
 def _segment_pixels(shape: dict[str, Any], width: int, height: int) -> np.ndarray | None:
@@ -989,6 +1086,10 @@ def _write_segmentation(
     classes = np.zeros((height, width), dtype=np.uint8)
     objects = np.zeros((height, width), dtype=np.uint8)
     areas: dict[int, tuple[str, int]] = {}  # k -> (shape type, pixels painted)
+    # An instance of several masks or polygons (one group and label) is their union.
+    sizes = Counter(k for k, _ in instances if k != VOID)
+    unions = {k: np.zeros((height, width), dtype=bool) for k, size in sizes.items() if size > 1}
+    tally["merged"] += sum(size for size in sizes.values() if size > 1)
     order = {id(shape): position for position, (_, shape) in enumerate(instances)}
     voids: list[tuple[str, np.ndarray, int, bool]] = []  # (shape type, pixels, area, in SegmentationObject) of void shapes
     for k, shape in sorted(instances, key=lambda pair: (pair[1].get("z_order", 0), order[id(pair[1])])):
@@ -1022,13 +1123,16 @@ def _write_segmentation(
             voids.append((kind, selected, area, shape.get("group") == VOID))
             continue
         objects[selected] = k
+        if k in unions:
+            unions[k] |= selected
+            kind, area = "mask", int(np.count_nonzero(unions[k]))
         areas[k] = (kind, area)
     if not areas and not voids:
         return False
     left = np.bincount(objects.ravel(), minlength=VOID)
     for k, (kind, area) in areas.items():
         if left[k] == 0:
-            report.lose(kind, "masks drawn over it hide it entirely (a VOC pixel holds one instance)")
+            report.lose(kind, "masks drawn over it hide it entirely (a VOC pixel holds one instance)", sizes[k])
         elif left[k] < area:
             tally["hidden"] += 1
     for kind, selected, area, _ in voids:
