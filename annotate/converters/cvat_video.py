@@ -45,7 +45,9 @@ is marked ``outside`` on its frame, its geometry kept so that the frames before 
 move towards it (counted as dropped for having no area, with a note); a shape that has no
 size at all (a box side or ellipse radius <= 0) is dropped from the track (counted).
 Rotated boxes, ellipses, polylines, points and skeletons are kept as drawn. Export also
-counts and leaves out a visible shape on a frame beyond the first or last frame item.
+counts and leaves out a visible shape on a frame beyond the first or last frame item, and
+refuses a dataset with no video or video frame item (a FormatError: a task needs at least
+one frame, and any frame written would come back as an item that was never there).
 
 Skeleton tracks become ``keypoints`` tracks; the skeleton label gets ``keypoints`` (the node
 names, by node id) and ``skeleton`` (edges from the label's ``<svg>``). Both ways CVAT
@@ -72,6 +74,7 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from defusedxml import ElementTree as SafeET
 
+from annotate.converters._common import plural
 from annotate.converters._cvat_common import polygon_has_area
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
@@ -693,9 +696,9 @@ class _Writer:
         items = self.dataset["items"]
         videos = [item["video"] for item in items if item["media"] in ("video", "video_frame") and "video" in item]
         if not videos:
-            if items:
-                self.report.lose("item", "CVAT for video holds the frames of one video (these are images)", len(items))
-            return "video", {}, 1, 1
+            # Writing a task of <size> 1 would make an import invent a frame that was never here.
+            found = f"none of the {plural(len(items), 'item')} is a video or video frame" if items else "the dataset has no items"
+            raise FormatError(f"no video frames to write: {found}; cvat-video holds videos, use cvat for images")
         video = videos[0]
         mine = [item for item in items if item.get("video") == video and item["media"] in ("video", "video_frame")]
         lost = len(items) - len(mine)

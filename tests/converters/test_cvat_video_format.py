@@ -274,3 +274,20 @@ def test_export_clips_track_boxes_and_leaves_out_visible_shapes_after_the_last_f
     car, person = sorted(again["tracks"], key=lambda t: t["id"])
     assert car["shapes"][0]["bbox"] == [0, 0, 4, 4]
     assert [s["frame"] for s in person["shapes"]] == [1, 2, 4]
+
+
+@pytest.mark.parametrize(
+    ("items", "found"),
+    [(1, "none of the 1 item is a video or video frame"), (0, "the dataset has no items")],
+)
+def test_a_dataset_without_video_frames_is_refused_and_nothing_is_written(tmp_path, items, found):
+    image = {"name": "a.jpg", "path": "a.jpg", "media": "image", "width": 4, "height": 3}
+    dataset = {
+        "version": 1,
+        "labels": [{"id": 0, "name": "car", "kind": "shape"}],
+        "items": [{"id": str(n), **image, "annotation": {"version": 1, "tags": [], "shapes": []}} for n in range(items)],
+    }
+    with pytest.raises(FormatError) as caught:
+        export_dataset("cvat-video", dataset, tmp_path / "out")
+    assert str(caught.value) == f"no video frames to write: {found}; cvat-video holds videos, use cvat for images"
+    assert list(tmp_path.iterdir()) == []
