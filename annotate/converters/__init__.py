@@ -36,7 +36,7 @@ from typing import Any
 
 from annotate.converters._gc import gc_paused
 from annotate.converters._output import ZipWriter
-from annotate.converters._shape_fields import report_unheld_shape_fields
+from annotate.converters._shape_fields import format_title, report_unheld_shape_fields
 from annotate.converters._tracks import tracks_as_frame_shapes
 from annotate.converters.errors import (
     ConversionError,
@@ -158,9 +158,9 @@ def export_dataset(
     _check_destination(dest, overwrite=overwrite)
     with _staged(dest, "tmp") as staging:
         report = ConversionReport(strict=strict)
-        report_unheld_shape_fields(dataset, report, fmt)
         if not fmt.holds_tracks:
-            dataset = tracks_as_frame_shapes(dataset, report, fmt.name, checked=checked)
+            dataset = tracks_as_frame_shapes(dataset, report, format_title(fmt.name), checked=checked)
+        report_unheld_shape_fields(dataset, report, fmt)  # after the tracks became shapes
         with gc_paused():
             fmt.export_dataset(dataset, staging, images=images, report=report, checked=checked, **options)
         _move_into_place(staging, dest)
@@ -221,9 +221,9 @@ def export_to_zip(
         raise FileExistsError(f"{zip_path}: the file exists; refusing to replace it")
     with _staged(zip_path, "tmp", folder=False) as staging:
         report = ConversionReport(strict=strict)
-        report_unheld_shape_fields(dataset, report, fmt)
         if not fmt.holds_tracks:
-            dataset = tracks_as_frame_shapes(dataset, report, fmt.name, checked=checked)
+            dataset = tracks_as_frame_shapes(dataset, report, format_title(fmt.name), checked=checked)
+        report_unheld_shape_fields(dataset, report, fmt)  # after the tracks became shapes
         with zipfile.ZipFile(staging, "w", allowZip64=True) as archive, gc_paused():
             fmt.export_dataset(dataset, ZipWriter(archive), images=images, report=report, checked=checked)
         os.replace(staging, zip_path)

@@ -42,8 +42,8 @@ class DatasetFormat:
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    #: Whether the format stores video object tracks; for the others, the dataset's tracks
-    #: are counted as lost by :func:`annotate.converters.export_dataset`.
+    #: Whether the format stores video object tracks; for the others,
+    #: :func:`annotate.converters.export_dataset` writes each track as shapes on its frame items.
     holds_tracks: ClassVar[bool] = False
     #: Whether the format writes shape ``group`` / ``z_order``, or accounts itself for what
     #: it cannot keep of them; for the others, shapes carrying one are counted as lost.

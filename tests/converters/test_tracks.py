@@ -201,5 +201,5 @@ def test_image_formats_write_tracks_as_frame_shapes_and_track_formats_keep_them(
     dataset = video_sample(lambda n: f"clip/frame_{n:06d}.jpg")
     report = export_dataset("coco", dataset, tmp_path / "coco")
     # tests/converters/test_tracks_to_images.py checks the boxes; 4 + 3 visible frames here.
-    assert "2 tracks written as 7 per-frame boxes: coco has no tracks" in report.lines()[0], report.lines()
+    assert "2 tracks written as 7 per-frame boxes: COCO has no tracks" in report.lines()[0], report.lines()
     assert not any("has no tracks" in line for line in export_dataset("native", dataset, tmp_path / "native").lines())

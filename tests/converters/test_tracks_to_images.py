@@ -42,7 +42,7 @@ def test_each_visible_frame_gets_the_tracks_state_and_the_input_is_left_alone():
     dataset = video_sample(frame_path)
     before = copy.deepcopy(dataset)
     report = ConversionReport()
-    result = tracks_as_frame_shapes(dataset, report, "coco")
+    result = tracks_as_frame_shapes(dataset, report, "COCO")
     assert dataset == before
     assert "tracks" not in result
     validate_dataset(result)
@@ -65,21 +65,21 @@ def test_each_visible_frame_gets_the_tracks_state_and_the_input_is_left_alone():
         "attributes": {"track_id": "1"},
         "bbox": [2, 0, 4, 4],
     }
-    assert report.lines() == [f"2 tracks written as 7 per-frame boxes: coco {NOTE_END}"]
+    assert report.lines() == [f"2 tracks written as 7 per-frame boxes: COCO {NOTE_END}"]
     assert report.lossless
 
 
 def test_frames_without_an_item_are_counted_and_items_without_new_shapes_are_shared():
     dataset = drop_items(video_sample(frame_path), {2, 4})
     report = ConversionReport()
-    result = tracks_as_frame_shapes(dataset, report, "voc")
+    result = tracks_as_frame_shapes(dataset, report, "VOC")
     # Track "1" is visible on 0..3 (2 has no item), track "7" on 1, 4 (no item) and 5.
     assert [(item["frame"], len(item["annotation"]["shapes"])) for item in result["items"]] == [(0, 1), (1, 2), (3, 1), (5, 1)]
-    assert report.lines() == ["2 boxes dropped: no frame item for them", f"2 tracks written as 5 per-frame boxes: voc {NOTE_END}"]
+    assert report.lines() == ["2 boxes dropped: no frame item for them", f"2 tracks written as 5 per-frame boxes: VOC {NOTE_END}"]
     with pytest.raises(ConversionLossError):
-        tracks_as_frame_shapes(dataset, ConversionReport(strict=True), "voc")
+        tracks_as_frame_shapes(dataset, ConversionReport(strict=True), "VOC")
     dataset["items"].append({**dataset["items"][0], "id": "other", "video": "another", "frame": 0})
-    result = tracks_as_frame_shapes(dataset, ConversionReport(), "voc")
+    result = tracks_as_frame_shapes(dataset, ConversionReport(), "VOC")
     assert result["items"][-1] is dataset["items"][-1]
 
 
@@ -87,9 +87,9 @@ def test_a_dataset_without_tracks_is_returned_as_it_is():
     dataset = video_sample(frame_path)
     del dataset["tracks"]
     report = ConversionReport()
-    assert tracks_as_frame_shapes(dataset, report, "coco") is dataset
+    assert tracks_as_frame_shapes(dataset, report, "COCO") is dataset
     dataset["tracks"] = []
-    assert tracks_as_frame_shapes(dataset, report, "coco") is dataset
+    assert tracks_as_frame_shapes(dataset, report, "COCO") is dataset
     assert report.lines() == []
 
 
@@ -100,7 +100,7 @@ def test_track_attributes_flags_group_and_a_free_shape_id_are_kept():
     track["shapes"][0].update(occluded=True, attributes={"moving": False})
     taken = {"id": "track-1", "type": "bbox", "label": "car", "bbox": [1, 1, 1, 1], "source": {"type": "human"}}
     dataset["items"][0]["annotation"]["shapes"].append(taken)
-    result = tracks_as_frame_shapes(dataset, ConversionReport(), "coco")
+    result = tracks_as_frame_shapes(dataset, ConversionReport(), "COCO")
     assert result["items"][0]["annotation"]["shapes"] == [
         taken,
         {
@@ -124,9 +124,9 @@ def test_a_video_item_sets_how_far_a_last_visible_shape_runs():
     del video["frame"]
     dataset["items"].append(video)
     report = ConversionReport()
-    tracks_as_frame_shapes(dataset, report, "coco")
+    tracks_as_frame_shapes(dataset, report, "COCO")
     # Frames 4..7 are visible but only 0..2 have frame items.
-    assert report.lines() == ["4 boxes dropped: no frame item for them", f"1 track written as 1 per-frame box: coco {NOTE_END}"]
+    assert report.lines() == ["4 boxes dropped: no frame item for them", f"1 track written as 1 per-frame box: COCO {NOTE_END}"]
 
 
 def test_an_invalid_dataset_is_refused_before_anything_is_built():
@@ -135,7 +135,7 @@ def test_an_invalid_dataset_is_refused_before_anything_is_built():
     dataset = video_sample(frame_path)
     dataset["tracks"][0]["label"] = "bus"
     with pytest.raises(SchemaError):
-        tracks_as_frame_shapes(dataset, ConversionReport(), "coco")
+        tracks_as_frame_shapes(dataset, ConversionReport(), "COCO")
 
 
 # -- through the exporters ----------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_cvat_video_track_with_an_outside_gap_becomes_coco_boxes_on_the_visible_
         {0: [0, 0, 10, 20], 1: [2, 0, 10, 20], 2: [4, 0, 10, 20], 3: [6, 0, 10, 20], 4: [8, 0, 10, 20], 10: [40, 40, 10, 20]}
     )
     assert count == 6
-    assert report.lines() == [f"1 track written as 6 per-frame boxes: coco {NOTE_END}"]
+    assert report.lines() == [f"1 track written as 6 per-frame boxes: COCO {NOTE_END}"]
 
 
 def test_tud_campus_mot_into_coco_gives_every_gt_row_as_a_box(corpus, tmp_path):
@@ -182,7 +182,7 @@ def test_tud_campus_mot_into_coco_gives_every_gt_row_as_a_box(corpus, tmp_path):
     assert boxes.keys() == expected.keys()
     for where, bbox in expected.items():
         assert boxes[where] == pytest.approx(bbox, abs=1e-6), where
-    assert f"8 tracks written as 359 per-frame boxes: coco {NOTE_END}" in report.lines()
+    assert f"8 tracks written as 359 per-frame boxes: COCO {NOTE_END}" in report.lines()
     assert not any("dropped" in line for line in report.lines())
 
 
@@ -194,4 +194,4 @@ def test_the_zip_export_writes_the_same_boxes(tmp_path):
         zipped = json.loads(archive.read("annotations/instances_default.json"))
     assert zipped == json.loads((tmp_path / "folder/annotations/instances_default.json").read_text())
     assert len(zipped["annotations"]) == 7
-    assert report.lines() == [f"2 tracks written as 7 per-frame boxes: coco {NOTE_END}"]
+    assert report.lines() == [f"2 tracks written as 7 per-frame boxes: COCO {NOTE_END}"]
