@@ -54,7 +54,9 @@ Decisions: a polygon with several rings is written as one line per ring (Ultraly
 ring a line) and the report notes how many were split; a keypoints shape without a ``bbox``
 gets the box around its labeled points; keypoints shapes whose point count differs from the
 most common one are lost (``kpt_shape`` is one for the dataset); a keypoint with v = 0 is
-written as ``0 0 0``. ``task`` is written into ``data.yaml`` (Ultralytics ignores unknown keys).
+written as ``0 0 0``, Ultralytics' convention for a point not labeled (as in its COCO-pose
+labels), and its position, when not (0, 0), is counted as a lost ``keypoint position``.
+``task`` is written into ``data.yaml`` (Ultralytics ignores unknown keys).
 
 Choosing the task on import: the ``task`` key when present, else ``pose`` when ``kpt_shape``
 is given; otherwise each line by its length: 5 values a box, more a polygon. Lines of exactly
@@ -444,6 +446,9 @@ class _Writer:
         for index in range(0, len(keypoints), 3):
             x, y, visibility = keypoints[index : index + 3]
             if visibility == 0:
+                # Ultralytics' convention for a point not labeled (its COCO-pose labels); its position is not kept.
+                if (x, y) != (0.0, 0.0):
+                    self.report.lose("keypoint position", "Ultralytics writes an invisible keypoint (v=0) as 0 0")
                 values += ["0.000000", "0.000000", "0"]
                 continue
             inside_x, inside_y = min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))

@@ -141,3 +141,29 @@ def test_export_keeps_a_rectangle_at_the_same_angle_and_counts_it(tmp_path):
     assert cut["angle"] == pytest.approx(30, abs=1e-5)
     assert cut["bbox"] == pytest.approx(expected, abs=1e-5)
     assert (kept["bbox"], kept["angle"]) == ([100.0, 100.0, 40.0, 20.0], 30.0)
+
+
+def test_the_position_of_an_invisible_keypoint_is_counted_as_lost(tmp_path):
+    dataset = pose_dataset()
+    # Point d is not labeled (v = 0) but holds a position: Ultralytics writes it 0 0 0.
+    dataset["items"][0]["annotation"]["shapes"][0]["keypoints"][9:12] = [120, 130, 0]
+    report = export_dataset("ultralytics", dataset, tmp_path)
+    assert report.lost == {("keypoint position", "Ultralytics writes an invisible keypoint (v=0) as 0 0"): 1}
+    assert label_text(tmp_path).split()[-3:] == ["0.000000", "0.000000", "0"]
+    with pytest.raises(ConversionLossError, match="1 keypoint position dropped"):
+        export_dataset("ultralytics", dataset, tmp_path / "strict", strict=True)
+
+
+def test_corpus_skeleton_nodes_outside_lose_their_position_counted(corpus, tmp_path):
+    dataset, _ = import_dataset("cvat", corpus / "datumaro-cvat-fork/cvat/for_images")
+    # train.xml: img0's node 1 at 1,1 and img1's node 3 at 5,5 are outside="1" (v = 0); the other nodes are visible.
+    invisible = [
+        shape["keypoints"][i : i + 2] for item in dataset["items"] for shape in item["annotation"]["shapes"] if shape["type"] == "keypoints"
+        for i in range(0, len(shape["keypoints"]), 3) if shape["keypoints"][i + 2] == 0
+    ]  # fmt: skip
+    assert invisible == [[1.0, 1.0], [5.0, 5.0]]
+    report = export_dataset("ultralytics", dataset, tmp_path / "out", task="pose")
+    assert report.lost[("keypoint position", "Ultralytics writes an invisible keypoint (v=0) as 0 0")] == 2
+    again, _ = import_dataset("ultralytics", tmp_path / "out")
+    keypoints = [shape["keypoints"] for item in again["items"] for shape in item["annotation"]["shapes"]]
+    assert keypoints == [[0.0, 0.0, 0, 2.0, 2.0, 2, 3.0, 3.0, 2, 4.0, 4.0, 2], [3.0, 3.0, 2, 4.0, 4.0, 2, 0.0, 0.0, 0, 6.0, 6.0, 2]]
