@@ -15,7 +15,8 @@ Coordinate rules. MOT frames and pixels are 1-based: the top-left pixel is (1, 1
 first frame is 1. So ``x = x_mot - 1``, ``y = y_mot - 1`` (w and h unchanged) and our 0-based
 ``frame = frame_mot - 1``; export adds the 1 back. The subtraction is done in decimal on the
 written digits, so ``1.1`` reads back as exactly ``0.1``. Boxes are clipped to the image,
-and rows with no area left are dropped, both counted in the report.
+and rows with no area left are dropped, both counted in the report, on import and on export
+(each frame's row, interpolated ones included, is clipped to its frame's size).
 
 What maps to what:
 
@@ -59,7 +60,12 @@ Export always writes the 9-column MOT16 layout, one row per frame on which each 
 visible (interpolated between keyframes, never past the track's end), sorted by frame and
 id. It holds one sequence of boxes: other videos and image items, other shape and track
 types, tags, other attributes, ``occluded``, ``group`` and ``z_order`` are counted as lost.
-Track ids that are not positive integers get new numbers (noted). Rules every format
+Track ids that are not positive integers get new numbers (noted). A sequence has no subsets
+and names each frame by its number (``img1/000001<imExt>``), as an import gives them back:
+subsets (counted once each) and item paths or names that differ (counted per item) are
+lost. ``imExt`` is the type of the first frame's image; readers build every frame's path
+from it, so frames of another type are re-encoded to it (noted; JPEG flattens alpha onto
+white). Rules every format
 follows: nothing is lost in silence; exact coordinates; safe parsing (a bad row raises
 :class:`FormatError` naming the file and line).
 """
@@ -490,11 +496,16 @@ class _Writer:
         self.writer = writer
         self.images = images
         self.report = report
+        self.frames: dict[int, dict[str, Any]] = {}
 
     def write(self) -> None:
         video, frames, frame_count, lost_items = self._frames()
         if lost_items:
             self.report.lose("item", "MOT holds one video sequence", len(lost_items))
+        self.frames = frames
+        subsets = {item.get("subset", "default") for item in frames.values()} - {"default"}
+        if subsets:
+            self.report.lose("subset", "a MOT sequence has no subsets", len(subsets))
         classes = self._classes()
         rows: list[tuple[int, int, str]] = []
         for frame, item in sorted(frames.items()):
@@ -506,7 +517,9 @@ class _Writer:
                     self.report.lose(shape["type"], "MOT holds boxes only")
                     continue
                 self._count_extras(shape)
-                rows.append((frame, -1, self._row(frame, -1, shape, {}, classes[shape["label"]])))
+                row = self._row(frame, -1, shape, {}, classes[shape["label"]])
+                if row is not None:
+                    rows.append((frame, -1, row))
         used_ids = {int(t["id"]) for t in self.dataset.get("tracks", []) if t["id"].isdigit() and int(t["id"]) >= 1}
         next_id = max(used_ids, default=0) + 1
         for track in self.dataset.get("tracks", []):
@@ -526,9 +539,9 @@ class _Writer:
                 if shape.get("occluded") or set(shape.get("attributes", {})) - _KEPT_ATTRIBUTES:
                     self._count_extras(shape)
             for shape in visible_shapes(track, frame_count):
-                rows.append(
-                    (shape["frame"], mot_id, self._row(shape["frame"], mot_id, shape, track.get("attributes", {}), classes[track["label"]]))
-                )
+                row = self._row(shape["frame"], mot_id, shape, track.get("attributes", {}), classes[track["label"]])
+                if row is not None:
+                    rows.append((shape["frame"], mot_id, row))
         rows.sort(key=lambda row: (row[0], row[1]))
         # labels.txt holds the names of the shape labels; the rest of a label is counted.
         report_label_list(self.dataset["labels"], None, self.report, "MOT", holds=())
@@ -586,9 +599,24 @@ class _Writer:
             if shape.get(key) is not None and shape.get(key) != 0:
                 self.report.lose("attribute", f"MOT has no {key}")
 
-    def _row(self, frame: int, mot_id: int, shape: dict[str, Any], track_attributes: dict[str, Any], class_id: int) -> str:
+    def _frame_size(self, frame: int) -> tuple[int, int] | None:
+        """Return the ``(width, height)`` in pixels of a frame: its item's, else the whole video's; None when unknown."""
+        item = self.frames.get(frame) or getattr(self, "video_item", None)
+        return (item["width"], item["height"]) if item is not None else None
+
+    def _row(self, frame: int, mot_id: int, shape: dict[str, Any], track_attributes: dict[str, Any], class_id: int) -> str | None:
+        """Return the gt.txt row of a box on a frame, clipped to the image; None (counted) when no area is left."""
         attributes = {**track_attributes, **shape.get("attributes", {})}
-        x, y, w, h = shape["bbox"]
+        bbox = shape["bbox"]
+        size = self._frame_size(frame)
+        if size is not None:
+            bbox, clipped = clip_bbox(bbox, *size)
+            if bbox is None:
+                self.report.drop_empty("bbox")
+                return None
+            if clipped:
+                self.report.clip("bbox")
+        x, y, w, h = bbox
         if attributes.get("ignored") is True:
             conf = "0"
         elif isinstance(attributes.get("confidence"), int | float) and not isinstance(attributes.get("confidence"), bool):
@@ -600,22 +628,35 @@ class _Writer:
         fields = [str(frame + 1), str(mot_id), _mot_number(x, 1), _mot_number(y, 1), _mot_number(w), _mot_number(h), conf, str(class_id)]
         return ",".join([*fields, _mot_number(visibility)])
 
+    def _write_frames(self, frames: dict[int, dict[str, Any]]) -> str:
+        """Write the frames' images as ``img1/<frame>.<imExt>``; return imExt, the type of the first image.
+
+        Readers build a frame's path from ``imExt``, so frames of another type are re-encoded
+        to it (noted); JPEG flattens an alpha channel onto white.
+        """
+        ext: str | None = None
+        converted = 0
+        for frame, item in sorted(frames.items()):
+            image = self.images(item)
+            if image is None:
+                self.report.note(f"no image for item {item['id']!r}; annotations only")
+                continue
+            data, image_ext = image
+            ext = ext or image_ext.lower()
+            if _image_type(image_ext) != _image_type(ext):
+                data = _reencode(data, ext)
+                converted += 1
+            self.writer.write_bytes(f"{DEFAULT_IMAGE_DIR}/{frame + 1:06d}{ext}", data)
+        if converted:
+            self.report.note(f"frames re-encoded as {ext}, the type imExt names (readers build frame paths from it): {converted}")
+        return ext or DEFAULT_IMAGE_EXT
+
     def _write_seqinfo(self, video: str, frames: dict[int, dict[str, Any]], frame_count: int) -> None:
         first = getattr(self, "video_item", None) or (frames[min(frames)] if frames else None)
-        ext = DEFAULT_IMAGE_EXT
-        if self.images is not None:
-            exts = set()
-            for frame, item in sorted(frames.items()):
-                image = self.images(item)
-                if image is None:
-                    self.report.note(f"no image for item {item['id']!r}; annotations only")
-                    continue
-                data, image_ext = image
-                exts.add(image_ext)
-                self.writer.write_bytes(f"{DEFAULT_IMAGE_DIR}/{frame + 1:06d}{image_ext}", data)
-            if len(exts) > 1:
-                self.report.note(f"frames have different image types {sorted(exts)}; imExt names the first")
-            ext = sorted(exts)[0] if exts else ext
+        ext = self._write_frames(frames) if self.images is not None else DEFAULT_IMAGE_EXT
+        renamed = sum(not _is_frame_path(item, frame, ext) for frame, item in frames.items())
+        if renamed:
+            self.report.lose("item path", f"MOT names each frame by its number ({DEFAULT_IMAGE_DIR}/000001{ext})", renamed)
         lines = ["[Sequence]", f"name={video}", f"imDir={DEFAULT_IMAGE_DIR}"]
         fps = first.get("fps") if first else None
         if fps:
@@ -628,3 +669,36 @@ class _Writer:
                 self.report.note(f"frames have different sizes; seqinfo.ini gives {first['width']}x{first['height']}")
         lines.append(f"imExt={ext}")
         self.writer.write_text(SEQINFO_FILE, "\n".join(lines) + "\n")
+
+
+def _is_frame_path(item: dict[str, Any], frame: int, ext: str) -> bool:
+    """Tell whether an import gives the item back its path and name: ``img1/<frame + 1, 6 digits><ext>``."""
+    name = f"{frame + 1:06d}{ext}"
+    return item["path"] == f"{DEFAULT_IMAGE_DIR}/{name}" and item.get("name", name) == name
+
+
+def _image_type(ext: str) -> str:
+    """Return the image type of a file suffix (``.jpeg`` and ``.jpg`` are one type)."""
+    ext = ext.lower()
+    return ".jpg" if ext == ".jpeg" else ext
+
+
+def _reencode(data: bytes, ext: str) -> bytes:
+    """Return the image ``data`` encoded as the type of the suffix ``ext`` (JPEG at quality 95, alpha flattened onto white).
+
+    Raises:
+        FormatError: Pillow has no writer for ``ext``.
+    """
+    kind = Image.registered_extensions().get(ext.lower())
+    if kind is None:
+        raise FormatError(f"cannot write a frame as {ext!r}: no image type has that suffix")
+    with Image.open(io.BytesIO(data)) as source:
+        if kind == "JPEG":
+            rgba = source.convert("RGBA")
+            image = Image.new("RGB", rgba.size, (255, 255, 255))
+            image.paste(rgba, mask=rgba.getchannel("A"))
+        else:
+            image = source.copy()
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind)
+    return buffer.getvalue()

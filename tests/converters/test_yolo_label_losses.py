@@ -33,8 +33,8 @@ def labelled_dataset() -> dict:
         "items": [
             {
                 "id": "a",
-                "name": "a.jpg",
-                "path": "a.jpg",
+                "name": "000001.jpg",
+                "path": "img1/000001.jpg",  # MOT's frame path: MOT holds no other
                 "media": "image",
                 "width": 10,
                 "height": 10,
