@@ -311,6 +311,36 @@ def read_attribute_value(text: str, input_type: str | None) -> str | int | float
     return parse_attribute_value(text)
 
 
+def input_type_of(values: list[Any]) -> str:
+    """Return the CVAT input type that reads every value back as it is: checkbox, number or text.
+
+    Args:
+        values: the values one attribute takes across a label's shapes and tags.
+
+    Returns:
+        ``"checkbox"`` when all are booleans, ``"number"`` when all are numbers, else ``"text"``.
+    """
+    if all(isinstance(value, bool) for value in values):
+        return "checkbox"
+    if all(isinstance(value, int | float) and not isinstance(value, bool) for value in values):
+        return "number"
+    return "text"
+
+
+def reads_back(value: Any, input_type: str) -> bool:
+    """Tell whether an attribute value written as text reads back equal and of the same type.
+
+    Args:
+        value: the attribute value.
+        input_type: the CVAT input type its label declares.
+
+    Returns:
+        True when :func:`read_attribute_value` of :func:`format_attribute` gives ``value`` back.
+    """
+    again = read_attribute_value(format_attribute(value), input_type)
+    return type(again) is type(value) and again == value
+
+
 def labels_element(parent: Element, labels: list[CvatLabel]) -> Element:
     """Write ``<labels>`` under ``parent`` (a ``<task>`` or ``<project>`` element).
 

@@ -93,6 +93,7 @@ from annotate.converters._cvat_common import (
     format_attribute,
     format_number,
     format_points,
+    input_type_of,
     labels_element,
     meta_owner,
     parse_cvat_rle,
@@ -103,6 +104,7 @@ from annotate.converters._cvat_common import (
     polygon_has_area,
     read_attribute_value,
     read_labels,
+    reads_back,
 )
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
@@ -625,12 +627,12 @@ class _Writer:
         """
         specs = list(label.get("attributes", []))
         declared = {spec["name"] for spec in specs}
-        added = [{"name": name, "type": _input_type_of(values)} for name, values in used.items() if name not in declared]
+        added = [{"name": name, "type": input_type_of(values)} for name, values in used.items() if name not in declared]
         if added:
             self.declared_attributes += len(added)
         specs += added
         types = {spec["name"]: spec["type"] for spec in specs}
-        changed = sum(1 for name, values in used.items() for value in values if not _reads_back(value, types[name]))
+        changed = sum(1 for name, values in used.items() for value in values if not reads_back(value, types[name]))
         if changed:
             reason = f"label {label['name']!r}: CVAT types an attribute value by the input_type its label declares"
             self.report.lose("attribute value", reason, changed)
@@ -791,21 +793,6 @@ def _source(annotation: dict[str, Any]) -> str:
 def _attributes(element: Element, attributes: dict[str, Any]) -> None:
     for name, value in attributes.items():
         SubElement(element, "attribute", {"name": name}).text = format_attribute(value)
-
-
-def _input_type_of(values: list[Any]) -> str:
-    """Return the CVAT input type that reads every value back as it is: checkbox, number or text."""
-    if all(isinstance(value, bool) for value in values):
-        return "checkbox"
-    if all(isinstance(value, int | float) and not isinstance(value, bool) for value in values):
-        return "number"
-    return "text"
-
-
-def _reads_back(value: Any, input_type: str) -> bool:
-    """Tell whether an attribute value written as text reads back equal and of the same type."""
-    again = read_attribute_value(format_attribute(value), input_type)
-    return type(again) is type(value) and again == value
 
 
 def _group_ids(shapes: list[dict[str, Any]]) -> dict[Any, int]:

@@ -75,10 +75,10 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 from defusedxml import ElementTree as SafeET
 
 from annotate.converters._common import plural
-from annotate.converters._cvat_common import polygon_has_area
+from annotate.converters._cvat_common import format_attribute, input_type_of, polygon_has_area, read_attribute_value, reads_back
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
-from annotate.converters.geometry import HUMAN, clip_bbox, format_attribute_value, parse_attribute_value, parse_bool
+from annotate.converters.geometry import HUMAN, clip_bbox, format_attribute_value, parse_bool
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 from schemas import validate_dataset
@@ -357,9 +357,11 @@ class _Reader:
         shapes = self._fit_to_frame(shapes, kind)
         if not shapes:
             return None
+        # Values are typed by the input_type their label declares (text stays text: "0003").
+        types = {spec["name"]: spec["type"] for spec in labels[label].get("attributes", [])}
         track_attributes: dict[str, Any] = {}
         for shape in shapes:
-            values = shape.pop("all_attributes", {})
+            values = {name: read_attribute_value(text, types.get(name)) for name, text in shape.pop("all_attributes", {}).items()}
             fixed = {k: v for k, v in values.items() if k not in mutable}
             track_attributes = track_attributes or fixed
             per_frame = {k: v for k, v in values.items() if k in mutable}
@@ -439,7 +441,7 @@ class _Reader:
             shape["rings" if kind == "polygon" else "points"] = [points] if kind == "polygon" else points
         z_order = element.get("z_order", "0")
         shape["z_order"] = int(z_order) if z_order.lstrip("-").isdigit() else 0
-        shape["all_attributes"] = {a.get("name", ""): parse_attribute_value(a.text or "") for a in element.findall("attribute")}
+        shape["all_attributes"] = {a.get("name", ""): a.text or "" for a in element.findall("attribute")}
         return shape
 
     def _points(self, text: str, where: str) -> list[float]:
@@ -472,7 +474,7 @@ class _Reader:
             flags[frame] = {
                 "keyframe": bool(parse_bool(child.get("keyframe", "1"))),
                 "z_order": int(child.get("z_order", "0")) if child.get("z_order", "0").lstrip("-").isdigit() else 0,
-                "all_attributes": {a.get("name", ""): parse_attribute_value(a.text or "") for a in child.findall("attribute")},
+                "all_attributes": {a.get("name", ""): a.text or "" for a in child.findall("attribute")},
             }
             for point in child.findall("points"):
                 per_frame.setdefault(frame, {})[point.get("label", "")] = self._node(point, where)
@@ -734,7 +736,46 @@ class _Writer:
             self.report.note(f"frames have different sizes; <original_size> gives {first['width']}x{first['height']}")
         return video, frames, first["width"], first["height"]
 
+    def _used_attributes(self) -> dict[str, dict[str, tuple[list[Any], bool]]]:
+        """Return label -> attribute -> (the values tracks and shapes use, whether it changes per frame)."""
+        used: dict[str, dict[str, tuple[list[Any], bool]]] = {}
+
+        def add(label: str, attributes: dict[str, Any], per_frame: bool) -> None:
+            for name, value in attributes.items():
+                values, mutable = used.setdefault(label, {}).get(name, ([], False))
+                values.append(value)
+                used[label][name] = (values, mutable or per_frame)
+
+        for track in self.dataset.get("tracks", []):
+            add(track["label"], track.get("attributes", {}), False)
+            for shape in track["shapes"]:
+                add(track["label"], shape.get("attributes", {}), True)
+        for item in self.dataset["items"]:
+            for shape in item["annotation"]["shapes"]:
+                add(shape["label"], shape.get("attributes", {}), False)
+        return used
+
+    def _attribute_specs(self, label: dict[str, Any], used: dict[str, tuple[list[Any], bool]]) -> list[dict[str, Any]]:
+        """Return a label's attribute specs: its own, then one per attribute its tracks use undeclared.
+
+        CVAT types an attribute value by the ``<input_type>`` its label declares, so an
+        undeclared one is declared with the type of its values (as CVAT for images does), and
+        mutable when a track changes it per frame. Values that still read back different are counted.
+        """
+        specs = list(label.get("attributes", []))
+        declared = {spec["name"] for spec in specs}
+        for name, (values, per_frame) in used.items():
+            if name not in declared:
+                specs.append({"name": name, "type": input_type_of(values), "mutable": per_frame})
+        types = {spec["name"]: spec["type"] for spec in specs}
+        changed = sum(1 for name, (values, _) in used.items() for value in values if not reads_back(value, types[name]))
+        if changed:
+            reason = f"label {label['name']!r}: CVAT types an attribute value by the input_type its label declares"
+            self.report.lose("attribute value", reason, changed)
+        return specs
+
     def _write_labels(self, parent: Element) -> None:
+        used = self._used_attributes()
         for label in self.dataset["labels"]:
             element = SubElement(parent, "label")
             SubElement(element, "name").text = label["name"]
@@ -743,7 +784,7 @@ class _Writer:
             kind = "tag" if label["kind"] == "tag" else ("skeleton" if label.get("keypoints") else "any")
             SubElement(element, "type").text = kind
             attributes = SubElement(element, "attributes")
-            for spec in label.get("attributes", []):
+            for spec in self._attribute_specs(label, used.get(label["name"], {})):
                 attribute = SubElement(attributes, "attribute")
                 SubElement(attribute, "name").text = spec["name"]
                 SubElement(attribute, "mutable").text = "True" if spec.get("mutable") else "False"
@@ -818,7 +859,7 @@ class _Writer:
                     values = shape["rings"][0] if kind == "polygon" else shape["points"]
                     child.set("points", ";".join(f"{_number(values[i])},{_number(values[i + 1])}" for i in range(0, len(values), 2)))
             for name, value in attributes.items():
-                SubElement(child, "attribute", {"name": name}).text = format_attribute_value(value)
+                SubElement(child, "attribute", {"name": name}).text = format_attribute(value)
 
 
 def _svg(label: dict[str, Any]) -> str:

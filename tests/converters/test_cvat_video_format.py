@@ -291,3 +291,30 @@ def test_a_dataset_without_video_frames_is_refused_and_nothing_is_written(tmp_pa
         export_dataset("cvat-video", dataset, tmp_path / "out")
     assert str(caught.value) == f"no video frames to write: {found}; cvat-video holds videos, use cvat for images"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_undeclared_attributes_are_declared_so_text_stays_text_and_per_frame_values_stay_per_frame(tmp_path):
+    dataset = video_sample(cvat_path)
+    track = dataset["tracks"][0]  # a car track with keyframes on frames 0, 2 and 4 (outside), nothing declared
+    track["attributes"] = {"code": "0003", "flag": "true", "neg": "-0", "pad": " x ", "n": 2.0, "on": True}
+    for shape, state in zip(track["shapes"], ("a", "b", "b"), strict=True):
+        shape["attributes"] = {"state": state}  # changes along the track
+    report = export_dataset("cvat-video", dataset, tmp_path / "out", strict=True)
+    xml = (tmp_path / "out" / "annotations.xml").read_text("utf-8")
+    assert "<name>code</name>\n" in xml and "<input_type>text</input_type>" in xml and "<input_type>number</input_type>" in xml
+    assert report.lines() == []
+    again, _ = import_dataset("cvat-video", tmp_path / "out")
+    (back,) = [t for t in again["tracks"] if t["id"] == track["id"]]
+    assert back["attributes"] == {"code": "0003", "flag": "true", "neg": "-0", "pad": " x ", "n": 2.0, "on": True}
+    assert [shape.get("attributes") for shape in back["shapes"]][:2] == [{"state": "a"}, {"state": "b"}]
+    # The label now declares them: text, checkbox and number as their values are, "state" mutable.
+    (car,) = [label for label in again["labels"] if label["name"] == track["label"]]
+    assert {spec["name"]: (spec["type"], spec.get("mutable", False)) for spec in car["attributes"]} == {
+        "code": ("text", False),
+        "flag": ("text", False),
+        "neg": ("text", False),
+        "pad": ("text", False),
+        "n": ("number", False),
+        "on": ("checkbox", False),
+        "state": ("text", True),
+    }
