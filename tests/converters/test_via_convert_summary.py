@@ -37,7 +37,8 @@ def test_via_to_coco_says_what_it_read_and_the_report_what_coco_lacks(corpus, tm
     assert report["shapes"] - dropped == len(coco["annotations"])
 
 
-@pytest.mark.parametrize("target", list_formats())
+# CVAT for video refuses a dataset without video frames (tested with that format).
+@pytest.mark.parametrize("target", [name for name in list_formats() if name != "cvat-video"])
 def test_every_format_reports_what_was_read_and_the_images_it_holds(tmp_path, target):
     export_dataset("native", label_dataset(), tmp_path / "src", images=image_bytes)
     dst = tmp_path / "out"
