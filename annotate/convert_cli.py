@@ -50,7 +50,6 @@ path that cannot be written, MOT options for another format).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -65,8 +64,6 @@ if TYPE_CHECKING:
 AUTO = "auto"
 #: Image types copied unchanged, with the extension they are written under.
 _KEPT_TYPES = {".jpg": ".jpg", ".jpeg": ".jpg", ".png": ".png"}
-_PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
-_EXIF_ORIENTATION = 0x0112
 # Files that the formats' annotations are written in: a source folder holding nothing else
 # has no image any format could find.
 _ANNOTATION_SUFFIXES = {".json", ".xml", ".txt", ".csv", ".yaml", ".yml", ".names", ".data", ".ini"}
@@ -495,6 +492,7 @@ class _ImageCopier:
 
     def __call__(self, item: dict[str, Any]) -> tuple[bytes, str] | None:
         from annotate.converters import FormatError
+        from annotate.converters._common import as_png, exif_turned, with_orientation_applied
 
         path = self.find(item)
         if path is None:
@@ -506,11 +504,11 @@ class _ImageCopier:
             raise FormatError(f"{path}: cannot read the image: {exc.strerror or exc}") from exc
         if suffix in _KEPT_TYPES:
             self.copied += 1
-            if _turned(data):
-                data = _with_orientation_applied(data, path)
+            if exif_turned(data):
+                data = with_orientation_applied(data, path)
                 self.reoriented += 1
             return data, _KEPT_TYPES[suffix]
-        data = _to_png(data, path)
+        data = as_png(data, path)
         self.copied += 1
         self.converted += 1
         self.converted_types.add(suffix or "(no extension)")
@@ -527,53 +525,3 @@ def _holds_other_files(root: Path) -> bool:
         if any(os.path.splitext(name)[1].lower() not in _ANNOTATION_SUFFIXES for name in files):
             return True
     return False
-
-
-def _turned(data: bytes) -> bool:
-    """Tell whether an image's EXIF orientation turns or mirrors it (a tag other than 1)."""
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            return opened.getexif().get(_EXIF_ORIENTATION, 1) != 1
-    except (OSError, ValueError):  # not readable: copied as it is, as before
-        return False
-
-
-def _with_orientation_applied(data: bytes, path: Path) -> bytes:
-    """Re-encode a JPEG or PNG in its own format with its EXIF orientation applied and the tag removed."""
-    from PIL import Image, ImageOps
-
-    from annotate.converters import FormatError
-
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            kind = opened.format
-            icc_profile = opened.info.get("icc_profile")
-            image = ImageOps.exif_transpose(opened)  # also drops the orientation tag from its EXIF
-            buffer = io.BytesIO()
-            options = {"quality": 95} if kind in ("JPEG", "MPO") else {}
-            # MPO (a JPEG with extra frames, from some cameras) is written as a plain JPEG.
-            image.save(buffer, format="JPEG" if kind == "MPO" else kind, exif=image.getexif(), icc_profile=icc_profile, **options)
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{path}: not a readable image: {exc}") from exc
-    return buffer.getvalue()
-
-
-def _to_png(data: bytes, path: Path) -> bytes:
-    """Re-encode an image as PNG with its EXIF orientation applied; 8-bit modes are kept."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    from annotate.converters import FormatError
-
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            image = ImageOps.exif_transpose(opened)
-            if image.mode not in _PNG_MODES:
-                has_alpha = "A" in image.getbands() or "transparency" in image.info
-                image = image.convert("RGBA" if has_alpha else "RGB")
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG")
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise FormatError(f"{path}: not a readable image: {exc}") from exc
-    return buffer.getvalue()

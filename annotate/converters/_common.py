@@ -21,11 +21,14 @@ from annotate.converters.report import ConversionReport
 
 np = lazy_module("numpy")
 Image = lazy_module("PIL.Image")
+ImageOps = lazy_module("PIL.ImageOps")
 mask_utils = lazy_module("pycocotools.mask")
 
 # EXIF orientations 5..8 turn the image a quarter: width and height swap.
 _EXIF_ORIENTATION = 0x0112
 _QUARTER_TURNS = {5, 6, 7, 8}
+#: Image modes a PNG holds as they are.
+_PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
 #: The shape flags of the schema; these formats write the set ones as boolean attributes or lose them.
 SHAPE_FLAGS = ("occluded", "truncated", "difficult", "iscrowd")
 
@@ -276,6 +279,85 @@ def image_bytes_size(data: bytes) -> tuple[tuple[int, int], str] | None:
         return None
     ext = {"jpeg": ".jpg", "mpo": ".jpg"}.get(kind, f".{kind}" if kind else ".jpg")
     return ((height, width) if orientation in _QUARTER_TURNS else (width, height)), ext
+
+
+def exif_turned(data: bytes) -> bool:
+    """Tell whether an image's EXIF orientation turns or mirrors it (a tag other than 1).
+
+    Args:
+        data: the encoded image.
+
+    Returns:
+        True when the tag is present and not 1; False otherwise, and for bytes that are not
+        a readable image (those are copied as they are).
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            return opened.getexif().get(_EXIF_ORIENTATION, 1) != 1
+    except (OSError, ValueError):
+        return False
+
+
+def with_orientation_applied(data: bytes, source: str | os.PathLike[str]) -> bytes:
+    """Re-encode a JPEG or PNG in its own format with its EXIF orientation applied and the tag removed.
+
+    Readers that ignore the tag (Pillow's ``Image.open``, so torchvision) would otherwise load
+    pixels the annotations, whose coordinates are those of the image as shown, do not fit.
+    JPEGs are written at quality 95; an MPO (a JPEG with extra frames) as a plain JPEG.
+
+    Args:
+        data: the encoded JPEG or PNG.
+        source: the image's file or name, for the error message.
+
+    Returns:
+        The re-encoded image.
+
+    Raises:
+        FormatError: the bytes are not a readable image.
+    """
+    from annotate.converters.errors import FormatError
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            kind = opened.format
+            icc_profile = opened.info.get("icc_profile")
+            image = ImageOps.exif_transpose(opened)  # also drops the orientation tag from its EXIF
+            buffer = io.BytesIO()
+            options = {"quality": 95} if kind in ("JPEG", "MPO") else {}
+            image.save(buffer, format="JPEG" if kind == "MPO" else kind, exif=image.getexif(), icc_profile=icc_profile, **options)
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{source}: not a readable image: {exc}") from exc
+    return buffer.getvalue()
+
+
+def as_png(data: bytes, source: str | os.PathLike[str]) -> bytes:
+    """Re-encode an image (BMP, TIFF, WebP...) as PNG with its EXIF orientation applied.
+
+    8-bit modes PNG holds are kept; other modes become RGB, or RGBA when the image has alpha.
+
+    Args:
+        data: the encoded image.
+        source: the image's file or name, for the error message.
+
+    Returns:
+        The PNG's bytes.
+
+    Raises:
+        FormatError: the bytes are not a readable image.
+    """
+    from annotate.converters.errors import FormatError
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            image = ImageOps.exif_transpose(opened)
+            if image.mode not in _PNG_MODES:
+                has_alpha = "A" in image.getbands() or "transparency" in image.info
+                image = image.convert("RGBA" if has_alpha else "RGB")
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+    except (OSError, ValueError) as exc:  # PIL.UnidentifiedImageError is an OSError
+        raise FormatError(f"{source}: not a readable image: {exc}") from exc
+    return buffer.getvalue()
 
 
 def encode_mask(mask: np.ndarray) -> dict[str, Any]:
