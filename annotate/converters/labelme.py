@@ -66,16 +66,18 @@ the dataset, used or not, shape and tag labels alike, in the dataset's order. Th
 reads ``labels.txt`` from the folder given (for a single json, from its folder; a
 ``labels.txt`` above it, as in labelme's examples where it sits beside
 ``data_annotated/``, is not read: give that folder) and creates its labels first, in
-order, unused ones included; ``__ignore__`` and ``_background_`` lines and blank lines are
-skipped, since they are labelme conventions rather than labels of the dataset (a shape or
-flag using one still creates it, after the listed labels). A listed label takes the kind
-of its first use (``tag`` when that is an image flag; every file written lists every tag
-label among its flags); an unused one is a shape label. Labels not listed follow in order
-of first use, files read in path order. Without ``labels.txt`` labels follow first use; that
-is not a loss. A label that ``labels.txt`` cannot list (named ``__ignore__`` or
-``_background_``, or with a line break, or with spaces at either end, which labelme strips)
-comes back only where a written shape or flag uses it: the export counts those it drops
-(``label``) and the labels that would come back elsewhere (``label position``). LabelMe has
+order, unused ones included. Blank lines are skipped, and so are ``__ignore__`` and
+``_background_`` lines unless a shape or flag uses that name: they are labelme conventions,
+labels of the dataset only when used, and then they keep their listed place. A listed
+label takes the kind of its first use (``tag`` when that is an image flag; every file
+written lists every tag label among its flags); an unused one is a shape label. Labels not
+listed follow in order of first use, files read in path order. Without ``labels.txt`` the
+import reads as if it held labelme's two special lines only: a used ``__ignore__``, then a
+used ``_background_``, come first, the other labels follow first use; that is not a loss.
+A label that ``labels.txt`` cannot list in place (named ``__ignore__`` or ``_background_``
+anywhere but first, or with a line break, or with spaces at either end, which labelme
+strips) comes back only where a written shape or flag uses it: the export counts those it
+drops (``label``) and the labels that would come back elsewhere (``label position``). LabelMe has
 no label ids (the import numbers the labels 1, 2, ...; the export notes how many ids
 change), no label colors and no per-label attribute specs, parents or skeletons: those are
 counted lost.
@@ -123,6 +125,8 @@ Image = lazy_module("PIL.Image")
 LABELME_VERSION = "5.7.0"
 IGNORE_LABEL = "__ignore__"
 BACKGROUND_LABEL = "_background_"
+# labelme's two special first lines of labels.txt, in their order.
+SPECIAL_LABELS = (IGNORE_LABEL, BACKGROUND_LABEL)
 LABELS_FILE = "labels.txt"
 _DETECT_LIMIT = 20
 _LOST = {
@@ -166,8 +170,10 @@ class LabelMeFormat(DatasetFormat):
         if not reader.files:
             raise FormatError(f"{src}: no LabelMe JSON file (a .json with a 'shapes' list)")
         labels_file = root / LABELS_FILE
-        for name in read_labels_file(labels_file) if labels_file.is_file() else []:
-            reader.labels.declare(name)
+        for name in read_labels_file(labels_file) if labels_file.is_file() else SPECIAL_LABELS:
+            # A special line is a label of the dataset only when something uses it.
+            if name not in SPECIAL_LABELS or name in reader.labels.labels:
+                reader.labels.declare(name)
         dataset = reader.dataset()
         validate_dataset(dataset)
         return dataset
@@ -197,7 +203,7 @@ class LabelMeFormat(DatasetFormat):
             writer.write_text(json_path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
             named.append((PurePosixPath(json_path), [*document["flags"], *(shape["label"] for shape in document["shapes"])]))
         listed = [label["name"] for label in dataset["labels"] if _listable(label["name"])]
-        writer.write_text(LABELS_FILE, "\n".join([IGNORE_LABEL, BACKGROUND_LABEL, *listed]) + "\n")
+        writer.write_text(LABELS_FILE, "\n".join([*SPECIAL_LABELS, *listed]) + "\n")
         _report_labels(dataset["labels"], listed, named, report)
         if split["ring"]:
             report.note(f"{split['ring']} polygons with several rings were written as one LabelMe polygon per ring, joined by group_id")
@@ -218,9 +224,12 @@ class LabelMeFormat(DatasetFormat):
 # -- export ---------------------------------------------------------------------------
 
 
+_LIST_LIMITS = "labelme strips each line and reads __ignore__ and _background_ as its two special first lines"
+
+
 def _listable(name: str) -> bool:
-    """Whether ``labels.txt`` can list the label: labelme strips lines and skips its two special names."""
-    return name not in (IGNORE_LABEL, BACKGROUND_LABEL) and name == name.strip() and name.splitlines() == [name]
+    """Whether ``labels.txt`` can list the label after its special lines: labelme strips each line."""
+    return name not in SPECIAL_LABELS and name == name.strip() and name.splitlines() == [name]
 
 
 def _report_labels(
@@ -228,26 +237,23 @@ def _report_labels(
 ) -> None:
     """Count what ``labels.txt`` loses: labels it cannot list, their places, and what no LabelMe file holds.
 
-    The import order is rebuilt as the import makes it: the listed labels, then the others
-    in order of first use, the json files read in path order.
+    The import order is rebuilt as the import makes it: the special labels some json uses,
+    the listed labels, then the others in order of first use, the json files read in path order.
     """
-    order = dict.fromkeys(listed)
+    used = {name for _path, names in named for name in names}
+    order = dict.fromkeys(name for name in SPECIAL_LABELS if name in used)
+    order.update(dict.fromkeys(listed))
     for _path, names in sorted(named, key=lambda entry: entry[0]):
         order.update((name, None) for name in names if name not in order)
     dropped = [label for label in labels if label["name"] not in order]
     if dropped:
-        report.lose(
-            "label",
-            "labels.txt cannot list it (one per line; labelme skips __ignore__ and _background_ and strips spaces) and nothing uses it",
-            len(dropped),
-        )
+        report.lose("label", f"labels.txt cannot list it ({_LIST_LIMITS}) and nothing uses it", len(dropped))
     kept = [label["name"] for label in labels if label["name"] in order]
     out_of_place = sum(a != b for a, b in zip(kept, order, strict=True))
     if out_of_place:
         report.lose(
             "label position",
-            "labels.txt cannot list every label (one per line; labelme skips __ignore__ and _background_ and strips spaces): "
-            "the others come back after the listed ones",
+            f"labels.txt cannot list every label in place ({_LIST_LIMITS}): those come back first, the unlisted ones last",
             out_of_place,
         )
     report_label_list(labels, list(order), report, "LabelMe", numbered_by="labels.txt order")
@@ -387,8 +393,8 @@ def _json_files(path: Path) -> list[Path]:
 def read_labels_file(file: Path) -> list[str]:
     """Read a labelme ``labels.txt``: one label per line, stripped as labelme strips it.
 
-    Blank lines and labelme's ``__ignore__`` and ``_background_`` lines are skipped; a name
-    listed twice counts once.
+    Blank lines are skipped and a name listed twice counts once; labelme's ``__ignore__`` and
+    ``_background_`` lines are kept (the import keeps them only when a shape or flag uses them).
 
     Args:
         file: the file.
@@ -404,7 +410,7 @@ def read_labels_file(file: Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise FormatError(f"{file}: not a readable UTF-8 label list: {exc}") from exc
     names = (line.strip() for line in text.splitlines())
-    return list(dict.fromkeys(name for name in names if name and name not in (IGNORE_LABEL, BACKGROUND_LABEL)))
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def _is_labelme(doc: Any) -> bool:
