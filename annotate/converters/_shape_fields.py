@@ -1,4 +1,4 @@
-"""Counting the shape fields a format does not write: ``group`` and ``z_order``.
+"""Counting the shape fields a format does not write: ``group``, ``z_order`` and ``source``.
 
 A shape's ``group`` ties it to other shapes of one object (a person's box, mask and
 keypoints; the polygons of one instance) and ``z_order`` says what is drawn over what.
@@ -6,7 +6,9 @@ Formats that keep them (or account for what they cannot keep themselves, like CO
 which makes one annotation of a group) say so with the class attributes
 ``holds_group``/``holds_z_order`` of :class:`~annotate.converters.registry.DatasetFormat`;
 for the others, every shape that carries one is counted once per export, so nothing goes
-in silence and ``--strict`` refuses it.
+in silence and ``--strict`` refuses it. A format that writes no model or consensus source
+(``holds_source`` False) makes every shape a person's on import: shapes and tags whose
+source is a model version (with its score) or a consensus are counted.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def format_title(name: str) -> str:
 
 
 def report_unheld_shape_fields(dataset: dict[str, Any], report: ConversionReport, fmt: DatasetFormat) -> None:
-    """Count the shapes whose ``group`` or ``z_order`` the format ``fmt`` does not write.
+    """Count the shapes whose ``group``, ``z_order`` or ``source`` the format ``fmt`` does not write.
 
     A ``group`` of None and a ``z_order`` of 0 (the default) hold nothing and are not counted.
 
@@ -56,19 +58,29 @@ def report_unheld_shape_fields(dataset: dict[str, Any], report: ConversionReport
     Raises:
         ConversionLossError: the report is strict and a shape carries such a field.
     """
-    count_groups, count_orders = not fmt.holds_group, not fmt.holds_z_order
-    if not (count_groups or count_orders):
+    count_groups, count_sources = not fmt.holds_group, not fmt.holds_source
+    # True, or the shape types whose z_order the format keeps (VOC: the paint order of masks).
+    ordered_kinds = fmt.holds_z_order
+    count_orders = ordered_kinds is not True
+    if not (count_groups or count_orders or count_sources):
         return
-    groups = orders = 0
+    groups = orders = sources = 0
     for item in dataset["items"]:
-        for shape in item["annotation"]["shapes"]:
-            # Most shapes carry neither field: two dict lookups each.
+        annotation = item["annotation"]
+        for shape in annotation["shapes"]:
+            # Most shapes carry none of these: a few dict lookups each.
             if count_groups and shape.get("group") is not None:
                 groups += 1
-            if count_orders and shape.get("z_order"):
+            if count_orders and shape.get("z_order") and shape["type"] not in (ordered_kinds or ()):
                 orders += 1
+            if count_sources and shape["source"]["type"] != "human":
+                sources += 1
+        if count_sources:
+            sources += sum(1 for tag in annotation["tags"] if tag["source"]["type"] != "human")
     title = format_title(fmt.name)
     if groups:
         report.lose("group membership", f"{title} has no shape groups", groups)
     if orders:
         report.lose("z_order", f"{title} has no z-order (which shape is drawn over which)", orders)
+    if sources:
+        report.lose("source", f"{title} keeps no model or consensus source: an import marks them as made by a person", sources)

@@ -143,6 +143,7 @@ class LabelStudioFormat(DatasetFormat):
     """Label Studio JSON export: tasks with annotations and predictions, coordinates in percent."""
 
     description = "Label Studio JSON export (list of tasks)"
+    holds_source = True  # model shapes are predictions with their model_version and score
 
     def detect(self, path: Path) -> bool:
         """See :meth:`DatasetFormat.detect`."""

@@ -41,6 +41,7 @@ class NativeFormat(DatasetFormat):
     description = "annotate dataset JSON (lossless)"
     holds_group = True
     holds_z_order = True
+    holds_source = True
     holds_tracks = True
 
     def detect(self, path: Path) -> bool:

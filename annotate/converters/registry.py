@@ -48,7 +48,11 @@ class DatasetFormat:
     #: Whether the format writes shape ``group`` / ``z_order``, or accounts itself for what
     #: it cannot keep of them; for the others, shapes carrying one are counted as lost.
     holds_group: ClassVar[bool] = False
-    holds_z_order: ClassVar[bool] = False
+    #: True, or the shape types whose ``z_order`` the format keeps (the others are counted).
+    holds_z_order: ClassVar[bool | frozenset[str]] = False
+    #: Whether the format writes a shape's or tag's model/consensus ``source``; for the
+    #: others, each one that is not a person's is counted as lost.
+    holds_source: ClassVar[bool] = False
 
     def detect(self, path: Path) -> bool:
         """Tell whether ``path`` looks like a dataset of this format.

@@ -209,8 +209,8 @@ class VocFormat(DatasetFormat):
     description = "Pascal VOC (Annotations/*.xml, ImageSets, JPEGImages, SegmentationClass, SegmentationObject)"
     # Shape groups: objects with their parts and masks; what else shares a group is counted.
     holds_group = True
-    # z_order decides which mask is painted over which: the PNGs keep the outcome.
-    holds_z_order = True
+    # z_order decides which mask is painted over which: the PNGs keep the outcome (a box's is lost).
+    holds_z_order = frozenset(("mask", "polygon"))
 
     def detect(self, path: Path) -> bool:
         """See :meth:`DatasetFormat.detect`."""

@@ -106,6 +106,8 @@ def test_report_counts_what_coco_cannot_hold(exported):
     assert report.lines() == [
         "1 label dropped: COCO instances has no image-level labels: a tag label that no shape uses is not a category",
         "1 polyline dropped: COCO instances has no polylines",
+        # The dog box is a model's (version 2, score 0.5): COCO instances has no source.
+        "1 source dropped: COCO keeps no model or consensus source: an import marks them as made by a person",
         "1 tag dropped: COCO instances has no image-level tags",
         "1 box clipped to the image",
         "1 box dropped: no area inside the image",
@@ -118,7 +120,7 @@ def test_without_images_only_annotations_are_written(tmp_path, dataset):
 
 
 def test_strict_export_refuses_to_drop(tmp_path, dataset):
-    with pytest.raises(ConversionLossError, match="1 label dropped: COCO instances has no image-level labels"):
+    with pytest.raises(ConversionLossError, match="1 source dropped: COCO keeps no model or consensus source"):
         export_dataset("coco", dataset, tmp_path, strict=True)
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
     for label in dataset["labels"]:
@@ -126,6 +128,8 @@ def test_strict_export_refuses_to_drop(tmp_path, dataset):
     dataset["labels"] = [label for label in dataset["labels"] if label["kind"] == "shape"]
     for item in dataset["items"]:
         item["annotation"]["tags"] = []
+        for shape in item["annotation"]["shapes"]:
+            shape["source"] = {"type": "human"}
     with pytest.raises(ConversionLossError, match="1 polyline dropped"):
         export_dataset("coco", dataset, tmp_path, strict=True)
 

@@ -12,6 +12,9 @@ from annotate.converters import (
 )
 from tests.converters.contract import FormatContract, box_dataset
 
+# What every format without model sources counts for the model-made dog box of the sample.
+SOURCE_LOST = "keeps no model or consensus source: an import marks them as made by a person"
+
 
 def geometry(dataset):
     """{path: (subset, [(label, type, geometry)])}, independent of ids."""
@@ -77,6 +80,7 @@ def test_native_coco_native_keeps_what_coco_holds(tmp_path, dataset):
             "count": 1,
         },
         {"kind": "polyline", "reason": "COCO instances has no polylines", "count": 1},
+        {"kind": "source", "reason": f"COCO {SOURCE_LOST}", "count": 1},
         {"kind": "tag", "reason": "COCO instances has no image-level tags", "count": 1},
     ]
     assert report.to_dict()["dropped_empty"] == {"bbox": 1}
@@ -92,7 +96,7 @@ def test_native_voc_native_keeps_boxes(tmp_path, dataset):
     assert got["b.png"] == ("val", [("dog", "mask", dataset["items"][1]["annotation"]["shapes"][0]["rle"])])
     assert got["empty.jpg"] == ("train", [])
     lost = {entry["kind"]: entry["count"] for entry in report.to_dict()["lost"]}
-    assert lost == {"polyline": 1, "keypoints": 1}
+    assert lost == {"polyline": 1, "keypoints": 1, "source": 1}  # the dog box is a model's
 
 
 def test_voc_rounds_fractional_boxes_to_whole_pixels(tmp_path):

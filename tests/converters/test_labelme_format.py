@@ -200,6 +200,7 @@ def test_round_trip_through_native(tmp_path, dataset, images):
         "keypoints": "LabelMe has no keypoints",
         "attribute": "LabelMe shape flags hold only booleans",
         "label color": "LabelMe has no label colors",
+        "source": "LabelMe keeps no model or consensus source: an import marks them as made by a person",  # the dog box
     }
     assert report.to_dict()["clipped"] == {"bbox": 1}
     assert report.to_dict()["dropped_empty"] == {"bbox": 1}

@@ -60,3 +60,35 @@ def test_strict_refuses_and_writes_nothing(tmp_path):
     with pytest.raises(ConversionLossError, match="2 group memberships dropped: VIA has no shape groups"):
         export_dataset("via", dataset(), tmp_path / "out", strict=True)
     assert not (tmp_path / "out").exists()
+
+
+def with_sources() -> dict:
+    doc = dataset()
+    shapes = doc["items"][0]["annotation"]["shapes"]
+    shapes[0]["source"] = {"type": "model", "model_version": 3, "score": 0.25}
+    shapes[2]["source"] = {"type": "consensus", "score": 0.8, "labelers": 3}
+    return doc
+
+
+@pytest.mark.parametrize(("fmt", "title"), [("coco", "COCO"), ("via", "VIA"), ("cvat", "CVAT"), ("yolo", "YOLO"), ("voc", "VOC")])
+def test_model_and_consensus_sources_a_format_drops_are_counted(tmp_path, fmt, title):
+    report = lost(export_dataset(fmt, with_sources(), tmp_path / "out"))
+    assert report["source"] == (2, f"{title} keeps no model or consensus source: an import marks them as made by a person")
+
+
+def test_label_studio_keeps_a_model_source_as_a_prediction(tmp_path):
+    doc = with_sources()
+    doc["items"][0]["annotation"]["shapes"][2]["source"] = {"type": "human"}
+    assert "source" not in lost(export_dataset("labelstudio", doc, tmp_path / "out"))
+    again, _ = import_dataset("labelstudio", tmp_path / "out")
+    sources = [shape["source"] for shape in again["items"][0]["annotation"]["shapes"]]
+    assert {"type": "model", "model_version": 3, "score": 0.25} in sources
+
+
+def test_voc_keeps_the_paint_order_of_masks_not_the_z_order_of_boxes(tmp_path):
+    doc = dataset()
+    doc["items"][0]["annotation"]["shapes"].append(
+        {"id": "m", "type": "polygon", "label": "car", "rings": [[0, 0, 4, 0, 4, 4]], "source": HUMAN, "z_order": 5}
+    )
+    # Boxes a (2) and c (-1) lose their z_order; the polygon's decides what its pixels cover.
+    assert lost(export_dataset("voc", doc, tmp_path / "out"))["z_order"] == (2, "VOC has no z-order (which shape is drawn over which)")

@@ -78,6 +78,7 @@ def test_report_counts_what_voc_cannot_hold(voc_root):
     assert report.lines() == [
         "1 keypoints shape dropped: VOC has no keypoints",
         "1 polyline dropped: VOC has no polylines",
+        "1 source dropped: VOC keeps no model or consensus source: an import marks them as made by a person",  # the dog box
         "1 box clipped to the image",
         "1 box dropped: no area inside the image",
         "polygons written as masks (rasterised) into the segmentation PNGs: 1",

@@ -156,6 +156,7 @@ def test_report_counts_what_yolo_cannot_hold(tmp_path, dataset):
         "1 mask dropped: YOLO detection holds boxes only",
         "1 polygon dropped: YOLO detection holds boxes only",
         "1 polyline dropped: YOLO detection holds boxes only",
+        "1 source dropped: YOLO keeps no model or consensus source: an import marks them as made by a person",  # the dog box
         "1 tag dropped: YOLO has no image-level tags",
         "1 box clipped to the image",
         "1 box dropped: no area inside the image",
