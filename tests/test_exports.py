@@ -143,3 +143,27 @@ def test_yolo_and_cvat_exports_from_the_platform(app, redis_connection, world, p
     archive, _ = export(app, redis_connection, manager, world.project.id, "cvat", with_images=False)
     xml = archive.read("annotations.xml").decode()
     assert 'xtl="100" ytl="50" xbr="350" ybr="250"' in xml and 'label="cat"' in xml
+
+
+def test_an_export_holds_the_uploaded_images_and_a_turned_jpeg_with_its_orientation_applied(
+    app, redis_connection, world, photos, login, tmp_path
+):
+    from PIL import Image
+
+    from annotate.services import media
+    from tests.test_media import _jpeg_with_orientation
+
+    turned = _jpeg_with_orientation(60, 20, 6)  # stored 60x20, shown a quarter turn: 20x60
+    media.ingest(world.project, [("turned.jpg", turned)])
+    item = db.session.scalar(select(Item).where(Item.name == "turned.jpg"))
+    assert (item.width, item.height) == (20, 60)
+    accept_with(world, item, document([box("person", 1, 2, 10, 50)]))
+    archive, _ = export(app, redis_connection, login("manager"), world.project.id, "native")
+    # Byte for byte as uploaded, where the display rendition is a re-encoding (JPEG at quality 92, PNG at level 3).
+    assert archive.read("images/grace_hopper.jpg") == corpus_file("media-from-packages/images/grace_hopper.jpg").read_bytes()
+    assert archive.read("images/chelsea.png") == corpus_file("media-from-packages/images/chelsea.png").read_bytes()
+    # Pillow ignores the EXIF tag on opening, as torchvision does: the stored pixels must be those the box is on.
+    with Image.open(io.BytesIO(archive.read("images/turned.jpg"))) as written:
+        assert written.format == "JPEG"
+        assert written.size == (20, 60)
+        assert written.getexif().get(0x0112, 1) == 1

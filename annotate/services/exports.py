@@ -7,15 +7,19 @@ from typing import Any
 from sqlalchemy import select
 
 from annotate.converters import get_format, list_formats
-from annotate.errors import ValidationFailed
+from annotate.converters._common import as_png, exif_turned, with_orientation_applied
+from annotate.errors import NotFound, ValidationFailed
 from annotate.extensions import db
 from annotate.models import Item, ItemKind, Project, Task, User
 from annotate.queue import enqueue
 from annotate.services import annotations, media
+from annotate.storage import get_storage
 from workflows import TaskState
 
 #: Formats a project can be exported to, first the ones most people want.
 EXPORT_FORMATS = ("coco", "voc", "yolo", "ultralytics", "cvat", "labelme", "labelstudio", "via", "imagenet", "native")
+#: Uploaded image types an export writes as they are (an MPO is a JPEG with extra frames), by media type.
+_KEPT_TYPES = {"image/jpeg": ".jpg", "image/mpo": ".jpg", "image/png": ".png"}
 
 
 def dataset_document(project: Project, *, accepted_only: bool = True) -> dict[str, Any]:
@@ -67,9 +71,43 @@ def export_choices() -> list[tuple[str, str]]:
 
 
 def image_source(items_by_id: dict[str, Item]):
-    """Return the converters' ``images(item) -> (bytes, ext)`` callback for these items."""
+    """Return the converters' ``images(item) -> (bytes, ext)`` callback for these items (see :func:`export_image`)."""
 
     def images(entry: dict) -> tuple[bytes, str]:
-        return media.display_image(items_by_id[entry["id"]])
+        return export_image(items_by_id[entry["id"]])
 
     return images
+
+
+def export_image(item: Item) -> tuple[bytes, str]:
+    """Return the image an export writes for ``item`` and its extension (``.jpg``/``.png``).
+
+    People export to train, so an image is the uploaded file, byte for byte, when it is a
+    JPEG or PNG. One whose EXIF orientation turns or mirrors it is re-encoded with the
+    orientation applied: the item's width, height and coordinates are those of the turned
+    image, and readers that ignore the tag (Pillow, so torchvision) would load pixels they do
+    not fit. Other types (BMP, TIFF, WebP) are written as PNG, oriented. A video frame is
+    the JPEG decoded from the video (frames are not stored one by one).
+
+    Args:
+        item: an image or video frame item of the project.
+
+    Returns:
+        ``(bytes, ".jpg" | ".png")``.
+
+    Raises:
+        NotFound: the stored media is missing, or a video frame cannot be decoded.
+        FormatError: the stored original is not a readable image.
+    """
+    if item.kind != ItemKind.IMAGE:
+        return media.display_image(item)
+    try:
+        data = get_storage().get_bytes(item.storage_key)
+    except FileNotFoundError:
+        raise NotFound(f"the media of item {item.id} is missing from storage") from None
+    ext = _KEPT_TYPES.get(item.mime)
+    if ext is None:
+        return as_png(data, item.path), ".png"
+    if exif_turned(data):
+        return with_orientation_applied(data, item.path), ext
+    return data, ext
