@@ -762,7 +762,13 @@ class _Writer:
         undeclared one is declared with the type of its values (as CVAT for images does), and
         mutable when a track changes it per frame. Values that still read back different are counted.
         """
-        specs = list(label.get("attributes", []))
+        specs = []
+        for spec in label.get("attributes", []):
+            if not spec.get("mutable") and used.get(spec["name"], ([], False))[1]:
+                # A track changes it per frame: declared immutable, an import would keep only the first value.
+                self.report.note(f"label {label['name']!r}: attribute {spec['name']!r} written as mutable, as a track changes it per frame")
+                spec = {**spec, "mutable": True}
+            specs.append(spec)
         declared = {spec["name"] for spec in specs}
         for name, (values, per_frame) in used.items():
             if name not in declared:

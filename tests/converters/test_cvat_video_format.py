@@ -318,3 +318,18 @@ def test_undeclared_attributes_are_declared_so_text_stays_text_and_per_frame_val
         "on": ("checkbox", False),
         "state": ("text", True),
     }
+
+
+def test_an_attribute_declared_immutable_that_a_track_changes_per_frame_is_written_mutable(tmp_path):
+    dataset = video_sample(cvat_path)
+    track = dataset["tracks"][0]
+    (label,) = [label for label in dataset["labels"] if label["name"] == track["label"]]
+    label["attributes"] = [{"name": "t", "type": "text"}]  # not mutable
+    track["attributes"] = {"t": "007"}
+    track["shapes"][0]["attributes"] = {"t": "true"}  # frame 0 only
+    report = export_dataset("cvat-video", dataset, tmp_path / "out", strict=True)
+    assert f"label {label['name']!r}: attribute 't' written as mutable, as a track changes it per frame" in report.lines()
+    again, _ = import_dataset("cvat-video", tmp_path / "out")
+    (back,) = [t for t in again["tracks"] if t["id"] == track["id"]]
+    # Per frame now: "true" on frame 0, then the track's "007" again.
+    assert [shape.get("attributes", {}).get("t") for shape in back["shapes"]][:2] == ["true", "007"]
