@@ -1,5 +1,6 @@
 """Exports as background jobs, checked with pycocotools and torchvision's VOC loader."""
 
+import hashlib
 import io
 import json
 import zipfile
@@ -167,3 +168,6 @@ def test_an_export_holds_the_uploaded_images_and_a_turned_jpeg_with_its_orientat
         assert written.format == "JPEG"
         assert written.size == (20, 60)
         assert written.getexif().get(0x0112, 1) == 1
+    # The checksum is that of the file in the export, the turned one included.
+    for entry in json.loads(archive.read("dataset.json"))["items"]:
+        assert entry["checksum"] == f"sha256:{hashlib.sha256(archive.read('images/' + entry['path'])).hexdigest()}"

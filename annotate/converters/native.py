@@ -11,12 +11,14 @@ format. When an image comes back from the ``images`` callback with another type 
 path says (a ``.png`` for ``a.jpg``), the exported item's path takes the new extension.
 When two items' images would land on the same file (the same path in two subsets, or
 ``a.png`` and ``a.jpg`` both given as JPEG), the later one is written as ``a_2.jpg``, its
-item path says so, and the report notes it.
+item path says so, and the report notes it. Each item whose image is written gets the
+``checksum`` of the written file (``sha256:<hex>``); the others keep the one they came with.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import posixpath
 from pathlib import Path
@@ -92,6 +94,8 @@ class NativeFormat(DatasetFormat):
                 if relpath != wanted:
                     item["path"] = relpath[len(IMAGES_DIR) + 1 :]
                 writer.write_bytes(relpath, data)
+                # The image may have been re-encoded (orientation applied, PNG): the checksum is that of the file written.
+                item["checksum"] = f"sha256:{hashlib.sha256(data).hexdigest()}"
         text = json.dumps(out, ensure_ascii=False, indent=1)
         writer.write_text(DATASET_FILE, text + "\n")
 

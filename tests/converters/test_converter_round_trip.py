@@ -5,12 +5,19 @@ Round trips compare what the format can hold; the report must name the rest.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+from click.testing import CliRunner
+
+from annotate.convert_cli import convert
 from annotate.converters import (
     export_dataset,
     get_format,
     import_dataset,
 )
 from tests.converters.contract import FormatContract, box_dataset
+from tests.test_media import _jpeg_with_orientation
 
 # What every format without model sources counts for the model-made dog box of the sample.
 SOURCE_LOST = "keeps no model or consensus source: an import marks them as made by a person"
@@ -43,9 +50,38 @@ class TestNativeContract(FormatContract):
 def test_native_round_trip_is_identical(tmp_path, dataset, images):
     export_dataset("native", dataset, tmp_path, images=images)
     again, report = import_dataset("native", tmp_path)
+    # Each item whose image was written gains the checksum of the file written.
+    for item in again["items"]:
+        written = (tmp_path / "images" / item["path"]).read_bytes()
+        assert item.pop("checksum") == f"sha256:{hashlib.sha256(written).hexdigest()}"
     assert again == dataset
     assert report.lines() == []
     assert get_format("native").find_image(tmp_path, dataset["items"][1]) == tmp_path / "images/b.png"
+
+
+def test_native_to_native_gives_a_reencoded_image_the_checksum_of_the_file_written(tmp_path, dataset):
+    turned = _jpeg_with_orientation(60, 20, 6)  # re-encoded with the orientation applied on the way
+    item = {**dataset["items"][0], "path": "turned.jpg", "width": 20, "height": 60}
+    item["checksum"] = f"sha256:{hashlib.sha256(turned).hexdigest()}"
+    item["annotation"] = {"version": 1, "tags": [], "shapes": []}
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    (src / "images" / "turned.jpg").write_bytes(turned)
+    (src / "dataset.json").write_text(json.dumps({**dataset, "items": [item]}), "utf-8")
+    done = CliRunner().invoke(convert, ["--from", "native", "--to", "native", str(src), str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    written = (tmp_path / "out" / "images" / "turned.jpg").read_bytes()
+    assert written != turned
+    (out_item,) = json.loads((tmp_path / "out" / "dataset.json").read_text("utf-8"))["items"]
+    assert out_item["checksum"] == f"sha256:{hashlib.sha256(written).hexdigest()}"
+
+
+def test_native_without_images_keeps_the_checksum_given(tmp_path, dataset):
+    dataset["items"][0]["checksum"] = "sha256:" + "ab" * 32
+    export_dataset("native", dataset, tmp_path)
+    again, _ = import_dataset("native", tmp_path)
+    assert again["items"][0]["checksum"] == "sha256:" + "ab" * 32
+    assert "checksum" not in again["items"][1]
 
 
 def test_native_coco_native_keeps_what_coco_holds(tmp_path, dataset):
