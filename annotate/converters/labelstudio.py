@@ -84,8 +84,13 @@ Label Studio images have no polylines, no points shapes with several points (a k
 one point), no COCO RLE masks (brushes use their own RLE) and no keypoint skeletons: those
 are counted as lost, and so are polygon rings after the first and tags made by a model.
 Angles are read modulo 360. Shape attributes, the occluded/truncated/difficult/iscrowd
-flags that are set, shape groups and ``z_order`` are not written and are counted as lost;
-who edited a shape (``author``, ``updated_at``) is not written either.
+flags that are set and ``z_order`` are not written and are counted as lost; who edited a
+shape (``author``, ``updated_at``) is not written either. Of shape groups, Label Studio
+holds only a keypoint's parent: when a group has exactly one shape written as a region
+(rectangle, polygon or ellipse), every keypoint of the group written in the same
+annotation or prediction gets ``parentID`` = that region's id; every other group
+membership (a group with no region or several, a region without keypoints, a keypoint in
+another result list, a shape not written) is counted lost.
 
 Rules of issue #3 this module follows: nothing is lost in silence (the report counts it,
 ``strict`` turns any loss into an error); exact coordinates; items without annotations are
@@ -144,6 +149,7 @@ class LabelStudioFormat(DatasetFormat):
 
     description = "Label Studio JSON export (list of tasks)"
     holds_source = True  # model shapes are predictions with their model_version and score
+    holds_group = True  # as far as parentID goes: the export counts the rest itself
 
     def detect(self, path: Path) -> bool:
         """See :meth:`DatasetFormat.detect`."""
@@ -275,6 +281,8 @@ def _item_task(task_id: int, item: dict[str, Any], path: str, report: Conversion
     width, height = item["width"], item["height"]
     human: list[dict[str, Any]] = []
     by_model: dict[int, list[tuple[dict[str, Any], float]]] = {}
+    # Shape index -> its result and the result list it goes to (None: the annotation).
+    written: dict[int, tuple[dict[str, Any], int | None]] = {}
     for index, shape in enumerate(item["annotation"]["shapes"]):
         result = _shape_result(shape, f"s{index + 1}", width, height, report)
         if result is None:
@@ -284,8 +292,11 @@ def _item_task(task_id: int, item: dict[str, Any], path: str, report: Conversion
         if source["type"] == "model":
             result["score"] = source["score"]
             by_model.setdefault(source["model_version"], []).append((result, source["score"]))
+            written[index] = (result, source["model_version"])
         else:
             human.append(result)
+            written[index] = (result, None)
+    _link_keypoints_to_parents(item["annotation"]["shapes"], written, report)
     choices = [tag for tag in item["annotation"]["tags"] if tag["source"]["type"] == "human"]
     model_tags = [tag for tag in item["annotation"]["tags"] if tag["source"]["type"] == "model"]
     if model_tags:
@@ -317,6 +328,47 @@ def _item_task(task_id: int, item: dict[str, Any], path: str, report: Conversion
         score = sum(value for _, value in results) / len(results)
         task["predictions"].append({"model_version": str(version), "score": score, "result": [result for result, _ in results]})
     return task
+
+
+def _link_keypoints_to_parents(
+    shapes: list[dict[str, Any]], written: dict[int, tuple[dict[str, Any], int | None]], report: ConversionReport
+) -> None:
+    """Write ``parentID`` on the keypoints of each group with one region; count the memberships it cannot express.
+
+    Args:
+        shapes: the item's shapes.
+        written: shape index -> its result and the result list it goes to (None: the
+            annotation, else the prediction's model version); shapes not written are absent.
+        report: counts the group memberships lost.
+    """
+    groups: dict[int, list[int]] = {}
+    for index, shape in enumerate(shapes):
+        if shape.get("group") is not None:
+            groups.setdefault(shape["group"], []).append(index)
+    lost = 0
+    for members in groups.values():
+        lost += len(members) - _link_group([written[index] for index in members if index in written])
+    if lost:
+        report.lose("group membership", "Label Studio links only a keypoint to its parent region", lost)
+
+
+def _link_group(results: list[tuple[dict[str, Any], int | None]]) -> int:
+    """Point the keypoints of one group at its only region, in the same result list.
+
+    Args:
+        results: the written results of the group's shapes, each with its result list.
+
+    Returns:
+        How many memberships the links express: the region and its keypoints, or 0.
+    """
+    regions = [(result, where) for result, where in results if result["type"] != "keypointlabels"]
+    if len(regions) != 1:
+        return 0
+    parent, parent_list = regions[0]
+    children = [result for result, where in results if result["type"] == "keypointlabels" and where == parent_list]
+    for child in children:
+        child["parentID"] = parent["id"]
+    return 1 + len(children) if children else 0
 
 
 def _shape_result(shape: dict[str, Any], result_id: str, width: int, height: int, report: ConversionReport) -> dict[str, Any] | None:
@@ -384,7 +436,7 @@ def _shape_result(shape: dict[str, Any], result_id: str, width: int, height: int
 
 
 def _count_unwritten_fields(shape: dict[str, Any], report: ConversionReport) -> None:
-    """Count what a written shape loses: its attributes and its set flags (groups are counted for every format alike)."""
+    """Count what a written shape loses: its attributes and its set flags (groups: :func:`_link_keypoints_to_parents`)."""
     if shape.get("attributes"):
         report.lose("attribute", "Label Studio results have no per-shape attributes", len(shape["attributes"]))
     for flag in SHAPE_FLAGS:

@@ -313,10 +313,73 @@ def test_groups_and_flags_that_results_cannot_hold_are_counted(tmp_path, dataset
     shapes[1].update(group=3, z_order=2)
     report = export_dataset("labelstudio", dataset, tmp_path / "ls")
     lost = {entry["kind"]: (entry["count"], entry["reason"]) for entry in report.to_dict()["lost"]}
-    assert lost["group membership"] == (2, "Label Studio has no shape groups")
+    # Two boxes and no keypoint: parentID links neither.
+    assert lost["group membership"] == (2, "Label Studio links only a keypoint to its parent region")
     assert lost["z_order"] == (1, "Label Studio has no z-order (which shape is drawn over which)")
     assert lost["truncated flag"] == (1, "Label Studio results have no truncated flag")
     assert "difficult flag" not in lost
+
+
+def test_corpus_keypoint_parents_survive_the_round_trip(corpus, tmp_path):
+    src = corpus / "label-studio/labelstudio_json/export_yolo_tasks"
+    dataset, _ = import_dataset("labelstudio", src)
+    report = export_dataset("labelstudio", dataset, tmp_path / "ls")
+    assert "group membership" not in {entry["kind"] for entry in report.to_dict()["lost"]}
+    tasks = json.loads((tmp_path / "ls/tasks.json").read_text())
+    # Result ids are unique within a task. The three keypoints of data_keypoints.json name the
+    # person box, as in the source.
+    parents = []
+    for task in tasks:
+        results = {r["id"]: r for annotation in task["annotations"] for r in annotation["result"]}
+        parents += [(r["value"]["keypointlabels"][0], results[r["parentID"]]["value"]) for r in results.values() if "parentID" in r]
+    assert [(name, parent["rectanglelabels"]) for name, parent in parents] == [
+        ("nose", ["person"]),
+        ("left_eye", ["person"]),
+        ("right_eye", ["person"]),
+    ]
+    again, _ = import_dataset("labelstudio", tmp_path / "ls")
+    groups = [[(s["label"], s.get("group")) for s in shapes_of(item)] for item in again["items"]]
+    assert groups == [[(s["label"], s.get("group")) for s in shapes_of(item)] for item in dataset["items"]]
+    assert [("nose", 1), ("left_eye", 1), ("right_eye", 1), ("person", 1)] in groups
+
+
+def test_parent_links_and_the_memberships_they_cannot_express(tmp_path):
+    model = {"type": "model", "model_version": 1, "score": 0.9}
+
+    def shape(label, kind, group, source=None, **geometry):
+        return {"id": label, "type": kind, "label": label, "group": group, "source": source or {"type": "human"}, **geometry}
+
+    shapes = [
+        # Group 1: one box and two keypoints: both keypoints name the box, nothing lost.
+        shape("person", "bbox", 1, bbox=[10, 10, 50, 50]),
+        shape("nose", "points", 1, points=[30, 20]),
+        shape("eye", "points", 1, points=[25, 15]),
+        # Group 2: two regions, so no single parent: 3 memberships lost.
+        shape("car", "bbox", 2, bbox=[100, 10, 20, 20]),
+        shape("door", "polygon", 2, rings=[[100, 10, 110, 10, 110, 20]]),
+        shape("wheel", "points", 2, points=[105, 25]),
+        # Group 3: the keypoint is a prediction, the region an annotation: 2 lost.
+        shape("dog", "ellipse", 3, center=[150, 50], radii=[10, 5]),
+        shape("tail", "points", 3, source=model, points=[160, 50]),
+        # Group 4: a box alone, and group 5: a keypoint whose region is a polyline (not written): 1 + 2 lost.
+        shape("sign", "bbox", 4, bbox=[0, 80, 10, 10]),
+        shape("lane", "polyline", 5, points=[0, 0, 10, 10]),
+        shape("cone", "points", 5, points=[5, 5]),
+    ]
+    item = {"id": "i", "name": "a.jpg", "path": "a.jpg", "media": "image", "width": 200, "height": 100}
+    labels = [{"id": n, "name": s["label"], "kind": "shape"} for n, s in enumerate(shapes, start=1)]
+    dataset = {"version": 1, "labels": labels, "items": [{**item, "annotation": {"version": 1, "tags": [], "shapes": shapes}}]}
+    report = export_dataset("labelstudio", dataset, tmp_path / "ls")
+    lost = {entry["kind"]: (entry["count"], entry["reason"]) for entry in report.to_dict()["lost"]}
+    assert lost["group membership"] == (3 + 2 + 1 + 2, "Label Studio links only a keypoint to its parent region")
+    (task,) = json.loads((tmp_path / "ls/tasks.json").read_text())
+    # Result ids are s1, s2, ... in shape order: person is s1.
+    linked = {r["value"]["keypointlabels"][0]: r["parentID"] for r in task["annotations"][0]["result"] if "parentID" in r}
+    assert linked == {"nose": "s1", "eye": "s1"}
+    assert all("parentID" not in r for r in task["predictions"][0]["result"])
+    again, _ = import_dataset("labelstudio", tmp_path / "ls")
+    grouped = {s["label"]: s["group"] for s in shapes_of(again["items"][0]) if "group" in s}
+    assert grouped == {"person": 1, "nose": 1, "eye": 1}
 
 
 def test_results_that_give_different_image_sizes_are_noted_and_placed_by_their_percentages(tmp_path):
