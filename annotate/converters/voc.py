@@ -126,7 +126,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from annotate.converters._common import decode_mask, encode_mask, image_size, report_label_list
+from annotate.converters._common import decode_mask, encode_mask, image_size, plural, report_label_list
 from annotate.converters._cvat_common import parse_xml
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
@@ -258,7 +258,7 @@ class VocFormat(DatasetFormat):
             subset = item.get("subset", DEFAULT_SUBSET)
             subsets.setdefault(subset, []).append(voc_id)
             if images is not None:
-                _write_image(writer, voc_id, item, images, report)
+                _write_image(writer, voc_id, item, images, report, tally)
             instances: list[tuple[int, dict[str, Any]]] = []
             writer.write_bytes(f"{ANNOTATIONS_DIR}/{voc_id}.xml", _item_xml(item, voc_id, report, heads, labels, instances))
             if instances and _write_segmentation(writer, voc_id, item, instances, labels, report, tally):
@@ -274,6 +274,7 @@ class VocFormat(DatasetFormat):
         if tags or listed_only:
             _write_class_lists(writer, subsets, list_names, tags, labels, report, listed_only)
         writer.write_text(LABELMAP_FILE, labels.text(segmented=bool(segmentation_ids)))
+        _note_reencoded_images(tally, report)
         if tally["polygon"]:
             report.note(f"polygons written as masks (rasterised) into the segmentation PNGs: {tally['polygon']}")
         if tally["void merged"]:
@@ -646,7 +647,10 @@ def _write_class_lists(
         report.lose("label", reason, unlisted)
 
 
-def _write_image(writer: DatasetWriter, voc_id: str, item: dict[str, Any], images: ImageSource, report: ConversionReport) -> None:
+def _write_image(
+    writer: DatasetWriter, voc_id: str, item: dict[str, Any], images: ImageSource, report: ConversionReport, tally: Counter[str]
+) -> None:
+    """Write the item's image as ``JPEGImages/<voc_id>.jpg``, counting in ``tally`` those re-encoded and flattened."""
     image = images(item)
     if image is None:
         report.note(f"no image for item {item['id']!r}; annotations only")
@@ -655,6 +659,8 @@ def _write_image(writer: DatasetWriter, voc_id: str, item: dict[str, Any], image
     if ext.lower() not in (".jpg", ".jpeg"):
         # VOC keeps JPEGs only; re-encode, flattening any alpha channel onto white.
         with Image.open(io.BytesIO(data)) as source:
+            tally[f"re-encoded {ext.lstrip('.').upper()}"] += 1
+            tally["alpha flattened"] += "A" in source.getbands() or "transparency" in source.info
             rgba = source.convert("RGBA")
             flat = Image.new("RGB", rgba.size, (255, 255, 255))
             flat.paste(rgba, mask=rgba.getchannel("A"))
@@ -662,6 +668,15 @@ def _write_image(writer: DatasetWriter, voc_id: str, item: dict[str, Any], image
         flat.save(buffer, format="JPEG", quality=95)
         data = buffer.getvalue()
     writer.write_bytes(f"{IMAGES_DIR}/{voc_id}.jpg", data)
+
+
+def _note_reencoded_images(tally: Counter[str], report: ConversionReport) -> None:
+    """Note the images of other types written re-encoded as JPEG, and how many had alpha flattened onto white."""
+    for key in sorted(key for key in tally if key.startswith("re-encoded ")):
+        kind = key.removeprefix("re-encoded ")
+        report.note(f"{plural(tally[key], f'{kind} image')} re-encoded as JPEG (VOC's JPEGImages)")
+    if tally["alpha flattened"]:
+        report.note(f"{plural(tally['alpha flattened'], 'image')} with transparency flattened onto white (JPEG has no alpha)")
 
 
 def _leaf(indent: str, tag: str, value: Any) -> str:

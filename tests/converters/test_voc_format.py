@@ -6,6 +6,9 @@ xmin = round(x) + 1, ymin = round(y) + 1, xmax = round(x + w), ymax = round(y + 
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -14,7 +17,7 @@ from pycocotools import mask as mask_utils
 from annotate.convert_cli import convert
 from annotate.converters import FormatError, export_dataset, get_format, import_dataset
 from annotate.converters.voc import voc_id_for
-from tests.converters.conftest import encode_mask
+from tests.converters.conftest import encode_mask, image_bytes
 from tests.converters.contract import box_dataset
 
 torchvision_datasets = pytest.importorskip("torchvision.datasets")
@@ -81,8 +84,32 @@ def test_report_counts_what_voc_cannot_hold(voc_root):
         "1 source dropped: VOC keeps no model or consensus source: an import marks them as made by a person",  # the dog box
         "1 box clipped to the image",
         "1 box dropped: no area inside the image",
+        "1 PNG image re-encoded as JPEG (VOC's JPEGImages)",  # b.png
         "polygons written as masks (rasterised) into the segmentation PNGs: 1",
     ]
+
+
+def test_pngs_reencoded_as_jpeg_are_counted_and_their_alpha_flattened_onto_white(tmp_path, dataset):
+    def images(item):
+        if item["path"] == "photos/a.jpg":
+            return image_bytes(item)
+        # b.png (8x6): the left half fully transparent red; empty.jpg: given as an opaque PNG.
+        pixels = np.zeros((item["height"], item["width"], 4), np.uint8)
+        pixels[...] = (200, 0, 0, 255)
+        if item["path"] == "b.png":
+            pixels[:, :4, 3] = 0
+        buffer = io.BytesIO()
+        Image.fromarray(pixels if item["path"] == "b.png" else pixels[..., :3]).save(buffer, format="PNG")
+        return buffer.getvalue(), ".png"
+
+    report = export_dataset("voc", dataset, tmp_path, images=images)
+    assert "2 PNG images re-encoded as JPEG (VOC's JPEGImages)" in report.lines()
+    assert "1 image with transparency flattened onto white (JPEG has no alpha)" in report.lines()
+    with Image.open(tmp_path / "JPEGImages" / "b.jpg") as written:
+        flat = np.asarray(written.convert("RGB"), dtype=int)
+    # JPEG at quality 95 is near, not exact: white where the PNG was transparent, red where opaque.
+    assert np.abs(flat[:, :3] - (255, 255, 255)).max() <= 8
+    assert np.abs(flat[:, 5:] - (200, 0, 0)).max() <= 8
 
 
 def test_without_images_only_annotations_and_lists(tmp_path, dataset):
