@@ -142,13 +142,7 @@ def report_label_list(
             part of a field counts the rest itself and names the field here.
     """
     if order is not None:
-        ids = {label["name"]: label["id"] for label in labels}
-        changed = sum(ids[name] != number for number, name in enumerate(order, start=1) if name in ids)
-        if changed:
-            report.note(
-                f"{format_name} has no label ids: an import numbers the labels 1, 2, ... in {numbered_by}, "
-                f"so {plural(changed, 'label id')} change"
-            )
+        note_label_ids(labels, order, report, format_name, numbered_by=numbered_by)
     if "tag" not in holds:
         tags = sum(1 for label in labels if label["kind"] == "tag")
         if tags:
@@ -166,6 +160,28 @@ def report_label_list(
     skeletons = sum(1 for label in labels if label.get("keypoints") or label.get("skeleton")) if "keypoints" not in holds else 0
     if skeletons:
         report.lose("label skeleton", f"{format_name} has no keypoint skeletons", skeletons)
+
+
+def note_label_ids(
+    labels: list[dict[str, Any]], order: list[str], report: ConversionReport, format_name: str, *, numbered_by: str, start: int = 1
+) -> None:
+    """Note how many label ids an import gives differently, for a format without label ids.
+
+    Args:
+        labels: the dataset's labels.
+        order: the label names in the order an import numbers them.
+        report: the export's report.
+        format_name: the format's display name, such as ``"VOC"``.
+        numbered_by: what the import numbers the labels by, such as ``"labelmap.txt order"``.
+        start: the id an import gives the first label (0 or 1).
+    """
+    ids = {label["name"]: label["id"] for label in labels}
+    changed = sum(ids[name] != number for number, name in enumerate(order, start=start) if name in ids)
+    if changed:
+        report.note(
+            f"{format_name} has no label ids: an import numbers the labels {start}, {start + 1}, ... in {numbered_by}, "
+            f"so {plural(changed, 'label id')} {'changes' if changed == 1 else 'change'}"
+        )
 
 
 def plural(count: int, noun: str) -> str:

@@ -84,7 +84,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
-from annotate.converters._common import free_path, image_size, plural
+from annotate.converters._common import free_path, image_size, note_label_ids, plural
 from annotate.converters._cvat_common import (
     CvatLabel,
     child_text,
@@ -640,13 +640,8 @@ class _Writer:
 
     def _note_label_ids(self) -> None:
         """Note the label ids an import gives differently (CVAT numbers labels 0, 1, ... in <labels> order)."""
-        changed = sum(1 for number, label in enumerate(self.dataset["labels"]) if label["id"] != number)
-        if changed:
-            verb = "changes" if changed == 1 else "change"
-            self.report.note(
-                f"CVAT has no label ids: an import numbers the labels 0, 1, ... in <labels> order, so {plural(changed, 'label id')} {verb}"
-            )
-
+        order = [label["name"] for label in self.dataset["labels"]]
+        note_label_ids(self.dataset["labels"], order, self.report, "CVAT", numbered_by="<labels> order", start=0)
     # items
 
     def _write_image(self, subset: str, name: str, item: dict[str, Any]) -> str:
