@@ -25,6 +25,8 @@ Formats without tracks get each track as one shape per visible frame
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,15 +127,20 @@ def tracks_as_frame_shapes(
     between) as a shape with the track's ``type``, ``label``, ``source``, ``group`` and
     ``z_order``, the frame's ``occluded`` flag, and as attributes the track's attributes,
     the frame's own ones, and :data:`TRACK_ID_ATTRIBUTE` (``"track_id"``) holding the
-    track's id as a string, so the object stays identifiable (it replaces an attribute of
-    that name). Frames past the last shape run to the video's ``frame_count`` when a
-    ``video`` item gives it, else to the last frame item or shape of the video. The shape's
-    id is ``track-<track id>``, made unique within the item.
+    track's id, so the object stays identifiable (it replaces an attribute of that name):
+    an int when the id is a canonical decimal (``"7"``, not ``"07"``), as formats that keep
+    attribute values as text (VOC) read it back, else the id's text. Frames past the last
+    shape run to the video's ``frame_count`` when a ``video`` item gives it, else to the
+    last frame item or shape of the video. The shape's id is ``track-<track id>``, made
+    unique within the item.
 
     The report gets a note per shape type ("8 tracks written as 359 per-frame boxes: coco
-    has no tracks (...)") and counts the visible frames that have no frame item as lost
-    ("2 boxes dropped: no frame item for them"). What the target format cannot hold of the
-    new shapes is counted by the format as for any shape.
+    has no tracks (...)") and counts as lost the visible frames that the video has but no
+    frame item shows ("2 boxes dropped: no frame item for them"). A video has every frame
+    below a ``video`` item's ``frame_count``; without one, the frames on the grid of its
+    frame items (the first one's frame plus a multiple of the gcd of the gaps between
+    them: a task that took every third frame has no others). What the target format
+    cannot hold of the new shapes is counted by the format as for any shape.
 
     The input is not changed: the result is a new document (without ``tracks``) that
     shares every item that gets no shape. A dataset without tracks is returned as it is.
@@ -160,6 +167,7 @@ def tracks_as_frame_shapes(
     items = dataset["items"]
     frame_items = _frame_items(items)
     frame_counts = _frame_counts(dataset)
+    grids = _frame_grids(items)
     added: dict[int, list[dict[str, Any]]] = {}
     taken: dict[int, set[str]] = {}
     tracks_written: dict[str, int] = {}
@@ -171,7 +179,8 @@ def tracks_as_frame_shapes(
         for state in visible_shapes(track, frame_counts[track["item"]]):
             index = frame_items.get((track["item"], state["frame"]))
             if index is None:
-                missing[kind] = missing.get(kind, 0) + 1
+                if _frame_exists(state["frame"], grids.get(track["item"])):
+                    missing[kind] = missing.get(kind, 0) + 1
                 continue
             if index not in taken:
                 taken[index] = {shape["id"] for shape in items[index]["annotation"]["shapes"]}
@@ -295,6 +304,49 @@ def _frame_counts(dataset: dict[str, Any]) -> dict[str, int]:
     return {**counts, **whole}
 
 
+def _frame_grids(items: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Return ``(first frame, step)`` of the frame items of each video that no ``video`` item gives a ``frame_count``.
+
+    The step is the gcd of the gaps between the frame numbers (0 when there is one frame
+    item): a video's dataset that holds frames 10, 13, 16 and 19 took every third frame from
+    10 on, and frame 11 never was one of its frames.
+    """
+    frames: dict[str, set[int]] = {}
+    counted: set[str] = set()
+    for item in items:
+        if "video" not in item:
+            continue
+        if item["media"] == "video" and "frame_count" in item:
+            counted.add(item["video"])
+        elif item["media"] == "video_frame" and "frame" in item:
+            frames.setdefault(item["video"], set()).add(item["frame"])
+    grids: dict[str, tuple[int, int]] = {}
+    for video, numbers in frames.items():
+        if video not in counted:
+            ordered = sorted(numbers)
+            grids[video] = (ordered[0], math.gcd(*(b - a for a, b in itertools.pairwise(ordered))))
+    return grids
+
+
+def _frame_exists(frame: int, grid: tuple[int, int] | None) -> bool:
+    """Tell whether ``frame`` is on the video's grid of frames; every frame is, without a grid."""
+    if grid is None:
+        return True
+    first, step = grid
+    if frame < first:
+        return False
+    return frame == first if step == 0 else (frame - first) % step == 0
+
+
+def _track_id_value(track_id: str) -> int | str:
+    """Return the track id as an int when it is a canonical decimal (``"7"``, not ``"07"`` or ``"+7"``), else as it is."""
+    try:
+        number = int(track_id)
+    except ValueError:
+        return track_id
+    return number if str(number) == track_id else track_id
+
+
 def _frame_shape(track: dict[str, Any], state: dict[str, Any], taken: set[str]) -> dict[str, Any]:
     """Build the item shape for a track's state on one frame, with an id not in ``taken`` (which gets it)."""
     shape: dict[str, Any] = {
@@ -308,7 +360,7 @@ def _frame_shape(track: dict[str, Any], state: dict[str, Any], taken: set[str]) 
             shape[key] = track[key]
     if "occluded" in state:
         shape["occluded"] = state["occluded"]
-    shape["attributes"] = {**track.get("attributes", {}), **state.get("attributes", {}), TRACK_ID_ATTRIBUTE: track["id"]}
+    shape["attributes"] = {**track.get("attributes", {}), **state.get("attributes", {}), TRACK_ID_ATTRIBUTE: _track_id_value(track["id"])}
     shape.update(_geometry(state))
     return shape
 
