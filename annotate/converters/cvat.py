@@ -642,6 +642,7 @@ class _Writer:
         """Note the label ids an import gives differently (CVAT numbers labels 0, 1, ... in <labels> order)."""
         order = [label["name"] for label in self.dataset["labels"]]
         note_label_ids(self.dataset["labels"], order, self.report, "CVAT", numbered_by="<labels> order", start=0)
+
     # items
 
     def _write_image(self, subset: str, name: str, item: dict[str, Any]) -> str:
