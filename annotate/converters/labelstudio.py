@@ -297,8 +297,12 @@ def _item_task(task_id: int, item: dict[str, Any], path: str, report: Conversion
             human.append(result)
             written[index] = (result, None)
     _link_keypoints_to_parents(item["annotation"]["shapes"], written, report)
-    choices = [tag for tag in item["annotation"]["tags"] if tag["source"]["type"] == "human"]
+    # A consensus tag is written as a person's choice (its source counted as lost).
+    choices = [tag for tag in item["annotation"]["tags"] if tag["source"]["type"] != "model"]
     model_tags = [tag for tag in item["annotation"]["tags"] if tag["source"]["type"] == "model"]
+    consensus = sum(1 for tag in choices if tag["source"]["type"] == "consensus")
+    if consensus:
+        report.lose("source", _NO_CONSENSUS, consensus)
     if model_tags:
         report.lose("tag", "Label Studio predictions hold one choice result per control; model tags are not written", len(model_tags))
     for tag in choices:
@@ -435,8 +439,13 @@ def _shape_result(shape: dict[str, Any], result_id: str, width: int, height: int
     return result
 
 
+_NO_CONSENSUS = "Label Studio has annotations and model predictions, no consensus: an import marks it as made by a person"
+
+
 def _count_unwritten_fields(shape: dict[str, Any], report: ConversionReport) -> None:
-    """Count what a written shape loses: its attributes and its set flags (groups: :func:`_link_keypoints_to_parents`)."""
+    """Count what a written shape loses: attributes, set flags, a consensus source (groups: :func:`_link_keypoints_to_parents`)."""
+    if shape["source"]["type"] == "consensus":
+        report.lose("source", _NO_CONSENSUS)
     if shape.get("attributes"):
         report.lose("attribute", "Label Studio results have no per-shape attributes", len(shape["attributes"]))
     for flag in SHAPE_FLAGS:

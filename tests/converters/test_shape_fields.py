@@ -95,3 +95,19 @@ def test_voc_keeps_the_paint_order_of_masks_not_the_z_order_of_boxes(tmp_path):
     )
     # Boxes a (2) and c (-1) lose their z_order; the polygon's decides what its pixels cover.
     assert lost(export_dataset("voc", doc, tmp_path / "out"))["z_order"] == (2, "VOC has no z-order (which shape is drawn over which)")
+
+
+def test_label_studio_counts_a_consensus_source_it_cannot_keep(tmp_path):
+    report = lost(export_dataset("labelstudio", with_sources(), tmp_path / "out"))
+    reason = "Label Studio has annotations and model predictions, no consensus: an import marks it as made by a person"
+    assert report["source"] == (1, reason)  # shape c; shape a's model source is kept as a prediction
+
+
+def test_label_studio_writes_a_consensus_tag_as_a_choice_and_counts_its_source(tmp_path):
+    doc = dataset()
+    doc["labels"].append({"id": 2, "name": "sunny", "kind": "tag"})
+    doc["items"][0]["annotation"]["tags"] = [{"id": "t", "label": "sunny", "source": {"type": "consensus", "score": 0.9, "labelers": 3}}]
+    report = lost(export_dataset("labelstudio", doc, tmp_path / "out"))
+    assert report["source"][0] == 1
+    again, _ = import_dataset("labelstudio", tmp_path / "out")
+    assert [(tag["label"], tag["source"]) for tag in again["items"][0]["annotation"]["tags"]] == [("sunny", {"type": "human"})]
