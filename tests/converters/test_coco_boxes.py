@@ -72,7 +72,7 @@ def coco_to_coco(tmp_path: Path, doc: dict[str, Any]) -> tuple[list[dict[str, An
     return [written.anns[number] for number in sorted(written.anns)], imported.lines(), exported.lines()
 
 
-# -- the tester's case: /tmp/trial3/cg/c.json -------------------------------------------
+# -- a polygon and an RLE mask whose own bboxes differ from their extents ---------------------
 
 
 def test_a_polygon_box_is_counted_and_a_mask_box_is_kept(tmp_path):

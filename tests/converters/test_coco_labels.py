@@ -28,7 +28,7 @@ def box(label: str, number: int = 1) -> dict[str, Any]:
     return {"id": str(number), "type": "bbox", "label": label, "bbox": [1.0, 1.0, 2.0, 2.0], "source": HUMAN}
 
 
-# The tester's /tmp/trial3/colr: a colored label with an attribute spec, a skeleton label, a tag label.
+# A colored label with an attribute spec, a skeleton label and a tag label.
 COLR_LABELS = [
     {"id": 1, "name": "p", "kind": "shape", "color": "#ff0000", "attributes": [{"name": "kind", "type": "select", "values": ["a", "b"]}]},
     {"id": 2, "name": "pose", "kind": "shape", "keypoints": ["a", "b"], "skeleton": [[0, 1]]},
