@@ -520,7 +520,8 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
     """
     _check_editor(task, user, role)
     if base_revision is not None:
-        _check_base_revision(task, base_revision)
+        # The status and message a save gets: 422 for a revision ahead, 409 for an older one.
+        annotations.check_base_revision(base_revision, annotations.latest_number(task.item_id, task.replica))
     project_id = task.project_id
     answer = quality.gold_copy_answer(task.item_id)
     if answer is not None:
@@ -540,19 +541,6 @@ def submit(task: Task, user: User, role: Role, base_revision: int | None = None)
         work_saved.record_outcomes(task.item_id)
     _commit_keeping_loaded()
     return _following(project, user, role)
-
-
-def _check_base_revision(task: Task, base_revision: int) -> None:
-    """Refuse a submit from a revision other than the latest, with the status and message a save gets.
-
-    See :func:`annotate.services.annotations.save_revision`: a revision that does not exist yet
-    is a mistake in the request (422); an older one means someone saved since (409).
-
-    Raises:
-        ValidationFailed: ``base_revision`` is ahead of the latest; ``errors["base_revision"]``.
-        Conflict: ``base_revision`` is older; ``errors["latest_revision"]`` says which is newest.
-    """
-    annotations.check_base_revision(base_revision, annotations.latest_number(task.item_id, task.replica))
 
 
 def review_rng(project_id: int, item_id: int, submits: int) -> random.Random:
