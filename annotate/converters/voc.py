@@ -1065,13 +1065,7 @@ def _segment_pixels(shape: dict[str, Any], width: int, height: int) -> np.ndarra
             return None
         return decode_mask(shape["rle"])
     rles = mask_utils.frPyObjects([list(map(float, ring)) for ring in shape["rings"]], height, width)
-    return _decode_rle(mask_utils.merge(rles))
-
-
-def _decode_rle(rle: dict[str, Any]) -> np.ndarray:
-    """Decode a pycocotools RLE object (``counts`` as bytes) into a ``(height, width)`` uint8 array."""
-    counts = rle["counts"]
-    return decode_mask({"size": rle["size"], "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts})
+    return decode_mask(mask_utils.merge(rles))
 
 
 def _write_segmentation(
