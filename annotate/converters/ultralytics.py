@@ -86,7 +86,6 @@ those are read as rotated boxes with the ``difficult`` flag. Malformed lines rai
 from __future__ import annotations
 
 import os
-import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -122,6 +121,7 @@ from annotate.converters._yolo_common import (
     rounding_tolerance,
     to_pixels,
     write_image,
+    write_image_meta,
 )
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import HUMAN, clip_bbox, is_safe_relative_path, parse_bool, shoelace_area
@@ -314,7 +314,7 @@ class _Writer:
                 config["kpt_names"] = keypoint_names
         text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
         self.writer.write_text(CONFIG_FILE, text)
-        self.writer.write_text(IMAGE_META_FILE, _image_meta_text(sizes))
+        write_image_meta(self.writer, IMAGE_META_FILE, sizes)
 
     def _report_labels(self) -> None:
         """Count what data.yaml cannot hold of the labels (see :func:`_common.report_label_list`).
@@ -457,16 +457,6 @@ class _Writer:
         if clipped:
             self.report.clip("keypoints")
         return [box_line(class_index, bbox, width, height) + " " + " ".join(values)]
-
-
-def _image_meta_text(sizes: dict[str, tuple[int, int]]) -> str:
-    """Return Datumaro's ``images.meta``: ``<name> <height> <width>`` lines, names shell-quoted.
-
-    The same text as ``_yolo_common.write_image_meta``, as a string for a writer.
-    """
-    lines = ["# <image name> <height> <width>\n"]
-    lines += [f"{shlex.quote(name)} {height} {width}\n" for name, (width, height) in sizes.items()]
-    return "".join(lines)
 
 
 def _unique_path(item: dict[str, Any], used_stems: set[str], report: ConversionReport) -> str:
