@@ -134,7 +134,7 @@ def tracks_as_frame_shapes(
     last frame item or shape of the video. The shape's id is ``track-<track id>``, made
     unique within the item.
 
-    The report gets a note per shape type ("8 tracks written as 359 per-frame boxes: coco
+    The report gets a note per shape type ("8 tracks written as 359 per-frame boxes: COCO
     has no tracks (...)") and counts as lost the visible frames that the video has but no
     frame item shows ("2 boxes dropped: no frame item for them"). A video has every frame
     below a ``video`` item's ``frame_count``; without one, the frames on the grid of its
@@ -148,7 +148,7 @@ def tracks_as_frame_shapes(
     Args:
         dataset: the dataset document being exported.
         report: the export's report.
-        format_label: the format's display name, such as ``"coco"``.
+        format_label: the format's display name, such as ``"COCO"``.
         checked: ``dataset`` is known to be valid (see
             :func:`annotate.converters.export_dataset`); otherwise it is checked first.
 
@@ -166,8 +166,9 @@ def tracks_as_frame_shapes(
         validate_dataset(dataset)
     items = dataset["items"]
     frame_items = _frame_items(items)
-    frame_counts = _frame_counts(dataset)
-    grids = _frame_grids(items)
+    whole = _whole_video_frame_counts(items)
+    frame_counts = _frame_counts(dataset, whole)
+    grids = _frame_grids(items, whole)
     added: dict[int, list[dict[str, Any]]] = {}
     taken: dict[int, set[str]] = {}
     tracks_written: dict[str, int] = {}
@@ -284,45 +285,44 @@ def _frame_items(items: list[dict[str, Any]]) -> dict[tuple[str, int], int]:
     return found
 
 
-def _frame_counts(dataset: dict[str, Any]) -> dict[str, int]:
+def _whole_video_frame_counts(items: list[dict[str, Any]]) -> dict[str, int]:
+    """Return the ``frame_count`` of each video that a ``video`` item gives (the first such item's)."""
+    whole: dict[str, int] = {}
+    for item in items:
+        if item["media"] == "video" and "video" in item and "frame_count" in item:
+            whole.setdefault(item["video"], item["frame_count"])
+    return whole
+
+
+def _frame_counts(dataset: dict[str, Any], whole: dict[str, int]) -> dict[str, int]:
     """Return the number of frames of each track's video.
 
-    A ``video`` item's ``frame_count`` when there is one; otherwise one past the last frame
-    that a frame item or a track shape of that video names.
+    A ``video`` item's ``frame_count`` (``whole``) when there is one; otherwise one past the
+    last frame that a frame item or a track shape of that video names.
     """
     counts: dict[str, int] = {}
-    whole: dict[str, int] = {}
     for item in dataset["items"]:
-        if "video" not in item:
-            continue
-        if item["media"] == "video" and "frame_count" in item:
-            whole.setdefault(item["video"], item["frame_count"])
-        elif "frame" in item:
+        if "video" in item and "frame" in item and not (item["media"] == "video" and "frame_count" in item):
             counts[item["video"]] = max(counts.get(item["video"], 0), item["frame"] + 1)
     for track in dataset["tracks"]:
         counts[track["item"]] = max(counts.get(track["item"], 0), track["shapes"][-1]["frame"] + 1)
     return {**counts, **whole}
 
 
-def _frame_grids(items: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    """Return ``(first frame, step)`` of the frame items of each video that no ``video`` item gives a ``frame_count``.
+def _frame_grids(items: list[dict[str, Any]], whole: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Return ``(first frame, step)`` of the frame items of each video not in ``whole`` (no ``frame_count`` given).
 
     The step is the gcd of the gaps between the frame numbers (0 when there is one frame
     item): a video's dataset that holds frames 10, 13, 16 and 19 took every third frame from
     10 on, and frame 11 never was one of its frames.
     """
     frames: dict[str, set[int]] = {}
-    counted: set[str] = set()
     for item in items:
-        if "video" not in item:
-            continue
-        if item["media"] == "video" and "frame_count" in item:
-            counted.add(item["video"])
-        elif item["media"] == "video_frame" and "frame" in item:
+        if item["media"] == "video_frame" and "video" in item and "frame" in item:
             frames.setdefault(item["video"], set()).add(item["frame"])
     grids: dict[str, tuple[int, int]] = {}
     for video, numbers in frames.items():
-        if video not in counted:
+        if video not in whole:
             ordered = sorted(numbers)
             grids[video] = (ordered[0], math.gcd(*(b - a for a, b in itertools.pairwise(ordered))))
     return grids
