@@ -801,7 +801,6 @@ class _Groups:
 
     def __init__(self, shapes: list[dict[str, Any]], labels: _ExportLabels, report: ConversionReport) -> None:
         self.report = report
-        self.object_of: dict[Any, dict[str, Any]] = {}  # group -> its object box
         self.parts_of: dict[str, list[dict[str, Any]]] = {}  # object shape id -> part boxes
         self.object_index: dict[Any, int] = {}  # group -> k, filled while writing
         members: dict[Any, list[dict[str, Any]]] = {}
@@ -809,10 +808,9 @@ class _Groups:
             if shape.get("group") is not None and shape["type"] == "bbox":
                 members.setdefault(shape["group"], []).append(shape)
         self.part_ids: set[str] = set()
-        for group, boxes in members.items():
+        for boxes in members.values():
             labels_here = {box["label"] for box in boxes}
             owner = next((box for box in boxes if not any(labels.is_part(box["label"], other) for other in labels_here)), boxes[0])
-            self.object_of[group] = owner
             parts = [box for box in boxes if box is not owner and labels.is_part(box["label"], owner["label"])]
             self.parts_of[owner["id"]] = parts
             self.part_ids.update(part["id"] for part in parts)
