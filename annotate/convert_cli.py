@@ -368,6 +368,7 @@ def _write(
     The hidden folder (and any parent folder of DST this run created) is removed on failure.
     """
     from annotate.converters import _move_into_place, _staged, export_dataset, get_format
+    from annotate.converters._common import plural
 
     images = _ImageCopier(get_format(src_format), src)
     has_images = images.any_found(dataset["items"])
@@ -379,12 +380,10 @@ def _write(
         if strict:
             _refuse_changes(export_report)
         if images.reoriented:
-            noun = "image" if images.reoriented == 1 else "images"
-            export_report.note(f"{images.reoriented} {noun} re-encoded with the EXIF orientation applied to the pixels")
+            export_report.note(f"{plural(images.reoriented, 'image')} re-encoded with the EXIF orientation applied to the pixels")
         if images.converted:
             types = ", ".join(sorted(images.converted_types))
-            noun = "image" if images.converted == 1 else "images"
-            export_report.note(f"{images.converted} {noun} converted to PNG ({types}): the output keeps JPEG and PNG only")
+            export_report.note(f"{plural(images.converted, 'image')} converted to PNG ({types}): the output keeps JPEG and PNG only")
         summary = _summary(src_format, dst_format, src, dst, dataset, images.copied, import_report, export_report)
         if report is not None:
             _write_report(*report, summary)
