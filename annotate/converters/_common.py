@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -440,6 +441,25 @@ def write_image(
     path = free_path(writer, path_with_extension(item["path"], ext), item, report, under=under)
     writer.write_bytes(f"{under}/{path}" if under else path, data)
     return path
+
+
+def frame_images(frames: dict[int, dict[str, Any]], images: ImageSource, report: ConversionReport) -> Iterator[tuple[int, bytes, str]]:
+    """Yield the image of each video frame item, in frame order; note the frames without one.
+
+    Args:
+        frames: frame number -> its item.
+        images: the image callback of the export.
+        report: notes an item without an image.
+
+    Yields:
+        ``(frame, data, ext)`` for every frame whose image the callback gives.
+    """
+    for frame, item in sorted(frames.items()):
+        image = images(item)
+        if image is None:
+            report.note(f"no image for item {item['id']!r}; annotations only")
+            continue
+        yield frame, *image
 
 
 def free_path(writer: DatasetWriter, wanted: str, item: dict[str, Any], report: ConversionReport, *, under: str = "") -> str:

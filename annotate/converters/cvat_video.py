@@ -74,7 +74,7 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from defusedxml import ElementTree as SafeET
 
-from annotate.converters._common import plural
+from annotate.converters._common import frame_images, plural
 from annotate.converters._cvat_common import format_attribute, input_type_of, polygon_has_area, read_attribute_value, reads_back
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
@@ -662,12 +662,7 @@ class _Writer:
         indent(root)
         self.writer.write_bytes(ANNOTATIONS_FILE, tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
         if self.images is not None:
-            for frame, item in sorted(frames.items()):
-                image = self.images(item)
-                if image is None:
-                    self.report.note(f"no image for item {item['id']!r}; annotations only")
-                    continue
-                data, ext = image
+            for frame, data, ext in frame_images(frames, self.images, self.report):
                 self.writer.write_bytes(f"{IMAGES_DIR}/frame_{frame:06d}{ext}", data)
 
     def _on_the_video(self, shape: dict[str, Any], kind: str) -> bool:

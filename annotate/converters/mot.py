@@ -79,7 +79,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from annotate.converters._common import report_label_list
+from annotate.converters._common import frame_images, report_label_list
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters._tracks import on_the_way, same_state, visible_shapes
@@ -636,12 +636,7 @@ class _Writer:
         """
         ext: str | None = None
         converted = 0
-        for frame, item in sorted(frames.items()):
-            image = self.images(item)
-            if image is None:
-                self.report.note(f"no image for item {item['id']!r}; annotations only")
-                continue
-            data, image_ext = image
+        for frame, data, image_ext in frame_images(frames, self.images, self.report):
             ext = ext or image_ext.lower()
             if _image_type(image_ext) != _image_type(ext):
                 data = _reencode(data, ext)
