@@ -126,7 +126,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from annotate.converters._common import decode_mask, encode_mask, image_size, plural, report_label_list
+from annotate.converters._common import SHAPE_FLAGS, decode_mask, encode_mask, image_size, plural, report_label_list
 from annotate.converters._cvat_common import parse_xml
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
@@ -1003,7 +1003,7 @@ def _object_xml(
     text.append(_bndbox("    ", bbox))
     for part, part_box in group_parts:
         text.append("    <part>\n" + _leaf("      ", "name", part["label"]) + _bndbox("      ", part_box) + "    </part>\n")
-        extra = len(part.get("attributes", {})) + sum(bool(part.get(flag)) for flag in (*_FLAGS, "iscrowd"))
+        extra = len(part.get("attributes", {})) + sum(bool(part.get(flag)) for flag in SHAPE_FLAGS)
         if extra and report is not None:
             report.lose("attribute", "a VOC <part> holds only a name and a box", extra)
     done = [name for name in actions if isinstance(attributes.get(name), bool)]
@@ -1159,7 +1159,7 @@ def _count_unwritten_fields(shape: dict[str, Any], report: ConversionReport) -> 
     """Count the attributes and set flags of a mask or polygon: a PNG instance holds only its pixels and class."""
     if shape.get("attributes"):
         report.lose("attribute", "VOC segmentation PNGs hold no attributes", len(shape["attributes"]))
-    flags = sum(bool(shape.get(flag)) for flag in (*_FLAGS, "iscrowd"))
+    flags = sum(bool(shape.get(flag)) for flag in SHAPE_FLAGS)
     if flags:
         report.lose("flag", "VOC segmentation PNGs hold no flags (occluded, truncated, difficult, iscrowd)", flags)
 
