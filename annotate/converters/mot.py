@@ -497,6 +497,7 @@ class _Writer:
         self.images = images
         self.report = report
         self.frames: dict[int, dict[str, Any]] = {}
+        self.video_item: dict[str, Any] | None = None  # the whole-video item, when the sequence has one
 
     def write(self) -> None:
         video, frames, frame_count, lost_items = self._frames()
@@ -601,7 +602,7 @@ class _Writer:
 
     def _frame_size(self, frame: int) -> tuple[int, int] | None:
         """Return the ``(width, height)`` in pixels of a frame: its item's, else the whole video's; None when unknown."""
-        item = self.frames.get(frame) or getattr(self, "video_item", None)
+        item = self.frames.get(frame) or self.video_item
         return (item["width"], item["height"]) if item is not None else None
 
     def _row(self, frame: int, mot_id: int, shape: dict[str, Any], track_attributes: dict[str, Any], class_id: int) -> str | None:
@@ -647,7 +648,7 @@ class _Writer:
         return ext or DEFAULT_IMAGE_EXT
 
     def _write_seqinfo(self, video: str, frames: dict[int, dict[str, Any]], frame_count: int) -> None:
-        first = getattr(self, "video_item", None) or (frames[min(frames)] if frames else None)
+        first = self.video_item or (frames[min(frames)] if frames else None)
         ext = self._write_frames(frames) if self.images is not None else DEFAULT_IMAGE_EXT
         renamed = sum(not _is_frame_path(item, frame, ext) for frame, item in frames.items())
         if renamed:
