@@ -120,6 +120,7 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from html import escape
 from math import ceil, floor, isfinite
 from pathlib import Path, PurePosixPath
@@ -200,6 +201,11 @@ def voc_color(index: int) -> tuple[int, int, int]:
         blue |= ((index >> 2) & 1) << shift
         index >>= 3
     return red, green, blue
+
+
+#: The VOC colormap by index, and as the PNG palette of SegmentationObject.
+_VOC_COLORS = tuple(voc_color(index) for index in range(256))
+_VOC_PALETTE = [value for color in _VOC_COLORS for value in color]
 
 
 @register_format("voc")
@@ -479,9 +485,10 @@ class _ExportLabels:
             _note_shared_colors(colors, self.report)
         return "\n".join(lines) + "\n"
 
+    @cached_property
     def palette(self) -> list[int]:
-        """Return the 768-value PNG palette of the class PNG: class colors, the VOC colormap elsewhere."""
-        colors = [voc_color(index) for index in range(256)]
+        """The 768-value PNG palette of the class PNG: class colors, the VOC colormap elsewhere (made once per export)."""
+        colors = list(_VOC_COLORS)
         for name, index in self.index.items():
             if index <= VOID:
                 colors[index] = self.class_color(name)
@@ -1150,8 +1157,8 @@ def _write_segmentation(
             tally["hidden"] += 1
     # An import reads an item's void pixels back as one mask (two when only some are void in SegmentationObject).
     tally["void merged"] += len(voids) - len({in_objects for *_, in_objects in voids})
-    writer.write_bytes(f"{CLASS_DIR}/{voc_id}.png", _palette_png(classes, labels.palette()))
-    writer.write_bytes(f"{OBJECT_DIR}/{voc_id}.png", _palette_png(objects, [value for index in range(256) for value in voc_color(index)]))
+    writer.write_bytes(f"{CLASS_DIR}/{voc_id}.png", _palette_png(classes, labels.palette))
+    writer.write_bytes(f"{OBJECT_DIR}/{voc_id}.png", _palette_png(objects, _VOC_PALETTE))
     return True
 
 
@@ -1618,15 +1625,7 @@ class _Reader:
         return table[inverse].reshape(codes.shape)
 
 
-def _instance_colors() -> dict[int, int]:
-    colors = {}
-    for index in range(256):
-        red, green, blue = voc_color(index)
-        colors[(red << 16) | (green << 8) | blue] = index
-    return colors
-
-
-_INSTANCE_COLORS = _instance_colors()
+_INSTANCE_COLORS = {(red << 16) | (green << 8) | blue: index for index, (red, green, blue) in enumerate(_VOC_COLORS)}
 
 
 def _coordinate(text: str, tag: str, where: str) -> float:
