@@ -16,7 +16,7 @@ from typing import Any
 
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
-from annotate.converters.geometry import path_with_extension
+from annotate.converters.geometry import clip_bbox, path_with_extension
 from annotate.converters.registry import ImageSource
 from annotate.converters.report import ConversionReport
 
@@ -441,6 +441,26 @@ def write_image(
     path = free_path(writer, path_with_extension(item["path"], ext), item, report, under=under)
     writer.write_bytes(f"{under}/{path}" if under else path, data)
     return path
+
+
+def clip_box(bbox: list[float], width: int, height: int, report: ConversionReport) -> list[float] | None:
+    """Cut a box to the image (:func:`geometry.clip_bbox`), counting it as clipped or as dropped for no area.
+
+    Args:
+        bbox: ``[x, y, w, h]``.
+        width: image width in pixels.
+        height: image height in pixels.
+        report: counts a clipped ``bbox``, or one with no area left.
+
+    Returns:
+        The box inside the image, or None when no area is left.
+    """
+    box, clipped = clip_bbox(bbox, width, height)
+    if box is None:
+        report.drop_empty("bbox")
+    elif clipped:
+        report.clip("bbox")
+    return box
 
 
 def frame_images(frames: dict[int, dict[str, Any]], images: ImageSource, report: ConversionReport) -> Iterator[tuple[int, bytes, str]]:

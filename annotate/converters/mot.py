@@ -79,12 +79,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from annotate.converters._common import frame_images, report_label_list
+from annotate.converters._common import clip_box, frame_images, report_label_list
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters._tracks import on_the_way, same_state, visible_shapes
 from annotate.converters.errors import FormatError
-from annotate.converters.geometry import HUMAN, clip_bbox
+from annotate.converters.geometry import HUMAN
 from annotate.converters.registry import DatasetFormat, ImageSource, register_format
 from annotate.converters.report import ConversionReport
 
@@ -239,12 +239,9 @@ class _Reader:
         labels: dict[int, dict[str, Any]] = {number: _label(number, names) for number in names} if listed else {}
         by_track: dict[int, list[dict[str, Any]]] = {}
         for row in rows:
-            box, clipped = clip_bbox(row["bbox"], width, height)
+            box = clip_box(row["bbox"], width, height, self.report)
             if box is None:
-                self.report.drop_empty("bbox")
                 continue
-            if clipped:
-                self.report.clip("bbox")
             row["bbox"] = box
             label = labels.setdefault(row["class"], _label(row["class"], names))
             row["label"] = label["name"]
@@ -611,12 +608,9 @@ class _Writer:
         bbox = shape["bbox"]
         size = self._frame_size(frame)
         if size is not None:
-            bbox, clipped = clip_bbox(bbox, *size)
+            bbox = clip_box(bbox, *size, self.report)
             if bbox is None:
-                self.report.drop_empty("bbox")
                 return None
-            if clipped:
-                self.report.clip("bbox")
         x, y, w, h = bbox
         if attributes.get("ignored") is True:
             conf = "0"
