@@ -9,21 +9,13 @@ import pytest
 from PIL import Image
 
 from annotate.converters import ConversionLossError, export_dataset, import_dataset
+from annotate.converters._common import new_item
 from tests.converters.test_mot_format import mot_path
 from tests.converters.test_tracks import HUMAN, key, video_sample
 
 
-def image_item(item_id: str, path: str, subset: str, shapes: list[dict] | None = None) -> dict:
-    return {
-        "id": item_id,
-        "name": path.rsplit("/", 1)[-1],
-        "path": path,
-        "media": "image",
-        "width": 40,
-        "height": 30,
-        "subset": subset,
-        "annotation": {"version": 1, "tags": [], "shapes": shapes or []},
-    }
+def image_item(item_id: str, path: str, subset: str) -> dict:
+    return new_item(item_id, path, 40, 30, subset)
 
 
 def encoded(kind: str, color: tuple[int, int, int]) -> bytes:
