@@ -32,6 +32,19 @@ def assert_same_pngs(src: Path, out: Path) -> None:
         assert np.array_equal(pixels, after[name]), f"{name}: {int((pixels != after[name]).sum())} pixels differ"
 
 
+def image_item(item_id: str, width: int, height: int, shapes: list[dict]) -> dict:
+    """An item ``<item_id>.jpg`` with these shapes and no tags."""
+    return {
+        "id": item_id,
+        "name": f"{item_id}.jpg",
+        "path": f"{item_id}.jpg",
+        "media": "image",
+        "width": width,
+        "height": height,
+        "annotation": {"version": 1, "tags": [], "shapes": shapes},
+    }
+
+
 def save_png(path: Path, indices: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     png = Image.fromarray(indices.astype(np.uint8), mode="P")
@@ -137,22 +150,15 @@ def test_a_native_ignore_region_is_void_in_segmentation_class_only(tmp_path):
         "version": 1,
         "labels": [{"id": 1, "name": "cat", "kind": "shape"}, {"id": 2, "name": "__ignore__", "kind": "shape"}],
         "items": [
-            {
-                "id": "x",
-                "name": "x.jpg",
-                "path": "x.jpg",
-                "media": "image",
-                "width": 3,
-                "height": 2,
-                "annotation": {
-                    "version": 1,
-                    "tags": [],
-                    "shapes": [
-                        {"id": "c", "type": "polygon", "label": "cat", "rings": [[0, 0, 2, 0, 2, 2, 0, 2]], "source": human},
-                        {"id": "v", "type": "mask", "label": "__ignore__", "rle": encode_mask(void), "source": human},
-                    ],
-                },
-            }
+            image_item(
+                "x",
+                3,
+                2,
+                [
+                    {"id": "c", "type": "polygon", "label": "cat", "rings": [[0, 0, 2, 0, 2, 2, 0, 2]], "source": human},
+                    {"id": "v", "type": "mask", "label": "__ignore__", "rle": encode_mask(void), "source": human},
+                ],
+            )
         ],
     }
     export_dataset("voc", dataset, tmp_path, strict=True)
@@ -178,17 +184,7 @@ def labelled_dataset() -> dict:
             {"id": 3, "name": "t", "kind": "tag"},
             {"id": 4, "name": "hand", "kind": "shape", "parent": "nowhere"},
         ],
-        "items": [
-            {
-                "id": "a",
-                "name": "a.jpg",
-                "path": "a.jpg",
-                "media": "image",
-                "width": 10,
-                "height": 10,
-                "annotation": {"version": 1, "tags": [], "shapes": [shape]},
-            }
-        ],
+        "items": [image_item("a", 10, 10, [shape])],
     }
 
 
@@ -228,17 +224,7 @@ def test_two_void_shapes_of_an_item_are_noted_as_merged(tmp_path):
     dataset = {
         "version": 1,
         "labels": [{"id": 1, "name": "__ignore__", "kind": "shape"}],
-        "items": [
-            {
-                "id": "x",
-                "name": "x.jpg",
-                "path": "x.jpg",
-                "media": "image",
-                "width": 3,
-                "height": 1,
-                "annotation": {"version": 1, "tags": [], "shapes": shapes},
-            }
-        ],
+        "items": [image_item("x", 3, 1, shapes)],
     }
     report = export_dataset("voc", dataset, tmp_path, strict=True)
     assert "__ignore__ shapes merged into their item's void region (VOC void is pixels, not instances): 1" in report.notes
