@@ -223,8 +223,7 @@ class _Reader:
         if root.findall("image"):
             self.report.lose("item", "CVAT for images <image> elements in a video file are not read", len(root.findall("image")))
         if self.hidden:
-            shapes = "track shape" if self.hidden == 1 else "track shapes"
-            self.report.note(f"{self.hidden} {shapes} with no area inside the frame marked outside on that frame")
+            self.report.note(f"{plural(self.hidden, 'track shape')} with no area inside the frame marked outside on that frame")
         dataset: dict[str, Any] = {"version": 1, "labels": list(labels.values()), "items": items}
         if tracks:
             dataset["tracks"] = tracks
