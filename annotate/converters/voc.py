@@ -1276,12 +1276,10 @@ class _Reader:
         self.class_names = [name for name in self.labels if name != IGNORE_LABEL]
         for index, name in enumerate(self.class_names[:VOID]):
             color = self.labels[name].get("color")
-            red, green, blue = _rgb(color) if color else voc_color(index)
-            self.class_colors.setdefault((red << 16) | (green << 8) | blue, index)
+            self.class_colors.setdefault(_color_code(_rgb(color) if color else _VOC_COLORS[index]), index)
         void_color = self.labels.get(IGNORE_LABEL, {}).get("color")
         if void_color:
-            red, green, blue = _rgb(void_color)
-            self.class_colors.setdefault((red << 16) | (green << 8) | blue, VOID)
+            self.class_colors.setdefault(_color_code(_rgb(void_color)), VOID)
         self.class_colors.setdefault(0xE0E0C0, VOID)
 
     def _label(self, name: str) -> dict[str, Any]:
@@ -1625,7 +1623,13 @@ class _Reader:
         return table[inverse].reshape(codes.shape)
 
 
-_INSTANCE_COLORS = {(red << 16) | (green << 8) | blue: index for index, (red, green, blue) in enumerate(_VOC_COLORS)}
+def _color_code(rgb: tuple[int, int, int]) -> int:
+    """``0xRRGGBB``, the key :meth:`_Reader._index_png` maps RGB pixels by."""
+    red, green, blue = rgb
+    return (red << 16) | (green << 8) | blue
+
+
+_INSTANCE_COLORS = {_color_code(color): index for index, color in enumerate(_VOC_COLORS)}
 
 
 def _coordinate(text: str, tag: str, where: str) -> float:
