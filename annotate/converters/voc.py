@@ -127,14 +127,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from annotate.converters._common import SHAPE_FLAGS, decode_mask, encode_mask, image_size, plural, report_label_list
+from annotate.converters._common import SHAPE_FLAGS, clip_box, decode_mask, encode_mask, image_size, plural, report_label_list
 from annotate.converters._cvat_common import parse_xml
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
 from annotate.converters.errors import FormatError
 from annotate.converters.geometry import (
     HUMAN,
-    clip_bbox,
     format_attribute_value,
     is_safe_relative_path,
     parse_attribute_value,
@@ -784,14 +783,11 @@ def _item_xml(
             if not groups.is_object(shape):
                 continue  # a part: written inside its object
             group_parts = groups.clipped_parts(shape, width, height)
-        bbox, clipped = clip_bbox(shape["bbox"], width, height)
+        bbox = clip_box(shape["bbox"], width, height, report)
         if bbox is None:
-            report.drop_empty("bbox")
             if group_parts:
                 report.lose("bbox", "a part whose object box has no area inside the image", len(group_parts))
             continue
-        if clipped:
-            report.clip("bbox")
         if groups is not None and shape.get("group") is not None:
             groups.object_index[shape["group"]] = len(parts) - _HEADER_PARTS + 1
         _object_xml(parts, shape, bbox, group_parts=group_parts, actions=labels.actions.get(shape["label"], ()), report=report)
@@ -833,13 +829,9 @@ class _Groups:
         """Return the object's parts with their boxes clipped to the image; count those dropped."""
         result = []
         for part in self.parts_of.get(shape["id"], []):
-            bbox, clipped = clip_bbox(part["bbox"], width, height)
-            if bbox is None:
-                self.report.drop_empty("bbox")
-                continue
-            if clipped:
-                self.report.clip("bbox")
-            result.append((part, bbox))
+            bbox = clip_box(part["bbox"], width, height, self.report)
+            if bbox is not None:
+                result.append((part, bbox))
         return result
 
 
@@ -1494,14 +1486,11 @@ class _Reader:
         """Return the object's box and its parts' boxes, clipped; none when the object box has no area."""
         shapes = []
         for shape, raw in [(obj.shape, obj.raw), *obj.parts]:
-            bbox, clipped = clip_bbox(raw, width, height)
+            bbox = clip_box(raw, width, height, self.report)
             if bbox is None:
-                self.report.drop_empty("bbox")
                 if shape is obj.shape:
                     return []
                 continue
-            if clipped:
-                self.report.clip("bbox")
             shape["bbox"] = bbox
             shapes.append(shape)
         return shapes
