@@ -809,7 +809,7 @@ def _annotation_files(src: Path, *, check_content: bool, report: ConversionRepor
     must not claim other formats' JSON.
     """
     if src.is_file():
-        if check_content and (_other_task(src) or not _looks_like_coco(src) or _peek_task(src) is not None):
+        if check_content and (_named_task(src) is not None or _coco_content(src) != "instances"):
             return []
         return [(_file_subset(src), src)]
     if not src.is_dir():
@@ -824,7 +824,7 @@ def _annotation_files(src: Path, *, check_content: bool, report: ConversionRepor
     candidates = [(DEFAULT_SUBSET, src / "annotations.json"), (src.resolve().name or DEFAULT_SUBSET, src / ROBOFLOW_FILE)]
     candidates += [(file.parent.name, file) for file in sorted(src.glob(f"*/{ROBOFLOW_FILE}"))]
     for subset, file in candidates:
-        if file.is_file() and (not check_content or _looks_like_coco(file)):
+        if file.is_file() and (not check_content or _coco_content(file) is not None):
             found.append((subset, file))
             if file.parent == src:  # a file in src itself is the dataset
                 break
@@ -846,16 +846,14 @@ def _folder_files(folder: Path, *, check_content: bool, report: ConversionReport
     for file in sorted(folder.glob("*.json")):
         match = _TASK_FILE.match(file.name)
         if match:
-            if _other_task(file):
-                continue
+            if match["task"] not in _TASK_RANK or (check_content and _coco_content(file) is None):
+                continue  # another task by its name, or not COCO
             subset, rank = match["subset"], _TASK_RANK[match["task"]]
-            if check_content and not _looks_like_coco(file):
-                continue
-        elif unnamed and _looks_like_coco(file, categories=True):
-            task = _peek_task(file)
-            if task is not None:
-                if report is not None:
-                    report.note(f"{file.name} not read: {_OTHER_TASKS[task]}")
+        elif unnamed:
+            content = _coco_content(file, categories=True)
+            if content != "instances":
+                if content is not None and report is not None:
+                    report.note(f"{file.name} not read: {_OTHER_TASKS[content]}")
                 continue
             subset, rank = file.stem, len(_TASK_RANK)
         else:
@@ -872,11 +870,6 @@ def _folder_files(folder: Path, *, check_content: bool, report: ConversionReport
     return [(subset, file) for subset, (_, file) in sorted(chosen.items(), key=lambda entry: entry[1][1].name)]
 
 
-def _other_task(file: Path) -> bool:
-    """Tell whether the file's name says it holds another COCO task (captions, panoptic...)."""
-    return _named_task(file) is not None
-
-
 def _file_subset(file: Path) -> str:
     """The subset of a COCO file given on its own: named by its task prefix or its Roboflow folder."""
     match = _TASK_FILE.match(file.name)
@@ -887,35 +880,48 @@ def _file_subset(file: Path) -> str:
     return DEFAULT_SUBSET
 
 
-def _looks_like_coco(file: Path, *, categories: bool = False) -> bool:
-    """Tell whether ``file`` is a JSON object with ``images`` and ``annotations`` lists.
+def _coco_content(file: Path, *, categories: bool = False) -> str | None:
+    """Tell what a JSON file holds by its content, reading it once and as little as streaming allows.
 
-    With ``categories``, a ``categories`` list is required too (files found by content only).
+    A COCO file is a JSON object with ``images`` and ``annotations`` lists (and a
+    ``categories`` list, with ``categories``: files found by content only). The stream reads
+    what comes before the annotations and their first chunk; a file laid out otherwise (images
+    after the annotations, text orjson refuses) is parsed whole.
+
+    Returns:
+        None when the file is not COCO; else the other COCO task its first annotation shows
+        (``"captions"``, ``"panoptic"``), or ``"instances"``.
     """
     try:
-        # Reads only what comes before the annotations, when the file allows.
         stream = ArrayStream(file, "annotations")
     except NotStreamable:
         pass
     except OSError:
-        return False
+        return None
     else:
-        stream.close()
-        head = stream.head
-        if isinstance(head.get("images"), list) and (not categories or isinstance(head.get("categories"), list)):
-            return True
+        try:
+            if _coco_lists(stream.head, categories=categories):
+                try:
+                    first = next(stream.chunks(), [])
+                except NotStreamable:
+                    first = []  # the import reads the file whole and says what is wrong with it
+                return _content_task(first) or "instances"
+        finally:
+            stream.close()
     try:
         data = file.read_bytes()
         # Most JSON that is not COCO does not even spell both keys: no need to parse it.
         doc = json.loads(data.decode("utf-8")) if b'"images"' in data and b'"annotations"' in data else None
     except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return (
-        isinstance(doc, dict)
-        and isinstance(doc.get("images"), list)
-        and isinstance(doc.get("annotations"), list)
-        and (not categories or isinstance(doc.get("categories"), list))
-    )
+        return None
+    if not (isinstance(doc, dict) and isinstance(doc.get("annotations"), list) and _coco_lists(doc, categories=categories)):
+        return None
+    return _content_task(doc["annotations"]) or "instances"
+
+
+def _coco_lists(doc: dict[str, Any], *, categories: bool) -> bool:
+    """Tell whether ``doc`` has an ``images`` list, and a ``categories`` list when ``categories``."""
+    return isinstance(doc.get("images"), list) and (not categories or isinstance(doc.get("categories"), list))
 
 
 def _load_json(file: Path) -> Any:
@@ -1604,25 +1610,6 @@ def _check_task(file: Path, annotations: list[Any]) -> None:
     task = _content_task(annotations)
     if task is not None:
         raise FormatError(_other_task_error(file, task))
-
-
-def _peek_task(file: Path) -> str | None:
-    """Return the other COCO task of a file by its first annotation, reading as little of it as streaming allows."""
-    try:
-        stream = ArrayStream(file, "annotations")
-    except (NotStreamable, OSError):
-        try:
-            doc = _load_json(file)
-        except (OSError, UnicodeDecodeError, ValueError, FormatError):
-            return None
-        annotations = doc.get("annotations") if isinstance(doc, dict) else None
-        return _content_task(annotations) if isinstance(annotations, list) else None
-    try:
-        return _content_task(next(stream.chunks(), []))
-    except NotStreamable:
-        return None
-    finally:
-        stream.close()
 
 
 def _file_box(value: Any, width: int, height: int) -> tuple[list[float] | None, str]:

@@ -214,6 +214,25 @@ def test_detect_reads_the_head_only(tmp_path, monkeypatch):
     assert not coco.CocoFormat().detect(other)
 
 
+def test_detect_opens_each_file_once(tmp_path, monkeypatch):
+    # A bare file and one found by content in annotations/ are both checked for another task's
+    # annotations too: from the same stream as the head, not from a second read.
+    bare = _write(tmp_path / "bare", _coco(MIXED)) / "annotations" / "instances_train.json"
+    by_content = tmp_path / "folder" / "annotations" / "train.json"
+    by_content.parent.mkdir(parents=True)
+    by_content.write_text(json.dumps(_coco(MIXED)), "utf-8")
+    opened: list[Path] = []
+
+    def counted(path: Path, key: str) -> ArrayStream:
+        opened.append(path)
+        return ArrayStream(path, key)
+
+    monkeypatch.setattr(coco, "ArrayStream", counted)
+    assert coco.CocoFormat().detect(bare)
+    assert coco.CocoFormat().detect(tmp_path / "folder")
+    assert opened == [bare, by_content]
+
+
 def test_plain_ids_out_of_order_and_repeated_across_images(tmp_path, monkeypatch):
     # Ids fall within image 1 (3, 1, 2) and 1 comes back there; image 2 reuses ids 1 and 3.
     annotations = [
