@@ -406,7 +406,7 @@ def _item_annotations(
     shapes = item["annotation"]["shapes"]
     annotations = []
     append = annotations.append
-    groups: dict[int, list[dict[str, Any]]] | None = None
+    groups: dict[int, list[dict[str, Any]]] | None = None  # made at the first grouped shape
     for shape in shapes:
         plain = len(shape) == 5 and shape["type"] == "bbox" and "source" in shape
         if plain and not (keypoint_counts and shape["label"] in keypoint_counts):
@@ -433,17 +433,17 @@ def _item_annotations(
                     }
                 )
                 continue
-        group = shape.get("group")
-        if group is not None:
+        members = None
+        if shape.get("group") is not None:
             if groups is None:
                 groups = _groups(shapes)
-            members = groups[group]
-            if len(members) > 1:
-                if shape is members[0]:
-                    for label, annotation in _group_annotations(members, item, report):
-                        annotation_id += 1
-                        append(_numbered(annotation, annotation_id, image_id, label, labels))
-                continue
+            members = groups.get(shape["group"])
+        if members is not None:
+            if shape is members[0]:
+                for label, annotation in _group_annotations(members, item, report):
+                    annotation_id += 1
+                    append(_numbered(annotation, annotation_id, image_id, label, labels))
+            continue
         annotation = _shape_to_annotation(shape, item, report)
         if annotation is None:
             continue
@@ -464,13 +464,13 @@ def _numbered(annotation: dict[str, Any], annotation_id: int, image_id: int, lab
 
 
 def _groups(shapes: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    """Return the shapes of each group of an item, in shape order."""
+    """Return the shapes of each group of an item that has two or more, in shape order."""
     groups: dict[int, list[dict[str, Any]]] = {}
     for shape in shapes:
         group = shape.get("group")
         if group is not None:
             groups.setdefault(group, []).append(shape)
-    return groups
+    return {group: members for group, members in groups.items() if len(members) > 1}
 
 
 _GROUP_LABELS = "its shapes have different labels and a COCO annotation has one category: one annotation per label"
@@ -486,14 +486,11 @@ _GROUP_FIELDS = (
 
 
 def _group_annotations(members: list[dict[str, Any]], item: dict[str, Any], report: ConversionReport) -> list[tuple[str, dict[str, Any]]]:
-    """Return ``(label, annotation part)`` for the shapes of one group, one annotation per label where COCO allows.
+    """Return ``(label, annotation part)`` for the shapes of one group: one annotation per label where COCO allows.
 
-    One annotation takes the group's polygons (their rings make one ``segmentation``, as
-    labelme2coco writes a LabelMe ``group_id``) or its one mask, its one keypoints shape, and
-    a box shape where there is neither segmentation nor a keypoints box. Its ``bbox`` is the
-    union of theirs and its ``area`` that of the merged segmentation as pycocotools computes
-    it. What does not fit (see ``_GROUP_*``) is written as separate annotations, and the report
-    counts the group once per reason.
+    What one annotation holds and its ``bbox`` and ``area`` are in :func:`_merge_parts`. What
+    does not fit (see ``_GROUP_*``) is written as separate annotations, and the report counts
+    the group once per reason.
     """
     by_label: dict[str, list[dict[str, Any]]] = {}
     for shape in members:
@@ -502,86 +499,83 @@ def _group_annotations(members: list[dict[str, Any]], item: dict[str, Any], repo
     result: list[tuple[str, dict[str, Any]]] = []
     for label, shapes in by_label.items():
         parts = [(shape, part) for shape in shapes if (part := _shape_to_annotation(shape, item, report)) is not None]
-        merged, apart = _merge_parts(parts, item, reasons, report)
-        result += [(label, annotation) for annotation in [merged, *apart] if annotation is not None]
+        if not parts:
+            continue
+        joined: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        apart: list[dict[str, Any]] = []
+        for shape, part in parts:
+            reason = _why_apart(shape, part, joined)
+            if reason is None:
+                joined.append((shape, part))
+            else:
+                reasons.append(reason)
+                apart.append(part)
+        merged = joined[0][1] if len(joined) == 1 else _merge_parts(joined, item, report)
+        result += [(label, annotation) for annotation in [merged, *apart]]
     for reason in dict.fromkeys(reasons):
         report.lose("group", reason)
     return result
 
 
-def _merge_parts(
-    parts: list[tuple[dict[str, Any], dict[str, Any]]], item: dict[str, Any], reasons: list[str], report: ConversionReport
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """Merge the annotation parts of one group and label; return the merged one and those left apart.
+def _why_apart(shape: dict[str, Any], part: dict[str, Any], joined: list[tuple[dict[str, Any], dict[str, Any]]]) -> str | None:
+    """Return why ``shape`` cannot join the annotation of the ``joined`` shapes (one of ``_GROUP_*``), or None.
 
-    ``parts`` are ``(shape, its annotation part)``; each reason a part is left apart for is
-    appended to ``reasons``. The merged ``bbox`` is the keypoints shape's own box, else the
-    mask's own box (each is the box of the COCO annotation they were read from), else the
-    union of the parts' boxes; a mask box that differs from the keypoints box is counted.
+    One annotation has the attributes and flags of its first shape, one segmentation
+    (polygons, or a single mask), one keypoints shape, and a box shape only when nothing else
+    gives it a box.
     """
-    if not parts:
-        return None, []
-    first = parts[0][1]
-    joined: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    apart: list[dict[str, Any]] = []
-    segmentation_kind: str | None = None  # "polygon" or "mask" once one has joined
-    has_keypoints = has_box_shape = has_keypoints_box = False
-    for shape, part in parts:
-        kind = shape["type"]
-        reason: str | None = None
-        if part["iscrowd"] != first["iscrowd"] or part["attributes"] != first["attributes"]:
-            reason = _GROUP_FIELDS
-        elif kind in ("polygon", "mask"):
-            if segmentation_kind is not None and (segmentation_kind, kind) != ("polygon", "polygon"):
-                reason = _GROUP_SEGMENTATION
-            elif has_box_shape:
-                reason = _GROUP_BOX
-        elif kind == "keypoints":
-            if has_keypoints:
-                reason = _GROUP_KEYPOINTS
-            elif has_box_shape and "bbox" in shape:
-                reason = _GROUP_BOX
-        elif segmentation_kind is not None or has_box_shape or has_keypoints_box:  # bbox
-            reason = _GROUP_BOX
-        if reason is not None:
-            reasons.append(reason)
-            apart.append(part)
-            continue
-        joined.append((shape, part))
-        if kind in ("polygon", "mask"):
-            segmentation_kind = kind
-        elif kind == "keypoints":
-            has_keypoints, has_keypoints_box = True, "bbox" in shape
-        else:
-            has_box_shape = True
-    if len(joined) == 1:
-        return joined[0][1], apart
-    keypoints_box = next((part["bbox"] for shape, part in joined if shape["type"] == "keypoints" and "bbox" in shape), None)
-    mask_box = next((part["bbox"] for shape, part in joined if shape["type"] == "mask" and "bbox" in shape), None)
-    if keypoints_box is not None:
-        bbox = keypoints_box
-        if mask_box is not None and not _same_box(mask_box, keypoints_box):
-            report.lose("bbox", _BOX_GROUP_MASK)
-    elif mask_box is not None:
-        bbox = mask_box
-    else:
+    if not joined:
+        return None
+    first = joined[0][1]
+    if part["iscrowd"] != first["iscrowd"] or part["attributes"] != first["attributes"]:
+        return _GROUP_FIELDS
+    kind = shape["type"]
+    kinds = {other["type"] for other, _ in joined}
+    if kind == "keypoints" and "keypoints" in kinds:
+        return _GROUP_KEYPOINTS
+    if ("mask" in kinds and kind in ("polygon", "mask")) or (kind == "mask" and "polygon" in kinds):
+        return _GROUP_SEGMENTATION
+    if ("bbox" in kinds and _gives_box(shape)) or (kind == "bbox" and any(_gives_box(other) for other, _ in joined)):
+        return _GROUP_BOX
+    return None
+
+
+def _gives_box(shape: dict[str, Any]) -> bool:
+    """Tell whether a shape gives its annotation a box: a box, a polygon or mask, a keypoints shape with its own."""
+    return shape["type"] != "keypoints" or "bbox" in shape
+
+
+def _merge_parts(joined: list[tuple[dict[str, Any], dict[str, Any]]], item: dict[str, Any], report: ConversionReport) -> dict[str, Any]:
+    """Return the one annotation of a group's ``(shape, annotation part)`` pairs that :func:`_why_apart` let join.
+
+    Its polygons' rings make one ``segmentation`` (as labelme2coco writes a LabelMe
+    ``group_id``), whose ``area`` is that of their union as pycocotools computes it; its
+    keypoints shape adds ``keypoints``. Its ``bbox`` is the keypoints shape's own box, else the
+    mask's own box (each is the box of the COCO annotation they were read from), else the union
+    of the parts' boxes; a mask box that differs from the keypoints box is counted.
+    """
+    own_boxes = {shape["type"]: part["bbox"] for shape, part in joined if shape["type"] in ("keypoints", "mask") and "bbox" in shape}
+    bbox = own_boxes.get("keypoints", own_boxes.get("mask"))
+    if len(own_boxes) == 2 and not _same_box(own_boxes["mask"], own_boxes["keypoints"]):
+        report.lose("bbox", _BOX_GROUP_MASK)
+    if bbox is None:
         # A keypoints part's box is [0, 0, 0, 0] when it has neither its own box nor a visible point.
         bbox = _union_box([part["bbox"] for shape, part in joined if shape["type"] != "keypoints" or part["num_keypoints"]])
-    polygons = [part for shape, part in joined if shape["type"] == "polygon"]
-    masks = [part for shape, part in joined if shape["type"] == "mask"]
-    if len(polygons) > 1:
-        segmentation: Any = [ring for part in polygons for ring in part["segmentation"]]
+    segmented = [part for shape, part in joined if shape["type"] in ("polygon", "mask")]
+    if len(segmented) > 1:  # polygons: a mask joins no other segmentation
+        segmentation: Any = [ring for part in segmented for ring in part["segmentation"]]
         # pycocotools reads several rings as one instance: the union of their pixels.
         area = float(mask_utils.area(mask_utils.merge(mask_utils.frPyObjects(segmentation, item["height"], item["width"]))))
-    elif polygons or masks:
-        segmentation, area = (polygons or masks)[0]["segmentation"], (polygons or masks)[0]["area"]
+    elif segmented:
+        segmentation, area = segmented[0]["segmentation"], segmented[0]["area"]
     else:
         segmentation, area = [], bbox[2] * bbox[3]
+    first = joined[0][1]
     merged = {"segmentation": segmentation, "area": area, "bbox": bbox, "iscrowd": first["iscrowd"], "attributes": first["attributes"]}
     for shape, part in joined:
         if shape["type"] == "keypoints":
             merged["keypoints"], merged["num_keypoints"] = part["keypoints"], part["num_keypoints"]
-    return merged, apart
+    return merged
 
 
 def _union_box(boxes: list[list[float]]) -> list[float]:
