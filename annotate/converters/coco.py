@@ -122,7 +122,7 @@ from typing import Any
 
 import orjson
 
-from annotate.converters._common import free_path, report_label_list
+from annotate.converters._common import clip_box, free_path, report_label_list
 from annotate.converters._json_stream import ArrayStream, NotStreamable
 from annotate.converters._lazy import lazy_module
 from annotate.converters._output import DatasetWriter
@@ -660,12 +660,9 @@ def _shape_to_annotation(shape: dict[str, Any], item: dict[str, Any], report: Co
         return None
     extra: dict[str, Any] = {}
     if kind == "bbox":
-        bbox, clipped = clip_bbox(shape["bbox"], width, height)
+        bbox = clip_box(shape["bbox"], width, height, report)
         if bbox is None:
-            report.drop_empty(kind)
             return None
-        if clipped:
-            report.clip(kind)
         segmentation: Any = []
         area = bbox[2] * bbox[3]
     elif kind == "polygon":
@@ -736,8 +733,8 @@ def _keypoints_box(
             return bbox
     if not visible:
         return [0.0, 0.0, 0.0, 0.0]
-    xs, ys = [min(max(x, 0.0), float(width)) for x, _ in visible], [min(max(y, 0.0), float(height)) for _, y in visible]
-    return [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+    inside = [(min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))) for x, y in visible]
+    return rings_bbox([[value for point in inside for value in point]])
 
 
 def _far_outside(rings: list[list[float]], width: int, height: int) -> bool:
@@ -1165,13 +1162,11 @@ class _Reader:
                     " category ids name the same label in every file"
                 )
             self.declared.setdefault(category_id, (name, str(file)))
-            known = len(self.labels)
+            made_here = category_id not in self.labels
             label = self._add_label(category_id, category.get("name"), category.get("color"))
-            if label is None:
-                continue
             names.setdefault(name, label["name"])
-            # Only a label this category made: one declared again in a later file has its names.
-            if len(self.labels) > known:
+            # Only a label this category made: one an earlier file made has its names and parent.
+            if made_here:
                 made.append((label, category))
                 if "keypoints" in category or "skeleton" in category:
                     self._keypoint_spec(label, category)
@@ -1286,7 +1281,10 @@ class _Reader:
                 marks[annotation_id] = 1
             except (KeyError, IndexError, TypeError):
                 annotation_id = self._other_id(annotation, offset + index)
-            entry = items_by_image.get(annotation.get("image_id"))
+            try:
+                entry = items_by_image.get(annotation.get("image_id"))
+            except TypeError:  # a list or an object names no image
+                entry = None
             if entry is None:
                 self.report.lose("shape", "the annotation names an image that is not in the file")
                 continue
@@ -1348,10 +1346,8 @@ class _Reader:
                     new_shape["group"] = self.groups
             shapes.extend(new_shapes)
 
-    def _add_label(self, category_id: Any, name: Any, color: Any = None) -> dict[str, Any] | None:
-        category_id = _category_id(category_id)
-        if category_id is None:
-            return None
+    def _add_label(self, category_id: int, name: Any, color: Any = None) -> dict[str, Any]:
+        """Return the label of ``category_id``, made from ``name`` (renamed when another label has it) and ``color`` if new."""
         if category_id in self.labels:
             return self.labels[category_id]
         name = _category_name(category_id, name)
@@ -1393,13 +1389,15 @@ class _Reader:
             self.report.lose("skeleton edge", reason, len(edges) - len(skeleton))
 
     def _label_for(self, category_id: Any) -> dict[str, Any] | None:
-        if isinstance(category_id, str) and category_id.strip().lstrip("-").isdigit():
-            category_id = int(category_id)
-        if category_id in self.labels:
-            return self.labels[category_id]
-        label = self._add_label(category_id, None)
-        if label is not None:
-            self.report.note(f"category {category_id} is used but not declared; named {label['name']!r}")
+        """Return the label an annotation's ``category_id`` names; one that no category declares is made, with a note."""
+        number = _category_id(category_id)
+        if number is None:
+            # 1.0 names category 1, as the dict key it is; other values (text, lists, objects) name none.
+            return self.labels.get(category_id) if isinstance(category_id, int | float) else None
+        label = self.labels.get(number)
+        if label is None:
+            label = self._add_label(number, None)
+            self.report.note(f"category {number} is used but not declared; named {label['name']!r}")
         return label
 
     def _item(self, subset: str, image: dict[str, Any], file: Path) -> dict[str, Any] | None:
@@ -1663,7 +1661,7 @@ def _plain_box(annotation: dict[str, Any], width: int, height: int, label: str, 
             return None
         x, y, w, h = float(x), float(y), float(w), float(h)
     right, bottom = x + w, y + h
-    # Inside the image with an area (NaN fails every comparison, so it takes the general path).
+    # Inside the image with an area; anything else takes the general path, which clips or drops it.
     if not (x >= 0.0 and y >= 0.0 and x < right <= float(width) and y < bottom <= float(height)):
         return None
     if not floats:

@@ -190,6 +190,17 @@ def test_an_annotation_id_that_is_a_list_is_refused(tmp_path, strict):
         import_dataset("coco", src, strict=strict)
 
 
+def test_an_image_or_category_id_that_is_a_list_names_none(tmp_path):
+    # As any other id that names no image or category (these raised TypeError: unhashable type).
+    annotations = [box(1), box(2, image_id=[1]), box(3, category_id=[1]), box(4, category_id={"id": 1})]
+    dataset, report = import_dataset("coco", write(tmp_path / "ids.json", coco(annotations=annotations)))
+    assert [shape["id"] for shape in dataset["items"][0]["annotation"]["shapes"]] == ["coco-1"]
+    assert report.lines() == [
+        "2 shapes dropped: the annotation has no category",
+        "1 shape dropped: the annotation names an image that is not in the file",
+    ]
+
+
 def test_an_annotation_that_is_not_an_object_is_refused(tmp_path):
     with pytest.raises(FormatError, match=r"ids\.json: annotations\[1\] is not an object"):
         import_dataset("coco", write(tmp_path / "ids.json", coco(annotations=[box(1), [1, 2]])))
