@@ -1439,7 +1439,7 @@ class _Reader:
         keypoints = _keypoints(annotation.get("keypoints"))
         box, box_state = _file_box(annotation.get("bbox"), item["width"], item["height"])
         shapes = []
-        geometry = self._geometry(annotation, item, box, has_keypoints=keypoints is not None)
+        geometry = self._geometry(annotation, item, box, box_state, has_keypoints=keypoints is not None)
         if geometry is not None:
             shapes.append({"id": unique_name(f"coco-{annotation.get('id')}", used), **geometry, **common})
         if keypoints is not None:
@@ -1451,12 +1451,8 @@ class _Reader:
             return shapes  # nothing read, or a box shape: _geometry counted what became of the box
         if box_state == "empty":
             self.report.lose("bbox", _BOX_EMPTY)
-        elif keypoints is None and geometry is not None and geometry["type"] == "polygon" and box is not None:
-            extent, _ = clip_bbox(rings_bbox(geometry["rings"]), item["width"], item["height"])
-            if extent is None or not _same_box(box, extent, tolerance=_RASTER_TOLERANCE):
-                self.report.lose("bbox", _BOX_POLYGON)
-            elif box_state == "clipped":
-                self.report.clip("bbox")
+        elif keypoints is None and geometry["type"] == "polygon" and box is not None and not _box_is_extent(box, geometry["rings"], item):
+            self.report.lose("bbox", _BOX_POLYGON)  # a polygon shape has no box of its own
         elif box_state == "clipped":
             self.report.clip("bbox")
         return shapes
@@ -1478,14 +1474,14 @@ class _Reader:
         return result
 
     def _geometry(
-        self, annotation: dict[str, Any], item: dict[str, Any], box: list[float] | None, *, has_keypoints: bool
+        self, annotation: dict[str, Any], item: dict[str, Any], box: list[float] | None, box_state: str, *, has_keypoints: bool
     ) -> dict[str, Any] | None:
         """Return the segmentation's shape geometry (a mask gets ``box``), else the box's, else None.
 
+        ``box`` and ``box_state`` are the annotation's ``bbox`` as :func:`_file_box` reads it.
         An annotation with keypoints and no segmentation it can read has no geometry: its
         keypoints shape takes the box.
         """
-        width, height = item["width"], item["height"]
         segmentation = annotation.get("segmentation")
         if isinstance(segmentation, dict) and "counts" in segmentation:
             return self._mask(segmentation, item, box)
@@ -1494,10 +1490,12 @@ class _Reader:
                 segmentation = [segmentation]  # a flat polygon, as some writers emit
             rings = []
             for ring in segmentation:
-                if isinstance(ring, list) and len(ring) >= 6 and len(ring) % 2 == 0:
-                    rings.append([float(value) for value in ring])
-                else:
+                if not (isinstance(ring, list) and len(ring) >= 6 and len(ring) % 2 == 0):
                     self.report.lose("ring", "a ring has fewer than 3 points or an odd length")
+                elif not all(isinstance(value, int | float) for value in ring):
+                    self.report.lose("ring", "a ring has a value that is not a number")
+                else:
+                    rings.append([float(value) for value in ring])
             if rings:
                 if sum(shoelace_area(ring) for ring in rings) <= 0:
                     self.report.drop_empty("polygon")
@@ -1505,17 +1503,15 @@ class _Reader:
                 return {"type": "polygon", "rings": rings}
         if has_keypoints:
             return None  # a box plus keypoints is one keypoints shape with its box
-        raw_bbox = annotation.get("bbox")
-        if isinstance(raw_bbox, list) and len(raw_bbox) == 4:
-            bbox, clipped = clip_bbox(raw_bbox, width, height)
-            if bbox is None:
-                self.report.drop_empty("bbox")
-                return None
-            if clipped:
-                self.report.clip("bbox")
-            return {"type": "bbox", "bbox": bbox}
-        self.report.lose("shape", "the annotation has no segmentation and no box")
-        return None
+        if box_state == "missing":
+            self.report.lose("shape", "the annotation has no segmentation and no box (a list of 4 numbers)")
+            return None
+        if box_state == "empty":
+            self.report.drop_empty("bbox")
+            return None
+        if box_state == "clipped":
+            self.report.clip("bbox")
+        return {"type": "bbox", "bbox": box}
 
     def _mask(self, segmentation: dict[str, Any], item: dict[str, Any], box: list[float] | None) -> dict[str, Any] | None:
         """Return a mask geometry whose ``bbox`` is ``box`` (the annotation's), else the mask's extent."""
@@ -1617,6 +1613,12 @@ def _file_box(value: Any, width: int, height: int) -> tuple[list[float] | None, 
     if box is None:
         return None, "empty"
     return box, "clipped" if clipped else "kept"
+
+
+def _box_is_extent(box: list[float], rings: list[list[float]], item: dict[str, Any]) -> bool:
+    """Tell whether a polygon annotation's ``box`` is its polygon's extent, both cut to the image, give or take a pixel."""
+    extent, _ = clip_bbox(rings_bbox(rings), item["width"], item["height"])
+    return extent is not None and _same_box(box, extent, tolerance=_RASTER_TOLERANCE)
 
 
 def _same_box(one: list[float], two: list[float], tolerance: float = 0.01) -> bool:

@@ -201,6 +201,22 @@ def test_an_image_or_category_id_that_is_a_list_names_none(tmp_path):
     ]
 
 
+def test_coordinates_that_are_not_numbers_are_counted(tmp_path):
+    # Text or null in a bbox or a ring raised ValueError or TypeError (float() of it).
+    annotations = [
+        {**box(1), "bbox": [1, 1, "x", 3]},
+        {**box(2), "bbox": [1, 1, None, 3]},
+        {**box(3, bbox=(1, 1, 3, 3)), "segmentation": [[1, 1, "x", 1, 3, 3], [1, 1, 4, 1, 4, 4]]},
+    ]
+    dataset, report = import_dataset("coco", write(tmp_path / "values.json", coco(annotations=annotations)))
+    (polygon,) = dataset["items"][0]["annotation"]["shapes"]
+    assert (polygon["id"], polygon["rings"]) == ("coco-3", [[1.0, 1.0, 4.0, 1.0, 4.0, 4.0]])
+    assert report.lines() == [
+        "1 polygon ring dropped: a ring has a value that is not a number",
+        "2 shapes dropped: the annotation has no segmentation and no box (a list of 4 numbers)",
+    ]
+
+
 def test_an_annotation_that_is_not_an_object_is_refused(tmp_path):
     with pytest.raises(FormatError, match=r"ids\.json: annotations\[1\] is not an object"):
         import_dataset("coco", write(tmp_path / "ids.json", coco(annotations=[box(1), [1, 2]])))
