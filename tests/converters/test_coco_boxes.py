@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from annotate.converters import export_dataset, import_dataset
 from annotate.converters.geometry import HUMAN
+from tests.converters.coco_files import load_coco, write_json
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -34,22 +34,11 @@ POLYGON_BOX = (
 )
 
 
-def write(path: Path, doc: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc), "utf-8")
-    return path
-
-
 def one_item(shapes: list[dict[str, Any]]) -> dict[str, Any]:
     """A dataset of one 20x20 item with ``shapes`` and one shape label ``x`` (id 1)."""
     item = {"id": "a", "name": "a.jpg", "path": "a.jpg", "media": "image", "width": 20, "height": 20}
     annotation = {"version": 1, "tags": [], "shapes": shapes}
     return {"version": 1, "labels": [{"id": 1, "name": "x", "kind": "shape"}], "items": [{**item, "annotation": annotation}]}
-
-
-def load_coco(path: Path) -> COCO:
-    with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints progress
-        return COCO(str(path))
 
 
 def coco(annotations: list[dict[str, Any]], *, keypoints: bool = False, size: int = 100) -> dict[str, Any]:
@@ -65,7 +54,7 @@ def coco(annotations: list[dict[str, Any]], *, keypoints: bool = False, size: in
 
 def coco_to_coco(tmp_path: Path, doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Write ``doc``, convert it COCO -> COCO; return the written annotations and both reports' lines."""
-    src = write(tmp_path / "in.json", doc)
+    src = write_json(tmp_path / "in.json", doc)
     dataset, imported = import_dataset("coco", src)
     exported = export_dataset("coco", dataset, tmp_path / "out")
     written = load_coco(tmp_path / "out/annotations/instances_default.json")
@@ -94,7 +83,7 @@ def test_a_polygon_box_is_counted_and_a_mask_box_is_kept(tmp_path):
 def test_the_mask_shape_carries_the_annotation_box(tmp_path):
     # Datumaro's corpus case: the mask covers columns 0-1, rows 0-9 ([0, 0, 2, 10]); its box says [0, 0, 1, 9].
     mask = {"size": [100, 100], "counts": [0, 10, 90, 10, 9890]}
-    src = write(tmp_path / "in.json", coco([{"segmentation": mask, "bbox": [0, 0, 1, 9]}]))
+    src = write_json(tmp_path / "in.json", coco([{"segmentation": mask, "bbox": [0, 0, 1, 9]}]))
     dataset, report = import_dataset("coco", src)
     (mask,) = dataset["items"][0]["annotation"]["shapes"]
     assert (mask["type"], mask["bbox"]) == ("mask", [0.0, 0.0, 1.0, 9.0])
@@ -147,7 +136,7 @@ def test_a_polygon_box_cut_to_the_image_is_counted_as_clipped(tmp_path):
 )
 def test_segmentation_and_keypoints_keep_the_annotation_box(tmp_path, segmentation):
     annotation = {"segmentation": segmentation, "bbox": [0, 0, 1, 9], "keypoints": [1, 1, 2, 0, 0, 0], "num_keypoints": 1}
-    src = write(tmp_path / "in.json", coco([annotation], keypoints=True, size=20))
+    src = write_json(tmp_path / "in.json", coco([annotation], keypoints=True, size=20))
     dataset, imported = import_dataset("coco", src)
     assert imported.lines() == []
     kinds = {shape["type"]: shape for shape in dataset["items"][0]["annotation"]["shapes"]}
@@ -187,7 +176,7 @@ def test_a_group_mask_box_that_differs_from_the_keypoints_box_is_counted(tmp_pat
 )
 def test_a_keypoints_box_that_changes_is_counted(tmp_path, bbox, kept, lines):
     annotation = {"bbox": bbox, "keypoints": [1, 1, 2, 3, 3, 2], "num_keypoints": 2, "segmentation": []}
-    dataset, report = import_dataset("coco", write(tmp_path / "in.json", coco([annotation], keypoints=True, size=20)))
+    dataset, report = import_dataset("coco", write_json(tmp_path / "in.json", coco([annotation], keypoints=True, size=20)))
     (shape,) = dataset["items"][0]["annotation"]["shapes"]
     assert (shape["type"], shape.get("bbox")) == ("keypoints", kept)
     assert report.lines() == lines

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
 from pycocotools import mask as mask_utils
-from pycocotools.coco import COCO
 
 from annotate.converters import ConversionLossError, export_dataset, get_format, import_dataset
+from tests.converters.coco_files import load_coco
 
 # pycocotools' decode (2.0.11) trips numpy 2's copy-keyword DeprecationWarning; it is theirs.
 PYCOCOTOOLS_NUMPY2 = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-
-
-def load_coco(path) -> COCO:
-    with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints progress
-        return COCO(str(path))
 
 
 @pytest.fixture

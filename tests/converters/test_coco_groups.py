@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,17 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
-from pycocotools.coco import COCO
 
 from annotate.converters import export_dataset, import_dataset
+from tests.converters.coco_files import load_coco
 
 # pycocotools' decode (2.0.11) trips numpy 2's copy-keyword DeprecationWarning; it is theirs.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-
-
-def load_coco(path: Path) -> COCO:
-    with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints progress
-        return COCO(str(path))
 
 
 def labelme_instances(folder: Path) -> list[tuple[str, str, int]]:

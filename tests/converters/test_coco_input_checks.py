@@ -11,25 +11,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pycocotools.coco import COCO
 
 from annotate.converters import FormatError, detect_format, export_dataset, import_dataset
+from tests.converters.coco_files import load_coco, write_json
 from tests.converters.conftest import REPO
-
-
-def write(path: Path, doc: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc), "utf-8")
-    return path
 
 
 def coco(images=None, categories=None, annotations=None) -> dict[str, Any]:
@@ -52,11 +42,6 @@ def box(annotation_id: Any, image_id: int = 1, bbox=(1.0, 1.0, 2.0, 2.0), catego
     }
 
 
-def load_coco(path: Path) -> COCO:
-    with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints progress
-        return COCO(str(path))
-
-
 @pytest.fixture(params=[False, True], ids=["streamed", "strict"])
 def strict(request) -> bool:
     """Strict imports read the whole file at once; the others stream it: both check the same."""
@@ -68,7 +53,7 @@ def strict(request) -> bool:
 
 def test_two_images_with_one_id_are_refused(tmp_path, strict):
     images = [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}, {"id": 1, "file_name": "b.jpg", "width": 20, "height": 20}]
-    src = write(tmp_path / "dup.json", coco(images=images, annotations=[box(1, bbox=(1, 1, 15, 15))]))
+    src = write_json(tmp_path / "dup.json", coco(images=images, annotations=[box(1, bbox=(1, 1, 15, 15))]))
     with pytest.raises(FormatError, match=r"dup\.json: images\[1\]\.id 1 is also images\[0\]\.id"):
         import_dataset("coco", src, strict=strict)
 
@@ -76,18 +61,18 @@ def test_two_images_with_one_id_are_refused(tmp_path, strict):
 def test_two_images_without_an_id_are_refused(tmp_path):
     images = [{"file_name": "a.jpg", "width": 10, "height": 10}, {"file_name": "b.jpg", "width": 20, "height": 20}]
     with pytest.raises(FormatError, match=r"images\[1\] has no id, nor has images\[0\]"):
-        import_dataset("coco", write(tmp_path / "c.json", coco(images=images)))
+        import_dataset("coco", write_json(tmp_path / "c.json", coco(images=images)))
 
 
 def test_an_image_id_that_is_a_list_is_refused(tmp_path):
     images = [{"id": [1], "file_name": "a.jpg", "width": 10, "height": 10}]
     with pytest.raises(FormatError, match=r"c\.json: images\[0\]\.id is not a number or text"):
-        import_dataset("coco", write(tmp_path / "c.json", coco(images=images)))
+        import_dataset("coco", write_json(tmp_path / "c.json", coco(images=images)))
 
 
 def test_the_cli_exits_1_and_writes_nothing(tmp_path):
     images = [{"id": 7, "file_name": "a.jpg", "width": 10, "height": 10}, {"id": 7, "file_name": "b.jpg", "width": 20, "height": 20}]
-    src = write(tmp_path / "dup.json", coco(images=images))
+    src = write_json(tmp_path / "dup.json", coco(images=images))
     command = [sys.executable, "-m", "annotate.cli", "convert", "--from", "coco", "--to", "native", str(src), str(tmp_path / "out")]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 1
@@ -100,14 +85,14 @@ def test_the_cli_exits_1_and_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize("annotations", [[], [box(1)]], ids=["unused", "used"])
 def test_two_categories_with_one_id_and_two_names_are_refused(tmp_path, strict, annotations):
-    src = write(tmp_path / "cats.json", coco(categories=[{"id": 1, "name": "x"}, {"id": 1, "name": "y"}], annotations=annotations))
+    src = write_json(tmp_path / "cats.json", coco(categories=[{"id": 1, "name": "x"}, {"id": 1, "name": "y"}], annotations=annotations))
     with pytest.raises(FormatError, match=r"cats\.json: categories\[1\]\.id 1 is also categories\[0\]\.id \('y' and 'x'\)"):
         import_dataset("coco", src, strict=strict)
 
 
 def test_an_exact_repeat_of_a_category_is_read_once_with_a_note(tmp_path):
     categories = [{"id": 1, "name": "x", "supercategory": ""}, {"id": 2, "name": "z"}, {"id": "1", "name": "x", "supercategory": ""}]
-    dataset, report = import_dataset("coco", write(tmp_path / "cats.json", coco(categories=categories, annotations=[box(1)])))
+    dataset, report = import_dataset("coco", write_json(tmp_path / "cats.json", coco(categories=categories, annotations=[box(1)])))
     assert [(label["id"], label["name"]) for label in dataset["labels"]] == [(1, "x"), (2, "z")]
     assert report.lines() == ["cats.json: categories[2] repeats categories[0] (id 1, 'x'); read once"]
     assert report.lossless
@@ -116,16 +101,16 @@ def test_an_exact_repeat_of_a_category_is_read_once_with_a_note(tmp_path):
 def test_a_repeat_with_other_keypoint_names_is_refused(tmp_path):
     categories = [{"id": 1, "name": "p", "keypoints": ["a", "b"]}, {"id": 1, "name": "p", "keypoints": ["b", "a"]}]
     with pytest.raises(FormatError, match=r"categories\[1\]\.id 1 is also categories\[0\]\.id \(both 'p', with different keypoints\)"):
-        import_dataset("coco", write(tmp_path / "cats.json", coco(categories=categories)))
+        import_dataset("coco", write_json(tmp_path / "cats.json", coco(categories=categories)))
 
 
 def test_a_later_file_may_not_rename_a_category(tmp_path):
-    write(tmp_path / "annotations/instances_train.json", coco(categories=[{"id": 1, "name": "cat"}], annotations=[box(1)]))
-    write(tmp_path / "annotations/instances_val.json", coco(categories=[{"id": 1, "name": "dog"}], annotations=[box(1)]))
+    write_json(tmp_path / "annotations/instances_train.json", coco(categories=[{"id": 1, "name": "cat"}], annotations=[box(1)]))
+    write_json(tmp_path / "annotations/instances_val.json", coco(categories=[{"id": 1, "name": "dog"}], annotations=[box(1)]))
     with pytest.raises(FormatError, match=r"instances_val\.json: categories\[0\]\.id 1 is 'dog' here and 'cat' in .*instances_train\.json"):
         import_dataset("coco", tmp_path)
     # The same categories in every file, as COCO writers give them, are one label list.
-    write(tmp_path / "annotations/instances_val.json", coco(categories=[{"id": 1, "name": "cat"}], annotations=[box(1)]))
+    write_json(tmp_path / "annotations/instances_val.json", coco(categories=[{"id": 1, "name": "cat"}], annotations=[box(1)]))
     dataset, report = import_dataset("coco", tmp_path)
     assert [(label["id"], label["name"]) for label in dataset["labels"]] == [(1, "cat")]
     assert report.lines() == []
@@ -137,7 +122,7 @@ def test_a_later_file_may_not_rename_a_category(tmp_path):
 def test_repeated_annotation_ids_are_read_and_noted(tmp_path, strict):
     images = [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}, {"id": 2, "file_name": "b.jpg", "width": 10, "height": 10}]
     annotations = [box(5, 1), box(5, 2), box(6, 1, (3.0, 3.0, 2.0, 2.0)), box(6, 1, (5.0, 5.0, 2.0, 2.0)), box(6, 2), box(7, 2)]
-    src = write(tmp_path / "ids.json", coco(images=images, annotations=annotations))
+    src = write_json(tmp_path / "ids.json", coco(images=images, annotations=annotations))
     dataset, report = import_dataset("coco", src, strict=strict)
     a, b = dataset["items"]
     # Every annotation is read; shape ids stay unique within an item.
@@ -169,7 +154,7 @@ def test_repeated_ids_of_any_kind_are_noted(tmp_path, ids, shown):
     for annotation in annotations:
         if annotation["id"] is None:
             del annotation["id"]
-    dataset, report = import_dataset("coco", write(tmp_path / "ids.json", coco(annotations=annotations)))
+    dataset, report = import_dataset("coco", write_json(tmp_path / "ids.json", coco(annotations=annotations)))
     assert len(dataset["items"][0]["annotation"]["shapes"]) == len(ids)
     assert report.notes == [
         f"ids.json: annotation ids are not unique ({shown}); COCO requires unique ids: every annotation is read,"
@@ -179,13 +164,13 @@ def test_repeated_ids_of_any_kind_are_noted(tmp_path, ids, shown):
 
 def test_unique_ids_of_any_kind_give_no_note(tmp_path, strict):
     ids = [7, 3, 10**12, -4, "a", 2**70, 1]
-    dataset, report = import_dataset("coco", write(tmp_path / "ids.json", coco(annotations=[box(i) for i in ids])), strict=strict)
+    dataset, report = import_dataset("coco", write_json(tmp_path / "ids.json", coco(annotations=[box(i) for i in ids])), strict=strict)
     assert len(dataset["items"][0]["annotation"]["shapes"]) == len(ids)
     assert report.lines() == []
 
 
 def test_an_annotation_id_that_is_a_list_is_refused(tmp_path, strict):
-    src = write(tmp_path / "ids.json", coco(annotations=[box(1), box([2])]))
+    src = write_json(tmp_path / "ids.json", coco(annotations=[box(1), box([2])]))
     with pytest.raises(FormatError, match=r"ids\.json: annotations\[1\]\.id is not a number or text"):
         import_dataset("coco", src, strict=strict)
 
@@ -193,7 +178,7 @@ def test_an_annotation_id_that_is_a_list_is_refused(tmp_path, strict):
 def test_an_image_or_category_id_that_is_a_list_names_none(tmp_path):
     # As any other id that names no image or category (these raised TypeError: unhashable type).
     annotations = [box(1), box(2, image_id=[1]), box(3, category_id=[1]), box(4, category_id={"id": 1})]
-    dataset, report = import_dataset("coco", write(tmp_path / "ids.json", coco(annotations=annotations)))
+    dataset, report = import_dataset("coco", write_json(tmp_path / "ids.json", coco(annotations=annotations)))
     assert [shape["id"] for shape in dataset["items"][0]["annotation"]["shapes"]] == ["coco-1"]
     assert report.lines() == [
         "2 shapes dropped: the annotation has no category",
@@ -208,7 +193,7 @@ def test_coordinates_that_are_not_numbers_are_counted(tmp_path):
         {**box(2), "bbox": [1, 1, None, 3]},
         {**box(3, bbox=(1, 1, 3, 3)), "segmentation": [[1, 1, "x", 1, 3, 3], [1, 1, 4, 1, 4, 4]]},
     ]
-    dataset, report = import_dataset("coco", write(tmp_path / "values.json", coco(annotations=annotations)))
+    dataset, report = import_dataset("coco", write_json(tmp_path / "values.json", coco(annotations=annotations)))
     (polygon,) = dataset["items"][0]["annotation"]["shapes"]
     assert (polygon["id"], polygon["rings"]) == ("coco-3", [[1.0, 1.0, 4.0, 1.0, 4.0, 4.0]])
     assert report.lines() == [
@@ -219,7 +204,7 @@ def test_coordinates_that_are_not_numbers_are_counted(tmp_path):
 
 def test_an_annotation_that_is_not_an_object_is_refused(tmp_path):
     with pytest.raises(FormatError, match=r"ids\.json: annotations\[1\] is not an object"):
-        import_dataset("coco", write(tmp_path / "ids.json", coco(annotations=[box(1), [1, 2]])))
+        import_dataset("coco", write_json(tmp_path / "ids.json", coco(annotations=[box(1), [1, 2]])))
 
 
 # -- other COCO tasks -----------------------------------------------------------------
@@ -262,15 +247,15 @@ def test_other_task_files_given_directly_are_refused(corpus, name, task):
     ],
 )
 def test_other_tasks_are_told_by_content(tmp_path, strict, doc, task):
-    src = write(tmp_path / "data.json", doc)
+    src = write_json(tmp_path / "data.json", doc)
     with pytest.raises(FormatError, match=rf"data\.json: {task}"):
         import_dataset("coco", src, strict=strict)
     assert detect_format(src) != "coco"
 
 
 def test_an_other_task_file_in_annotations_is_not_read(tmp_path):
-    write(tmp_path / "annotations/train.json", coco(annotations=[box(1)]))
-    write(tmp_path / "annotations/val.json", PANOPTIC)
+    write_json(tmp_path / "annotations/train.json", coco(annotations=[box(1)]))
+    write_json(tmp_path / "annotations/val.json", PANOPTIC)
     assert detect_format(tmp_path) == "coco"
     dataset, report = import_dataset("coco", tmp_path)
     assert [item["subset"] for item in dataset["items"]] == ["train"]

@@ -6,7 +6,6 @@ content alone), so other formats' JSON is never claimed.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from PIL import Image
 
 from annotate.convert_cli import convert
 from annotate.converters import FormatError, detect_format, export_dataset, get_format, import_dataset
+from tests.converters.coco_files import write_json
 
 COCO = get_format("coco")
 
@@ -30,12 +30,6 @@ def coco_doc(*file_names: str) -> dict[str, Any]:
             for n in range(1, len(file_names) + 1)
         ],
     }
-
-
-def write_json(path: Path, doc: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc), "utf-8")
-    return path
 
 
 def write_image(path: Path) -> Path:
