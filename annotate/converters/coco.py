@@ -333,18 +333,8 @@ def _category(label: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_elements(elements: list[Any]) -> bytes:
-    """Return ``elements`` as JSON without the brackets: orjson's bytes, or ``json``'s where orjson cannot.
-
-    ``json`` writes integers beyond 64 bits and lone surrogates, which orjson refuses; its
-    spacing differs, never its values. No number written is NaN or infinite: the schema
-    refuses them in a dataset (and the importers before it), and what is computed here
-    (areas, clipped and union boxes) is bounded by the image size. So orjson, which would
-    write such a number as ``null``, never meets one.
-    """
-    try:
-        return orjson.dumps(elements)[1:-1]
-    except orjson.JSONEncodeError:
-        return json.dumps(elements, ensure_ascii=False)[1:-1].encode("utf-8")
+    """Return ``elements`` as JSON without the brackets (see :func:`_dump_json`)."""
+    return _dump_json(elements)[1:-1]
 
 
 def _stream_subset(
@@ -623,12 +613,15 @@ def _file_safe(subset: str) -> str:
     return re.sub(r"[\\/:*?\"<>|]", "_", subset)
 
 
-def _dump_json(document: dict[str, Any]) -> bytes:
-    """Return the document as UTF-8 JSON.
+def _dump_json(document: dict[str, Any] | list[Any]) -> bytes:
+    """Return the document as UTF-8 JSON: orjson's bytes, or ``json``'s where orjson cannot.
 
     orjson is several times faster than ``json``; the text differs only in spacing and in
     how some floats are spelled (``1e-07`` vs ``1e-7``), never in value. ``json`` is kept for
-    what orjson refuses: integers beyond 64 bits, lone surrogates (see :func:`_json_elements`).
+    what orjson refuses: integers beyond 64 bits, lone surrogates. No number written is NaN
+    or infinite: the schema refuses them in a dataset (and the importers before it), and what
+    is computed here (areas, clipped and union boxes) is bounded by the image size. So
+    orjson, which would write such a number as ``null``, never meets one.
     """
     try:
         return orjson.dumps(document)
@@ -1004,8 +997,7 @@ class _Reader:
         self.plain = True
         # The source of every plain box of this import (see the module docstring).
         self.human: dict[str, str] = dict(HUMAN)
-        # The file being read, and the ids of its annotations so far (see _start_ids).
-        self.file = Path()
+        # The ids of the annotations of the file being read so far (see _start_ids).
         self.id_marks = bytearray()
         self.other_ids: set[Any] = set()
         self.annotations_seen = 0
@@ -1024,7 +1016,6 @@ class _Reader:
         task = _named_task(file)
         if task is not None:
             raise FormatError(_other_task_error(file, task))
-        self.file = file
         self.groups = 0  # group numbers count per file
         if not self.report.strict:  # strict: a loss must not be raised before a later parse error
             try:
@@ -1058,7 +1049,7 @@ class _Reader:
         self._start_ids(file)
         items_by_image = self._read_head(subset, doc, file)
         del doc
-        self._read_annotations(annotations, items_by_image)
+        self._read_annotations(annotations, items_by_image, file)
         self._note_repeated_ids(file)
 
     def _read_streamed(self, subset: str, file: Path, stream: ArrayStream) -> None:
@@ -1073,7 +1064,7 @@ class _Reader:
             if first:
                 _check_task(file, chunk)
                 first = False
-            self._read_annotations(chunk, items_by_image)
+            self._read_annotations(chunk, items_by_image, file)
         if "categories" in stream.tail or "images" in stream.tail:
             raise NotStreamable("categories or images after the annotations")
 
@@ -1215,19 +1206,19 @@ class _Reader:
         self.other_ids = set()
         self.annotations_seen = 0
 
-    def _other_id(self, annotation: Any, index: int) -> Any:
+    def _other_id(self, annotation: Any, index: int, file: Path) -> Any:
         """Record the id of an annotation that ``id_marks`` cannot hold, and return it (None when missing).
 
         Raises:
             FormatError: the annotation is not an object, or its id is a list or an object.
         """
         if not isinstance(annotation, dict):
-            raise FormatError(f"{self.file}: annotations[{index}] is not an object")
+            raise FormatError(f"{file}: annotations[{index}] is not an object")
         annotation_id = annotation.get("id")
         try:
             self.other_ids.add(annotation_id)
         except TypeError:
-            raise FormatError(f"{self.file}: annotations[{index}].id is not a number or text") from None
+            raise FormatError(f"{file}: annotations[{index}].id is not a number or text") from None
         return annotation_id
 
     def _note_repeated_ids(self, file: Path) -> None:
@@ -1258,7 +1249,7 @@ class _Reader:
             " every annotation is read, and an export numbers them 1, 2, ..."
         )
 
-    def _read_annotations(self, annotations: list[Any], items_by_image: dict[Any, list[Any] | None]) -> None:
+    def _read_annotations(self, annotations: list[Any], items_by_image: dict[Any, list[Any] | None], file: Path) -> None:
         """Turn annotations into shapes; each is released from ``annotations`` once read.
 
         Each image's entry is ``[item, its shapes, last id, used ids]``. Shape ids are unique
@@ -1280,7 +1271,7 @@ class _Reader:
                 annotation_id = annotation["id"]
                 marks[annotation_id] = 1
             except (KeyError, IndexError, TypeError):
-                annotation_id = self._other_id(annotation, offset + index)
+                annotation_id = self._other_id(annotation, offset + index, file)
             try:
                 entry = items_by_image.get(annotation.get("image_id"))
             except TypeError:  # a list or an object names no image
