@@ -70,9 +70,9 @@ a keypoints shape in one group: its polygons' rings make one ``segmentation`` (a
 keypoints shape's own box when it has one, else the mask's own box (each is the box of the
 annotation they were read from), else the union box; a mask box that differs from the
 keypoints box is counted as lost. What one annotation cannot hold stays apart and the
-report counts the group, with why:
-shapes of other labels, a second keypoints shape, a mask beside polygons or another mask, a
-box beside a segmentation or another box, different attributes or flags.
+report counts the group, with why: shapes of other labels, a second keypoints shape, a mask
+beside polygons or another mask, a box shape beside anything else with a box (a
+segmentation, a keypoints shape's own box, another box shape), different attributes or flags.
 
 Ids. Category ids are the label ids, exactly (0, gaps and large ids are kept). Image ids
 are 1..N and annotation ids 1..M in item order, across all subsets. Items with no shapes
