@@ -1483,10 +1483,12 @@ class _Reader:
             for ring in segmentation:
                 if not (isinstance(ring, list) and len(ring) >= 6 and len(ring) % 2 == 0):
                     self.report.lose("ring", "a ring has fewer than 3 points or an odd length")
-                elif not all(isinstance(value, int | float) for value in ring):
-                    self.report.lose("ring", "a ring has a value that is not a number")
-                else:
+                    continue
+                try:
+                    # float() as always: number strings ("1.5") are read as numbers.
                     rings.append([float(value) for value in ring])
+                except (TypeError, ValueError):
+                    self.report.lose("ring", "a ring has a value that is not a number")
             if rings:
                 if sum(shoelace_area(ring) for ring in rings) <= 0:
                     self.report.drop_empty("polygon")
